@@ -101,7 +101,7 @@ def main(argv=None):
                         "and chapters/*/README.md)")
     parser.add_argument("--root", default=pathlib.Path(__file__).resolve().parent.parent,
                         type=pathlib.Path, help="where include paths start (repo root)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     root = args.root
     paths = [pathlib.Path(p) for p in args.paths] or [root / "docs", *sorted((root / "chapters").glob("*/README.md"))]
     pages = []
