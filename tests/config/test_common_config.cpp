@@ -3,7 +3,7 @@
 
 #include "common/config/config.hpp"
 #include "common/config/config_class.hpp"
-#include "env_guard.hpp"
+#include "common/config/scoped_env.hpp"
 
 #include <memory>
 #include <vector>
@@ -11,7 +11,7 @@
 using common::config::Config;
 using common::config::ConfigError;
 using common::config::Value;
-using test_support::EnvGuard;
+using common::config::ScopedEnv;
 
 namespace {
 
@@ -36,10 +36,10 @@ struct ChildCfg : BaseCfg {
 
 // Every variable the classes read, unset for the test's duration.
 struct CleanEnv {
-    std::vector<std::unique_ptr<EnvGuard>> guards;
+    std::vector<std::unique_ptr<ScopedEnv>> guards;
     CleanEnv() {
         for (const auto& name : ChildCfg{}.environment_variables())
-            guards.push_back(std::make_unique<EnvGuard>(name, std::nullopt));
+            guards.push_back(std::make_unique<ScopedEnv>(name, std::nullopt));
     }
 };
 
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(loads_inherited_and_own_attributes_with_their_class) {
 
 BOOST_AUTO_TEST_CASE(same_name_environment_variable_wins_typed) {
     CleanEnv clean;
-    EnvGuard port("WB_TEST_PORT", "2525"), tls("WB_TEST_TLS", "no"), name("WB_TEST_NAME", "env");
+    ScopedEnv port("WB_TEST_PORT", "2525"), tls("WB_TEST_TLS", "no"), name("WB_TEST_NAME", "env");
     Config c;
     c.from_object(ChildCfg{});
     BOOST_TEST(c.get_int("WB_TEST_PORT") == 2525);
@@ -162,13 +162,13 @@ BOOST_AUTO_TEST_CASE(same_name_environment_variable_wins_typed) {
 BOOST_AUTO_TEST_CASE(bool_spellings) {
     CleanEnv clean;
     for (const char* falsy : {"0", "false", "False", "no", "off"}) {
-        EnvGuard tls("WB_TEST_TLS", falsy);
+        ScopedEnv tls("WB_TEST_TLS", falsy);
         Config c;
         c.from_object(ChildCfg{});
         BOOST_TEST(c.get_bool("WB_TEST_TLS") == false, falsy);
     }
     for (const char* truthy : {"1", "true", "yes", "ON"}) {
-        EnvGuard tls("WB_TEST_TLS", truthy);
+        ScopedEnv tls("WB_TEST_TLS", truthy);
         Config c;
         c.from_object(ChildCfg{});
         BOOST_TEST(c.get_bool("WB_TEST_TLS") == true, truthy);
@@ -178,14 +178,14 @@ BOOST_AUTO_TEST_CASE(bool_spellings) {
 BOOST_AUTO_TEST_CASE(bad_typed_environment_value_names_the_variable) {
     CleanEnv clean;
     {
-        EnvGuard port("WB_TEST_PORT", "abc");
+        ScopedEnv port("WB_TEST_PORT", "abc");
         Config c;
         BOOST_CHECK_EXCEPTION(c.from_object(ChildCfg{}), ConfigError, [](const ConfigError& e) {
             return message_has(e, "WB_TEST_PORT='abc'") && message_has(e, "not an int");
         });
     }
     {
-        EnvGuard tls("WB_TEST_TLS", "maybe");
+        ScopedEnv tls("WB_TEST_TLS", "maybe");
         Config c;
         BOOST_CHECK_EXCEPTION(c.from_object(ChildCfg{}), ConfigError, [](const ConfigError& e) {
             return message_has(e, "WB_TEST_TLS='maybe'") && message_has(e, "not a bool");
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(bad_typed_environment_value_names_the_variable) {
 
 BOOST_AUTO_TEST_CASE(seed_lookup_variable_sets_the_key_and_is_the_source) {
     CleanEnv clean;
-    EnvGuard alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db");
+    ScopedEnv alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db");
     Config c;
     c.from_object(ChildCfg{});
     BOOST_TEST(c.get_string("WB_TEST_URI") == "sqlite:////tmp/a.db");
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(seed_lookup_variable_sets_the_key_and_is_the_source) {
 
 BOOST_AUTO_TEST_CASE(same_name_variable_beats_the_seed_lookup) {
     CleanEnv clean;
-    EnvGuard alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db"), same("WB_TEST_URI", "sqlite:////tmp/b.db");
+    ScopedEnv alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db"), same("WB_TEST_URI", "sqlite:////tmp/b.db");
     Config c;
     c.from_object(ChildCfg{});
     BOOST_TEST(c.get_string("WB_TEST_URI") == "sqlite:////tmp/b.db");
@@ -213,7 +213,7 @@ BOOST_AUTO_TEST_CASE(same_name_variable_beats_the_seed_lookup) {
 
 BOOST_AUTO_TEST_CASE(empty_variable_counts_as_unset) {
     CleanEnv clean;
-    EnvGuard secret("WB_TEST_SECRET_KEY", ""), port("WB_TEST_PORT", "");
+    ScopedEnv secret("WB_TEST_SECRET_KEY", ""), port("WB_TEST_PORT", "");
     Config c;
     c.from_object(ChildCfg{});
     BOOST_TEST(c.get_string("WB_TEST_SECRET_KEY") == "dev secret");
@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_CASE(empty_variable_counts_as_unset) {
 
 BOOST_AUTO_TEST_CASE(variables_for_keys_the_class_does_not_define_are_not_read) {
     CleanEnv clean;
-    EnvGuard other("WB_TEST_NOT_A_KEY", "x");
+    ScopedEnv other("WB_TEST_NOT_A_KEY", "x");
     Config c;
     c.from_object(ChildCfg{});
     BOOST_TEST(!c.contains("WB_TEST_NOT_A_KEY"));
