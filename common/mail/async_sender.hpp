@@ -1,0 +1,76 @@
+#pragma once
+// AsyncSender — Flasky's send_async_email thread, done properly: one worker, a bounded queue,
+// retries with back-off on temporary failures, and a flush on shutdown. A slow or dead SMTP
+// server then never slows the request that wanted to send.
+
+#include "common/mail/mail.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace common::mail {
+
+struct AsyncOptions {
+    std::size_t capacity = 1000;  ///< messages waiting; submit() refuses beyond this
+    int max_attempts = 5;         ///< first try included
+    std::chrono::milliseconds first_backoff{1000};  ///< doubled after each temporary failure
+    std::chrono::milliseconds max_backoff{60'000};
+};
+
+/// Counters a test (or a status page) can read at any time.
+struct AsyncStats {
+    std::size_t queued = 0;    ///< waiting or being sent now
+    std::size_t sent = 0;
+    std::size_t failed = 0;    ///< gave up: permanent error or attempts exhausted
+    std::size_t retries = 0;   ///< attempts after a temporary failure
+    std::size_t rejected = 0;  ///< refused by submit() because the queue was full or closed
+    std::string last_error;
+};
+
+class AsyncSender {
+public:
+    /// Called on the worker thread for each message given up on.
+    using FailureHandler = std::function<void(const Message&, const MailError&)>;
+
+    explicit AsyncSender(Mail& mail, AsyncOptions options = {}, FailureHandler on_failure = {});
+    AsyncSender(const AsyncSender&) = delete;
+    AsyncSender& operator=(const AsyncSender&) = delete;
+    /// shutdown(): delivers what is queued, then stops.
+    ~AsyncSender();
+
+    /// Queues a copy and returns at once. Checks the message first (sender, recipients,
+    /// headers: throws MailError/BadHeaderError). Returns false, counting it as rejected,
+    /// when the queue is full or the sender is shut down.
+    bool submit(const Message& msg);
+
+    /// Blocks until every message submitted so far was sent or given up on.
+    void flush();
+
+    /// Stops accepting, delivers what is queued (with its retries), joins the worker.
+    void shutdown();
+
+    AsyncStats stats() const;
+
+private:
+    void run();
+
+    Mail& mail_;
+    AsyncOptions options_;
+    FailureHandler on_failure_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;   // worker: work arrived or closing
+    std::condition_variable idle_;   // flush(): queue drained
+    std::deque<Message> queue_;
+    bool busy_ = false;
+    bool closing_ = false;
+    AsyncStats stats_;
+    std::thread worker_;
+};
+
+} // namespace common::mail

@@ -1,0 +1,143 @@
+#pragma once
+// Mail — Flask-Mail's Mail on Poco's SMTP client: send(), connect() for bulk, and
+// record_messages() for tests.
+
+#include "common/mail/message.hpp"
+#include "common/mail/settings.hpp"
+
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace common::mail {
+
+/// Sending failed. `what()` says what happened and what to check; `kind()` lets code decide
+/// (AsyncSender retries the `temporary()` ones).
+class MailError : public std::runtime_error {
+public:
+    enum class Kind {
+        connection_refused,  ///< nothing listens on MAIL_SERVER:MAIL_PORT
+        connection_failed,   ///< host not found, connection reset or closed
+        timeout,             ///< no answer within MAIL_TIMEOUT
+        tls,                 ///< STARTTLS not offered or refused, handshake/certificate failure
+        auth_failed,         ///< 535: wrong MAIL_USERNAME/MAIL_PASSWORD
+        auth_required,       ///< server wants AUTH but MAIL_USERNAME/MAIL_PASSWORD are missing
+        no_sender,           ///< neither msg.sender nor MAIL_DEFAULT_SENDER
+        no_recipients,       ///< recipients, cc and bcc all empty
+        recipient_refused,   ///< RCPT TO answered 5xx
+        rejected,            ///< any other 5xx (permanent)
+        temporary,           ///< any other 4xx (try again later)
+    };
+
+    MailError(Kind kind, const std::string& message, int smtp_code = 0)
+        : std::runtime_error(message), kind_(kind), smtp_code_(smtp_code) {}
+
+    Kind kind() const noexcept { return kind_; }
+    /// The server's reply code (535, 451, ...) or 0 when the failure was not an SMTP reply.
+    int smtp_code() const noexcept { return smtp_code_; }
+    /// Worth retrying later: 4xx replies, refused/failed connections and time-outs.
+    bool temporary() const noexcept;
+
+private:
+    Kind kind_;
+    int smtp_code_;
+};
+
+/// What a send did, for the reader (the chapter prints it).
+struct Delivery {
+    std::string server;       ///< "host:port"
+    bool suppressed = false;  ///< MAIL_SUPPRESS_SEND: nothing was sent
+    bool tls = false;         ///< the session was encrypted (STARTTLS or implicit TLS)
+    std::string auth;         ///< the AUTH mechanism used ("PLAIN"), empty when none
+    std::string reply;        ///< the server's answer to the message data ("250 OK ...")
+    std::vector<std::string> envelope_to;
+};
+
+class Mail;
+class AsyncSender;
+
+/// One SMTP session sending many messages (Flask-Mail's `with mail.connect() as conn`).
+/// Opened by Mail::connect(); QUIT is sent by close() or the destructor.
+class Connection {
+public:
+    Connection(Connection&&) noexcept;
+    Connection& operator=(Connection&&) noexcept;
+    ~Connection();
+
+    /// Sends one message over this session. After MAIL_MAX_EMAILS messages the session is
+    /// closed and a new one opened, like Flask-Mail.
+    Delivery send(const Message& msg);
+    /// Sends QUIT and closes. Safe to call twice.
+    void close();
+
+    bool tls() const noexcept;
+    bool authenticated() const noexcept;
+    const std::string& auth_mechanism() const noexcept;
+    /// The server's EHLO reply (its capabilities), after STARTTLS when used.
+    const std::string& capabilities() const noexcept;
+
+private:
+    friend class Mail;
+class AsyncSender;
+    struct Session;
+    explicit Connection(Mail& mail);
+    Mail* mail_;
+    std::unique_ptr<Session> session_; // null when sending is suppressed
+    std::size_t sent_in_session_ = 0;
+};
+
+/// Captures every message Mail sends (or would send, when suppressed) while it lives:
+/// Flask-Mail's `with mail.record_messages() as outbox`. Must not outlive its Mail.
+class Outbox {
+public:
+    Outbox(const Outbox&) = delete;
+    Outbox& operator=(const Outbox&) = delete;
+    ~Outbox();
+
+    std::vector<Message> messages() const;
+    std::size_t size() const;
+
+private:
+    friend class Mail;
+class AsyncSender;
+    explicit Outbox(Mail& mail);
+    void add(const Message& msg);
+    Mail& mail_;
+    mutable std::mutex mutex_;
+    std::vector<Message> messages_;
+};
+
+/// Flask-Mail's Mail. Thread-safe: each send() opens its own connection.
+class Mail {
+public:
+    explicit Mail(MailSettings settings = {});
+    Mail(const Mail&) = delete;
+    Mail& operator=(const Mail&) = delete;
+
+    /// Flask-Mail's init_app: replaces the settings (validated).
+    void init_app(MailSettings settings);
+    const MailSettings& settings() const noexcept { return settings_; }
+
+    /// Opens a connection, sends, quits. Throws BadHeaderError or MailError.
+    Delivery send(const Message& msg);
+    /// Opens one SMTP session for many messages (connects, STARTTLS, AUTH now).
+    Connection connect();
+    /// Starts recording; see Outbox.
+    Outbox record_messages() { return Outbox(*this); }
+
+private:
+    friend class Connection;
+    friend class Outbox;
+    friend class AsyncSender;
+    /// Fills in the default sender and checks sender, recipients and headers.
+    Message prepare(const Message& msg) const;
+    void dispatched(const Message& msg);
+
+    MailSettings settings_;
+    std::mutex outboxes_mutex_;
+    std::vector<Outbox*> outboxes_;
+};
+
+} // namespace common::mail

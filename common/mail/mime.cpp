@@ -1,0 +1,134 @@
+#include "common/mail/mime.hpp"
+
+#include <Poco/Base64Decoder.h>
+#include <Poco/Exception.h>
+#include <Poco/Net/MediaType.h>
+#include <Poco/Net/MessageHeader.h>
+#include <Poco/Net/MultipartReader.h>
+#include <Poco/Net/QuotedPrintableDecoder.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace common::mail {
+
+namespace {
+
+std::string parameter(const Poco::Net::MediaType& type, const std::string& name) {
+    return type.hasParameter(name) ? type.getParameter(name) : std::string();
+}
+
+MimePart parse_part(std::istream& in, int depth) {
+    if (depth > 20) throw std::invalid_argument("MIME parts nested more than 20 deep");
+    MimePart part;
+    Poco::Net::MessageHeader header;  // decodes RFC 2047 encoded-words while reading
+    header.read(in);
+    // MessageHeader::read stops before the blank line that ends the header.
+    if (in.peek() == '\r') in.get();
+    if (in.peek() == '\n') in.get();
+    for (const auto& [name, value] : header) part.headers.emplace_back(name, value);
+
+    const Poco::Net::MediaType type(header.get("Content-Type", "text/plain"));
+    part.content_type = Poco::toLower(type.getType() + "/" + type.getSubType());
+    part.charset = Poco::toLower(parameter(type, "charset"));
+    part.transfer_encoding = Poco::toLower(Poco::trim(header.get("Content-Transfer-Encoding", "7bit")));
+    if (header.has("Content-Disposition")) {
+        std::string disposition;
+        Poco::Net::NameValueCollection params;
+        Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"), disposition, params);
+        part.filename = params.get("filename", "");
+    }
+
+    if (type.matches("multipart")) {
+        const std::string boundary = parameter(type, "boundary");
+        if (boundary.empty()) throw std::invalid_argument(part.content_type + " without a boundary parameter");
+        Poco::Net::MultipartReader reader(in, boundary);
+        try {
+            while (reader.hasNextPart()) {
+                Poco::Net::MessageHeader child_header;
+                reader.nextPart(child_header);
+                std::ostringstream child;  // re-assemble header + content, then parse alike
+                child_header.write(child);
+                child << "\r\n";
+                Poco::StreamCopier::copyStream(reader.stream(), child);
+                std::istringstream child_in(child.str());
+                part.parts.push_back(parse_part(child_in, depth + 1));
+            }
+        } catch (const Poco::Exception& e) {
+            throw std::invalid_argument("broken " + part.content_type + ": " + e.displayText());
+        }
+        return part;
+    }
+
+    std::ostringstream body;
+    if (part.transfer_encoding == "base64") {
+        Poco::Base64Decoder decoder(in);
+        Poco::StreamCopier::copyStream(decoder, body);
+    } else if (part.transfer_encoding == "quoted-printable") {
+        Poco::Net::QuotedPrintableDecoder decoder(in);
+        Poco::StreamCopier::copyStream(decoder, body);
+    } else {
+        Poco::StreamCopier::copyStream(in, body);
+    }
+    part.body = body.str();
+    return part;
+}
+
+std::string quoted(const std::string& text) {
+    std::string out = "\"";
+    std::size_t n = 0;
+    for (char c : text) {
+        if (++n > 60) { out += "..."; break; }
+        if (c == '\r') out += "\\r";
+        else if (c == '\n') out += "\\n";
+        else if (c == '"') out += "\\\"";
+        else out += c;
+    }
+    return out + "\"";
+}
+
+void describe(const MimePart& part, int depth, std::string& out) {
+    out.append(static_cast<std::size_t>(depth) * 2, ' ');
+    out += part.content_type;
+    if (part.parts.empty()) {
+        if (!part.charset.empty()) out += "; charset=" + part.charset;
+        if (!part.filename.empty()) out += "; filename=" + part.filename;
+        out += "; " + part.transfer_encoding + ": " + quoted(part.body);
+    }
+    out += '\n';
+    for (const auto& child : part.parts) describe(child, depth + 1, out);
+}
+
+} // namespace
+
+std::string MimePart::header(const std::string& name) const {
+    for (const auto& [n, v] : headers)
+        if (Poco::icompare(n, name) == 0) return v;
+    return {};
+}
+
+bool MimePart::has_header(const std::string& name) const {
+    for (const auto& [n, v] : headers)
+        if (Poco::icompare(n, name) == 0) return true;
+    return false;
+}
+
+MimePart parse_mime(const std::string& raw) {
+    std::istringstream in(raw);
+    try {
+        return parse_part(in, 0);
+    } catch (const Poco::Exception& e) {
+        throw std::invalid_argument("cannot parse the message: " + e.displayText());
+    }
+}
+
+std::string describe_tree(const MimePart& root) {
+    std::string out;
+    describe(root, 0, out);
+    return out;
+}
+
+} // namespace common::mail
