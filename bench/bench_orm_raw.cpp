@@ -23,7 +23,12 @@ public:
       sqlite3_close(db_);
       throw std::runtime_error("cannot open " + path + ": " + why);
     }
+    // The same connection set-up as common::db's SQLite dialect, so that the floor differs
+    // from the ORM only by the ORM.
+    sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA foreign_keys=ON");
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
   }
   ~Db() { sqlite3_close(db_); }
   Db(const Db&) = delete;
