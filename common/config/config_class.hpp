@@ -14,6 +14,7 @@
 
 #include "common/config/config.hpp"
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
