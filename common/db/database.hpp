@@ -1,0 +1,56 @@
+#pragma once
+/// The engine: a database opened from a URI, its metadata, and its connections.
+///
+///     db::Database db("sqlite:///ch01.db", metadata);   // SQLALCHEMY_DATABASE_URI
+///     db.create_all();
+///     db::Session session(db);
+
+#include "common/db/dialect.hpp"
+#include "common/db/model.hpp"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace common::db {
+
+class Database {
+public:
+    /// Opens (and for SQLite files, creates) the database; throws UriError for a bad URI.
+    /// `echo`, like SQLALCHEMY_ECHO, receives every statement with its parameters.
+    Database(std::string_view uri, Metadata metadata, std::ostream* echo = nullptr);
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    /// CREATE TABLE (and indexes) for every table that does not exist yet, parents first.
+    void create_all();
+    /// DROP TABLE for every table of the metadata that exists, children first.
+    void drop_all();
+
+    const std::string& uri() const { return uri_; }
+    const Dialect& dialect() const { return *dialect_; }
+    const Metadata& metadata() const { return metadata_; }
+    std::ostream* echo() const { return echo_; }
+    void set_echo(std::ostream* echo);
+
+    /// A connection for a session: from the pool, or new. In-memory databases have exactly
+    /// one connection, which every session shares (as SQLAlchemy's StaticPool does).
+    std::shared_ptr<Connection> acquire();
+
+private:
+    void release(Connection* connection);
+
+    std::string uri_;
+    std::unique_ptr<Dialect> dialect_;
+    Metadata metadata_;
+    std::ostream* echo_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Connection>> idle_;
+    std::shared_ptr<Connection> shared_; // in-memory databases
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace common::db

@@ -1,0 +1,174 @@
+#include "common/db/dialect.hpp"
+
+#include "common/db/errors.hpp"
+
+#include <charconv>
+#include <ostream>
+#include <sstream>
+
+namespace common::db {
+
+namespace {
+
+void write_text_literal(std::ostream& os, std::string_view s) {
+    os << '\'';
+    for (char c : s) {
+        if (c == '\'' || c == '\\') os << '\\';
+        os << c;
+    }
+    os << '\'';
+}
+
+void write_double(std::ostream& os, double d) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    os.write(buf, end - buf);
+}
+
+} // namespace
+
+std::ostream& operator<<(std::ostream& os, const Value& v) {
+    std::visit(
+        [&os](const auto& x) {
+            using X = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<X, std::monostate>) os << "None";
+            else if constexpr (std::is_same_v<X, std::int64_t>) os << x;
+            else if constexpr (std::is_same_v<X, double>) write_double(os, x);
+            else write_text_literal(os, x);
+        },
+        v.storage());
+    return os;
+}
+
+// ---- Statement --------------------------------------------------------------------------
+
+Statement::Bound& Statement::slot(int index) {
+    auto i = static_cast<std::size_t>(index - 1);
+    if (params_.size() <= i) params_.resize(i + 1);
+    return params_[i];
+}
+
+void Statement::bind_null(int index) {
+    slot(index) = Bound{};
+    do_bind_null(index);
+}
+
+void Statement::bind(int index, std::int64_t v) {
+    auto& b = slot(index);
+    b.kind = Bound::integer;
+    b.i = v;
+    do_bind(index, v);
+}
+
+void Statement::bind(int index, double v) {
+    auto& b = slot(index);
+    b.kind = Bound::real;
+    b.d = v;
+    do_bind(index, v);
+}
+
+void Statement::bind(int index, std::string_view v) {
+    auto& b = slot(index);
+    b.kind = Bound::text;
+    b.s = v;
+    do_bind(index, v);
+}
+
+void Statement::bind(int index, const Value& v) {
+    std::visit(
+        [&](const auto& x) {
+            using X = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<X, std::monostate>) bind_null(index);
+            else if constexpr (std::is_same_v<X, std::string>) bind(index, std::string_view(x));
+            else bind(index, x);
+        },
+        v.storage());
+}
+
+std::string Statement::describe() const {
+    std::ostringstream os;
+    os << sql_ << "\n(";
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        if (i) os << ", ";
+        const auto& b = params_[i];
+        switch (b.kind) {
+        case Bound::null: os << "None"; break;
+        case Bound::integer: os << b.i; break;
+        case Bound::real: write_double(os, b.d); break;
+        case Bound::text: write_text_literal(os, b.s); break;
+        }
+    }
+    if (params_.size() == 1) os << ',';
+    os << ')';
+    return os.str();
+}
+
+bool Statement::step() {
+    if (!started_) {
+        started_ = true;
+        if (echo_) *echo_ << describe() << '\n';
+    }
+    return do_step();
+}
+
+void Statement::reset() {
+    do_reset();
+    started_ = false;
+    params_.clear();
+}
+
+// ---- Connection -------------------------------------------------------------------------
+
+Statement& Connection::prepare(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) it = cache_.emplace(sql, do_prepare(sql)).first;
+    it->second->reset();
+    return *it->second;
+}
+
+void Connection::execute(const std::string& sql) {
+    if (echo_) *echo_ << sql << "\n()\n";
+    do_execute(sql);
+}
+
+void Connection::set_echo(std::ostream* echo) {
+    echo_ = echo;
+    cache_.clear(); // statements remember the echo stream they were prepared with
+}
+
+} // namespace common::db
+
+// ---- URIs -------------------------------------------------------------------------------
+
+#include "common/db/sqlite_dialect.hpp"
+
+namespace common::db {
+
+std::string Dialect::accepted_uris() {
+    return "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (in memory)";
+}
+
+// The one place that knows URI schemes; a PostgreSQL dialect adds its branch here.
+std::unique_ptr<Dialect> Dialect::from_uri(std::string_view uri) {
+    auto bad = [&](const std::string& why) {
+        return UriError("unsupported database URI '" + std::string(uri) + "': " + why + "; accepted: " +
+                        accepted_uris());
+    };
+    auto sep = uri.find("://");
+    if (sep == std::string_view::npos) throw bad("expected scheme://...");
+    std::string_view scheme = uri.substr(0, sep), rest = uri.substr(sep + 3);
+    if (scheme == "sqlite") {
+        if (rest.find('?') != std::string_view::npos) throw bad("query options are not supported");
+        if (rest.empty() || rest == "/:memory:") return detail::make_sqlite_dialect(std::string(uri), "");
+        if (rest.front() != '/') throw bad("a host is not allowed for sqlite (did you mean sqlite:///" +
+                                           std::string(rest) + "?)");
+        std::string path(rest.substr(1)); // "/rel.db" → "rel.db", "//abs.db" → "/abs.db"
+        if (path.empty()) throw bad("the path is empty");
+        return detail::make_sqlite_dialect(std::string(uri), path);
+    }
+    if (scheme == "postgresql" || scheme == "postgres")
+        throw bad("the PostgreSQL dialect is not built in yet");
+    throw bad("unknown scheme '" + std::string(scheme) + "'");
+}
+
+} // namespace common::db

@@ -1,0 +1,372 @@
+#pragma once
+/// The type-erased core every model shares: per-object state, column accessors, relationship
+/// descriptions and the ModelInfo the session works with. Models themselves are declared with
+/// db::Model<T> (model.hpp); most readers never need this header directly.
+
+#include "common/db/errors.hpp"
+#include "common/db/identity_map.hpp"
+#include "common/db/schema.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace common::db {
+
+class Session;
+class ModelInfo;
+struct RelationshipInfo;
+
+enum class Status : std::uint8_t {
+    transient,  ///< not (or no longer) in a session: never added, or discarded by rollback()
+    pending,    ///< added, INSERT happens at the next flush
+    persistent, ///< has a row
+    deleted,    ///< its row was deleted (by this session, or found missing)
+};
+
+/// What the session knows about one object. Lives next to the object in the session's storage.
+struct ObjectState {
+    void* object = nullptr;
+    const ModelInfo* model = nullptr;
+    Session* session = nullptr;
+    std::int64_t key = 0; ///< primary key once known
+    Status status = Status::transient;
+    bool dirty = false;         ///< queued for UPDATE
+    bool doomed = false;        ///< queued for DELETE
+    bool key_generated = false; ///< key came from autoincrement (undone by rollback)
+};
+
+[[noreturn]] void throw_deleted(const ObjectState& state);
+
+// ---- columns ------------------------------------------------------------------------------
+
+namespace detail {
+template <class M>
+struct Unoptional {
+    using type = M;
+    static constexpr bool optional = false;
+};
+template <class M>
+struct Unoptional<std::optional<M>> {
+    using type = M;
+    static constexpr bool optional = true;
+};
+
+/// How a C++ member type maps to SQL: std::int64_t/int/bool ↔ INTEGER/BOOLEAN, double ↔ FLOAT,
+/// std::string ↔ VARCHAR/TEXT; std::optional<...> for nullable columns.
+template <class M>
+struct Field {
+    using U = typename Unoptional<M>::type;
+    static constexpr bool optional = Unoptional<M>::optional;
+    static constexpr bool integral = std::is_integral_v<U>;
+    static_assert(integral || std::is_same_v<U, double> || std::is_same_v<U, std::string>,
+                  "column members must be integers, bool, double, std::string or std::optional of them");
+
+    static bool accepts(SqlType t) {
+        if constexpr (std::is_same_v<U, bool>) return t == SqlType::Boolean || t == SqlType::Integer;
+        else if constexpr (integral) return t == SqlType::Integer;
+        else if constexpr (std::is_same_v<U, double>) return t == SqlType::Float;
+        else return t == SqlType::String || t == SqlType::Text;
+    }
+    static void bind_inner(Statement& s, int i, const U& v) {
+        if constexpr (integral) s.bind(i, static_cast<std::int64_t>(v));
+        else if constexpr (std::is_same_v<U, double>) s.bind(i, v);
+        else s.bind(i, std::string_view(v));
+    }
+    static void read_inner(Statement& s, int c, U& v) {
+        if constexpr (std::is_same_v<U, bool>) v = s.get_int(c) != 0;
+        else if constexpr (integral) v = static_cast<U>(s.get_int(c));
+        else if constexpr (std::is_same_v<U, double>) v = s.get_double(c);
+        else v.assign(s.get_text(c));
+    }
+    static void bind(Statement& s, int i, const M& v) {
+        if constexpr (optional) {
+            if (v) bind_inner(s, i, *v);
+            else s.bind_null(i);
+        } else {
+            bind_inner(s, i, v);
+        }
+    }
+    static void read(Statement& s, int c, M& v) {
+        if constexpr (optional) {
+            if (s.is_null(c)) v.reset();
+            else read_inner(s, c, v.emplace());
+        } else if (s.is_null(c)) {
+            v = M{};
+        } else {
+            read_inner(s, c, v);
+        }
+    }
+    static std::optional<std::int64_t> get_int(const M& v) {
+        if constexpr (!integral) return std::nullopt;
+        else if constexpr (optional) return v ? std::optional<std::int64_t>(static_cast<std::int64_t>(*v)) : std::nullopt;
+        else return static_cast<std::int64_t>(v);
+    }
+    static void set_int(M& v, std::optional<std::int64_t> x) {
+        if constexpr (!integral) throw UsageError("not an integer column");
+        else if constexpr (optional) {
+            if (x) v = static_cast<U>(*x);
+            else v.reset();
+        } else {
+            v = static_cast<U>(x.value_or(0));
+        }
+    }
+};
+} // namespace detail
+
+/// Reads and writes one column of one model's objects without knowing the model's type.
+class ColumnAccess {
+public:
+    virtual ~ColumnAccess() = default;
+    virtual void bind(Statement& st, int position, const void* object) const = 0;
+    virtual void read(Statement& st, int column, void* object) const = 0;
+    virtual std::optional<std::int64_t> get_int(const void* object) const = 0;
+    virtual void set_int(void* object, std::optional<std::int64_t> value) const = 0;
+    virtual bool accepts(SqlType type) const = 0;
+};
+
+template <class T, class M>
+class ColumnAccessImpl final : public ColumnAccess {
+public:
+    explicit ColumnAccessImpl(M T::*member) : member_(member) {}
+    void bind(Statement& st, int position, const void* o) const override {
+        detail::Field<M>::bind(st, position, static_cast<const T*>(o)->*member_);
+    }
+    void read(Statement& st, int column, void* o) const override {
+        detail::Field<M>::read(st, column, static_cast<T*>(o)->*member_);
+    }
+    std::optional<std::int64_t> get_int(const void* o) const override {
+        return detail::Field<M>::get_int(static_cast<const T*>(o)->*member_);
+    }
+    void set_int(void* o, std::optional<std::int64_t> v) const override {
+        detail::Field<M>::set_int(static_cast<T*>(o)->*member_, v);
+    }
+    bool accepts(SqlType t) const override { return detail::Field<M>::accepts(t); }
+
+private:
+    M T::*member_;
+};
+
+// ---- relationships ------------------------------------------------------------------------
+
+/// lazy='select' (load on first access), 'joined' (LEFT OUTER JOIN into the owner's query),
+/// 'dynamic' (the attribute is a query; nothing is loaded until asked).
+enum class Lazy { select, joined, dynamic };
+namespace lazy {
+inline constexpr Lazy select = Lazy::select;
+inline constexpr Lazy joined = Lazy::joined;
+inline constexpr Lazy dynamic = Lazy::dynamic;
+} // namespace lazy
+
+/// Which member type holds the relationship: One<T> (scalar), Many<T> (list), Dynamic<T>.
+enum class MemberKind { scalar, list, dynamic };
+enum class Direction { many_to_one, one_to_many, many_to_many };
+
+/// Base of One/Many/Dynamic: which object owns the member, and which relationship it is.
+/// Copying a model struct gives detached members: relationships belong to the object the
+/// session holds, not to copies of its data.
+class RelationBase {
+public:
+    RelationBase() = default;
+    RelationBase(const RelationBase&) noexcept {}
+    RelationBase& operator=(const RelationBase&) noexcept { return *this; }
+    /// The owning object's state (null while detached).
+    ObjectState* owner() const { return owner_; }
+
+protected:
+    ~RelationBase() = default;
+    Session& session() const; // throws UsageError while detached
+
+    ObjectState* owner_ = nullptr;
+    const RelationshipInfo* rel_ = nullptr;
+    friend class Session;
+};
+
+class ScalarBase : public RelationBase {
+public:
+    ScalarBase() = default;
+    ScalarBase(const ScalarBase&) noexcept : RelationBase() {}
+    ScalarBase& operator=(const ScalarBase&) noexcept { return *this; }
+
+protected:
+    ObjectState* get_state() const;
+    void set_state(ObjectState* value);
+
+    mutable ObjectState* target_ = nullptr;
+    mutable bool loaded_ = false;
+    friend class Session;
+};
+
+class ListBase : public RelationBase {
+public:
+    ListBase() = default;
+    ListBase(const ListBase&) noexcept : RelationBase() {}
+    ListBase& operator=(const ListBase&) noexcept { return *this; }
+
+protected:
+    const std::vector<ObjectState*>& items() const;
+    void append_state(ObjectState* value);
+    void remove_state(ObjectState* value);
+
+    mutable std::vector<ObjectState*> items_;
+    mutable bool loaded_ = false;
+    friend class Session;
+};
+
+class QueryBase;
+
+class DynamicBase : public RelationBase {
+protected:
+    QueryBase make_query() const;
+    void append_state(ObjectState* value);
+    void remove_state(ObjectState* value);
+    friend class Session;
+};
+
+/// Finds a relationship member inside an object of the owning model.
+class MemberAccess {
+public:
+    virtual ~MemberAccess() = default;
+    virtual RelationBase& get(void* object) const = 0;
+};
+
+template <class T, class R>
+class MemberAccessImpl final : public MemberAccess {
+public:
+    explicit MemberAccessImpl(R T::*member) : member_(member) {}
+    RelationBase& get(void* o) const override { return static_cast<T*>(o)->*member_; }
+
+private:
+    R T::*member_;
+};
+
+/// One direction of a relationship (a backref is a second RelationshipInfo, pointing back).
+struct RelationshipInfo {
+    std::string name;
+    ModelInfo* parent = nullptr; ///< the model whose member this is (set when resolved)
+    ModelInfo& (*target_model)() = nullptr;
+    ModelInfo* target = nullptr; ///< set when resolved
+    std::shared_ptr<const MemberAccess> member;
+    MemberKind member_kind = MemberKind::scalar;
+    Lazy lazy = Lazy::select;
+    const Table* secondary = nullptr;
+
+    // As declared (only on the side that declares the relationship):
+    std::string backref_name;
+    std::shared_ptr<const MemberAccess> backref_member;
+    MemberKind backref_kind = MemberKind::scalar;
+    std::optional<Lazy> backref_lazy;
+    std::unique_ptr<RelationshipInfo> owned_backref;
+
+    // Resolved:
+    RelationshipInfo* backref = nullptr;
+    Direction direction = Direction::many_to_one;
+    int fk_column = -1;       ///< FK column index: in parent (many_to_one) or target (one_to_many)
+    int secondary_local = -1; ///< secondary column pointing at parent's table
+    int secondary_remote = -1;///< secondary column pointing at target's table
+
+    /// "User.role", for messages.
+    std::string qualified_name() const;
+};
+
+// ---- per-session storage of one model's objects -------------------------------------------
+
+class StoreBase {
+public:
+    virtual ~StoreBase() = default;
+    /// A default-constructed object for a row being loaded.
+    virtual ObjectState* emplace() = 0;
+    virtual void for_each(const std::function<void(ObjectState&)>& f) = 0;
+
+    IdentityMap identity;
+    std::vector<ObjectState*> pending, dirty, doomed;
+};
+
+// ---- the model ----------------------------------------------------------------------------
+
+class ModelInfo {
+public:
+    explicit ModelInfo(std::string table);
+    ModelInfo(ModelInfo&&) = default;
+    ModelInfo& operator=(ModelInfo&&) = delete;
+    virtual ~ModelInfo() = default;
+
+    const Table& table() const { return table_; }
+    const std::string& name() const { return table_.name(); }
+    /// Index of the (single, integer) primary-key column.
+    int primary_key() const { return pk_; }
+    const ColumnAccess& access(int column) const { return *access_[static_cast<std::size_t>(column)]; }
+    /// Relationships declared here plus backrefs installed by other models.
+    const std::vector<RelationshipInfo*>& relationships() const { return relationships_; }
+    const RelationshipInfo* relationship(std::string_view name) const;
+    /// Process-wide index, used by sessions to find their store for this model.
+    std::size_t id() const { return id_; }
+    bool resolved() const { return resolved_; }
+
+    virtual std::unique_ptr<StoreBase> make_store() const = 0;
+
+protected:
+    void add_column(ColumnDef column, std::unique_ptr<ColumnAccess> access);
+    void add_relationship(std::unique_ptr<RelationshipInfo> rel);
+
+private:
+    friend class Metadata;
+    void resolve();
+
+    Table table_;
+    std::vector<std::unique_ptr<ColumnAccess>> access_;
+    int pk_ = -1;
+    std::vector<std::unique_ptr<RelationshipInfo>> declared_;
+    std::vector<RelationshipInfo*> relationships_;
+    std::size_t id_;
+    bool resolved_ = false;
+};
+
+// ---- handles ------------------------------------------------------------------------------
+
+/// A handle to an object held by a Session: what `u` is in `u = User(name='Hyman')`.
+/// Null is Python's None. Valid while its session is open.
+template <class T>
+class Ptr {
+public:
+    Ptr() = default;
+    Ptr(std::nullptr_t) {}
+    explicit Ptr(ObjectState* state) : s_(state) {}
+
+    T* get() const { return s_ ? static_cast<T*>(s_->object) : nullptr; }
+    T& operator*() const {
+        if (!s_) throw UsageError("dereferenced a null db::Ptr (Python would say: 'NoneType' object has no attribute)");
+        if (s_->status == Status::deleted) throw_deleted(*s_);
+        return *static_cast<T*>(s_->object);
+    }
+    T* operator->() const { return &**this; }
+    explicit operator bool() const { return s_ != nullptr; }
+    ObjectState* state() const { return s_; }
+    friend bool operator==(const Ptr&, const Ptr&) = default;
+
+private:
+    ObjectState* s_ = nullptr;
+};
+
+/// `print(obj)`: the model's own operator<<, or None.
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Ptr<T>& p) {
+    if (!p) return os << "None";
+    return os << *p;
+}
+
+/// `print([a, b])` → [<Class Math>, <Class Art>]
+template <class T>
+std::ostream& operator<<(std::ostream& os, const std::vector<Ptr<T>>& v) {
+    os << '[';
+    for (std::size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+    return os << ']';
+}
+
+} // namespace common::db

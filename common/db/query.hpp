@@ -1,0 +1,107 @@
+#pragma once
+/// session.query<User>() and dynamic relationships: filter_by / filter / order_by / limit /
+/// offset, then all / first / one / count. Queries are values: each call returns a new query
+/// (like SQLAlchemy's generative Query), so a base query can be reused.
+
+#include "common/db/model_info.hpp"
+#include "common/db/value.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace common::db {
+
+class QueryBase {
+public:
+    QueryBase(Session& session, const ModelInfo& model);
+
+    /// SELECT count(*) for this query.
+    std::int64_t count() const;
+
+protected:
+    std::vector<ObjectState*> fetch() const;
+    ObjectState* fetch_first() const;
+    ObjectState* fetch_one() const;
+
+    void add_filter_by(std::string_view column, Value value);
+    void add_filter(std::string_view condition, std::vector<Value> params);
+    void add_order_by(std::string_view column);
+    void add_joinedload(std::string_view relationship);
+    void set_limit(std::int64_t n);
+    void set_offset(std::int64_t n);
+
+private:
+    friend class Session;
+    friend class DynamicBase;
+    std::string build(bool count, std::vector<Value>& params) const;
+
+    Session* session_;
+    const ModelInfo* model_;
+    const RelationshipInfo* parent_rel_ = nullptr; ///< set for dynamic relationships
+    ObjectState* parent_ = nullptr;
+    std::string where_;
+    std::vector<Value> params_;
+    std::string order_;
+    std::int64_t limit_ = -1, offset_ = 0;
+    std::vector<const RelationshipInfo*> joined_;
+};
+
+template <class T>
+class Query : public QueryBase {
+public:
+    using QueryBase::QueryBase;
+    explicit Query(QueryBase base) : QueryBase(std::move(base)) {}
+
+    /// filter_by(name='Hyman'): column = value (IS NULL for a null value).
+    Query filter_by(std::string_view column, Value value) const {
+        Query q(*this);
+        q.add_filter_by(column, std::move(value));
+        return q;
+    }
+    /// filter("users.name LIKE ?", {"H%"}): an SQL condition written by the programmer, with
+    /// every value passed as a bound parameter (one ? each).
+    Query filter(std::string_view condition, std::vector<Value> params = {}) const {
+        Query q(*this);
+        q.add_filter(condition, std::move(params));
+        return q;
+    }
+    /// order_by("name") or order_by("name DESC"); the column must belong to the model.
+    Query order_by(std::string_view column) const {
+        Query q(*this);
+        q.add_order_by(column);
+        return q;
+    }
+    Query limit(std::int64_t n) const {
+        Query q(*this);
+        q.set_limit(n);
+        return q;
+    }
+    Query offset(std::int64_t n) const {
+        Query q(*this);
+        q.set_offset(n);
+        return q;
+    }
+    /// options(joinedload(User.role)): load a scalar relationship in the same SELECT, so that
+    /// looping over the results runs no further queries.
+    Query joinedload(std::string_view relationship) const {
+        Query q(*this);
+        q.add_joinedload(relationship);
+        return q;
+    }
+
+    std::vector<Ptr<T>> all() const {
+        auto states = fetch();
+        std::vector<Ptr<T>> out;
+        out.reserve(states.size());
+        for (auto* s : states) out.emplace_back(s);
+        return out;
+    }
+    /// The first row, or a null Ptr (None).
+    Ptr<T> first() const { return Ptr<T>(fetch_first()); }
+    /// Exactly one row, else NoResultFound / MultipleResultsFound.
+    Ptr<T> one() const { return Ptr<T>(fetch_one()); }
+};
+
+} // namespace common::db

@@ -1,0 +1,137 @@
+#pragma once
+/// The unit of work (SQLAlchemy's Session): add objects, change them, commit. It keeps one
+/// object per row (the identity map), writes pending changes at flush in dependency order with
+/// one reused prepared statement per table, and autoflushes before queries.
+
+#include "common/db/database.hpp"
+
+#include <memory>
+#include <vector>
+
+namespace common::db {
+
+class Session {
+public:
+    explicit Session(Database& database);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// `db.session.add(User(name='Hyman'))`: the session takes the object and returns its
+    /// handle; it is INSERTed at the next flush.
+    template <class T>
+    Ptr<T> add(T object) {
+        auto& model = model_of<T>();
+        auto* state = static_cast<Store<T>&>(store(model)).emplace(std::move(object));
+        enter(state, model);
+        return Ptr<T>(state);
+    }
+    /// Adding an object the session already holds: a discarded one becomes pending again; a
+    /// persistent one is marked changed (C++ structs cannot report their own assignments, so
+    /// after `u->name = "x"` say `session.add(u)` — the same line Flask code writes anyway).
+    template <class T>
+    Ptr<T> add(Ptr<T> object) {
+        readd(object.state());
+        return object;
+    }
+    template <class T>
+    std::vector<Ptr<T>> add_all(std::vector<T> objects) {
+        std::vector<Ptr<T>> out;
+        out.reserve(objects.size());
+        for (auto& o : objects) out.push_back(add(std::move(o)));
+        return out;
+    }
+    /// `db.session.delete(obj)`: DELETE at the next flush.
+    template <class T>
+    void delete_(Ptr<T> object) {
+        doom(object.state());
+    }
+    /// `User.query.get(id)`: from the identity map if present, else one SELECT; null if none.
+    template <class T>
+    Ptr<T> get(std::int64_t id) {
+        return Ptr<T>(get_state(model_of<T>(), id));
+    }
+    template <class T>
+    Query<T> query() {
+        return Query<T>(*this, model_of<T>());
+    }
+    /// Re-reads the object's row; ObjectDeletedError if the row is gone.
+    template <class T>
+    void refresh(Ptr<T> object) {
+        refresh_state(object.state());
+    }
+
+    /// Writes pending INSERT/UPDATE/DELETE and association rows, inside the transaction.
+    void flush();
+    /// flush() then COMMIT.
+    void commit();
+    /// ROLLBACK. Objects added since the last commit are discarded (their handles stay valid
+    /// but transient), persistent objects changed in the transaction are re-read.
+    void rollback();
+    /// Rolls back what is open and releases every object (handles become invalid).
+    void close();
+
+    /// Flush before queries and lazy loads, so they see pending changes (default on).
+    bool autoflush = true;
+
+    Database& database() { return *db_; }
+
+    // ---- used by queries and relationship members (not needed by models) ------------------
+    Connection& connection();
+    StoreBase& store(const ModelInfo& model);
+    ObjectState* load_row(const ModelInfo& model, Statement& st, int first_column);
+    /// Fills a scalar relationship found by a joined load (unless already loaded).
+    void set_loaded(ObjectState* owner, const RelationshipInfo* rel, ObjectState* target);
+    void autoflush_now();
+
+private:
+    friend class ScalarBase;
+    friend class ListBase;
+    friend class DynamicBase;
+    friend class QueryBase;
+
+    void enter(ObjectState* state, const ModelInfo& model);
+    void attach(ObjectState* state);
+    void readd(ObjectState* state);
+    void doom(ObjectState* state);
+    void mark_dirty(ObjectState* state);
+    void check_usable() const;
+    void check_mine(const ObjectState* state) const;
+    ObjectState* get_state(const ModelInfo& model, std::int64_t id);
+    void refresh_state(ObjectState* state);
+    void reset_relationships(ObjectState& state);
+    void release_connection();
+
+    // relationship semantics
+    ObjectState* scalar_get(const ScalarBase& member);
+    void scalar_set(ScalarBase& member, ObjectState* value);
+    void set_many_to_one(ObjectState* child, const RelationshipInfo* rel, ObjectState* parent);
+    const std::vector<ObjectState*>& list_items(const ListBase& member);
+    void collection_append(const RelationBase& member, ObjectState* value);
+    void collection_remove(const RelationBase& member, ObjectState* value);
+    void record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target, bool insert);
+
+    // flush steps
+    void sync_foreign_keys(ObjectState* state);
+    void flush_inserts(const ModelInfo& model, StoreBase& store, std::vector<ObjectState*>& inserted);
+    void flush_updates(const ModelInfo& model, StoreBase& store);
+    void flush_associations();
+    void flush_deletes(const ModelInfo& model, StoreBase& store);
+
+    struct AssociationChange {
+        const RelationshipInfo* rel;
+        ObjectState* owner;
+        ObjectState* target;
+        bool insert;
+    };
+
+    Database* db_;
+    std::shared_ptr<Connection> conn_;
+    std::vector<std::unique_ptr<StoreBase>> stores_; // by ModelInfo::id()
+    std::vector<AssociationChange> associations_;
+    std::vector<ObjectState*> tx_inserted_, tx_updated_, tx_deleted_;
+    bool in_tx_ = false, own_tx_ = false;
+    bool has_changes_ = false, flushing_ = false, needs_rollback_ = false;
+};
+
+} // namespace common::db
