@@ -16,6 +16,7 @@
 #include <Poco/String.h>
 #include <Poco/ThreadPool.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <map>
@@ -201,6 +202,10 @@ private:
                 if (!from_given_) { reply("503 5.5.1 Error: need MAIL command"); continue; }
                 const std::string to = path_argument(arg);
                 if (Poco::toUpper(arg.substr(0, 3)) != "TO:" || to.empty()) { reply("501 5.5.4 Syntax: RCPT TO:<address>"); continue; }
+                if (std::find(o.refused_recipients.begin(), o.refused_recipients.end(), to) != o.refused_recipients.end()) {
+                    reply("550 5.1.1 <" + to + ">: Recipient address rejected: User unknown");
+                    continue;
+                }
                 rcpt_.push_back(to);
                 reply("250 2.1.5 OK");
             } else if (verb == "DATA") {

@@ -364,6 +364,7 @@ Delivery Connection::send(const Message& msg) {
     const std::string data = m.as_string();
     Delivery delivery;
     delivery.server = mail_->settings().server + ":" + std::to_string(mail_->settings().port);
+    delivery.envelope_from = Address::parse(m.sender).email;
     delivery.envelope_to = m.send_to();
     if (!session_) {  // MAIL_SUPPRESS_SEND
         delivery.suppressed = true;
@@ -374,7 +375,7 @@ Delivery Connection::send(const Message& msg) {
             session_->open();
         }
         try {
-            delivery.reply = session_->transmit(Address::parse(m.sender).email, delivery.envelope_to, data);
+            delivery.reply = session_->transmit(delivery.envelope_from, delivery.envelope_to, data);
         } catch (const MailError& e) {
             if (e.smtp_code() == 0) session_->client.reset();  // the connection is gone
             throw;
@@ -382,6 +383,7 @@ Delivery Connection::send(const Message& msg) {
         delivery.tls = session_->tls;
         delivery.auth = session_->auth;
     }
+    delivery.data = data;
     mail_->dispatched(m);
     const auto max = mail_->settings().max_emails;
     if (session_ && max && ++sent_in_session_ >= *max) {

@@ -41,25 +41,28 @@ public:
     bool temporary() const noexcept;
 
 private:
-    Kind kind_;
-    int smtp_code_;
+    Kind kind_{};
+    int smtp_code_{};
 };
 
 /// What a send did, for the reader (the chapter prints it).
 struct Delivery {
-    std::string server;       ///< "host:port"
+    std::string server{};       ///< "host:port"
     bool suppressed = false;  ///< MAIL_SUPPRESS_SEND: nothing was sent
     bool tls = false;         ///< the session was encrypted (STARTTLS or implicit TLS)
-    std::string auth;         ///< the AUTH mechanism used ("PLAIN"), empty when none
-    std::string reply;        ///< the server's answer to the message data ("250 OK ...")
-    std::vector<std::string> envelope_to;
+    std::string auth{};         ///< the AUTH mechanism used ("PLAIN"), empty when none
+    std::string reply{};        ///< the server's answer to the message data ("250 OK ...")
+    std::string envelope_from{};
+    std::vector<std::string> envelope_to{};
+    std::string data{};         ///< the message bytes as sent after DATA (before dot-stuffing)
 };
 
 class Mail;
 class AsyncSender;
 
 /// One SMTP session sending many messages (Flask-Mail's `with mail.connect() as conn`).
-/// Opened by Mail::connect(); QUIT is sent by close() or the destructor.
+/// Opened by Mail::connect(); QUIT is sent by close() or the destructor. It refers to its
+/// Mail (settings, recorders), so it must not outlive it.
 class Connection {
 public:
     Connection(Connection&&) noexcept;
@@ -84,7 +87,7 @@ class AsyncSender;
     struct Session;
     explicit Connection(Mail& mail);
     Mail* mail_;
-    std::unique_ptr<Session> session_; // null when sending is suppressed
+    std::unique_ptr<Session> session_{}; // null when sending is suppressed
     std::size_t sent_in_session_ = 0;
 };
 
@@ -106,7 +109,7 @@ class AsyncSender;
     void add(const Message& msg);
     Mail& mail_;
     mutable std::mutex mutex_;
-    std::vector<Message> messages_;
+    std::vector<Message> messages_{};
 };
 
 /// Flask-Mail's Mail. Thread-safe: each send() opens its own connection.
@@ -136,7 +139,7 @@ private:
     void dispatched(const Message& msg);
 
     MailSettings settings_;
-    std::mutex outboxes_mutex_;
+    std::mutex outboxes_mutex_{};
     std::vector<Outbox*> outboxes_;
 };
 

@@ -175,7 +175,7 @@ std::string Message::as_string() const {
     mime.erase(MailMessage::HEADER_CONTENT_TYPE); // we add them again in Flask-Mail's order.
     const bool single_part = attachments.empty() && html.empty();
     mime.setContentType(single_part ? text_type("plain", charset) : "multipart/mixed");
-    mime.set(MailMessage::HEADER_MIME_VERSION, "1.0");
+    mime.set("MIME-Version", "1.0");  // Poco spells it "Mime-Version"
     if (!subject.empty()) mime.set(MailMessage::HEADER_SUBJECT, encode_header_word(subject, charset));
     if (!sender.empty()) mime.set(MailMessage::HEADER_FROM, format_address(sender, charset));
     if (!recipients.empty()) mime.set(MailMessage::HEADER_TO, join_addresses(recipients, charset));

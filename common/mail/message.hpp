@@ -19,16 +19,16 @@ public:
 
 /// A file attached to a message: Flask-Mail's `msg.attach(filename, content_type, data)`.
 struct Attachment {
-    std::string filename;
+    std::string filename{};
     std::string content_type = "application/octet-stream";
-    std::string data;
+    std::string data{};
     std::string disposition = "attachment";
 };
 
 /// "Name <addr>" or "addr", split. `name` may be UTF-8; it is RFC 2047-encoded on the wire.
 struct Address {
-    std::string name;
-    std::string email;
+    std::string name{};
+    std::string email{};
 
     /// Parses "Name <addr>", "\"Name\" <addr>", "<addr>" or "addr".
     /// Throws std::invalid_argument when the text holds no usable address.
@@ -43,19 +43,19 @@ struct Address {
 ///
 /// `bcc` only reaches the SMTP envelope, never a header.
 struct Message {
-    std::string subject;
-    std::string sender;                  ///< "addr" or "Name <addr>"; empty → MAIL_DEFAULT_SENDER
-    std::vector<std::string> recipients; ///< To
-    std::vector<std::string> cc;
-    std::vector<std::string> bcc;        ///< envelope only
-    std::string reply_to;
-    std::string body;                    ///< text/plain
-    std::string html;                    ///< text/html; with body → multipart/alternative
-    std::vector<Attachment> attachments;
+    std::string subject{};
+    std::string sender{};                  ///< "addr" or "Name <addr>"; empty → MAIL_DEFAULT_SENDER
+    std::vector<std::string> recipients{}; ///< To
+    std::vector<std::string> cc{};
+    std::vector<std::string> bcc{};        ///< envelope only
+    std::string reply_to{};
+    std::string body{};                    ///< text/plain
+    std::string html{};                    ///< text/html; with body → multipart/alternative
+    std::vector<Attachment> attachments{};
     std::string charset = "utf-8";
-    std::vector<std::pair<std::string, std::string>> extra_headers;
-    std::optional<std::chrono::system_clock::time_point> date; ///< unset → the time of sending
-    std::string message_id;              ///< "<...@host>", made in the constructor
+    std::vector<std::pair<std::string, std::string>> extra_headers{};
+    std::optional<std::chrono::system_clock::time_point> date{}; ///< unset → the time of sending
+    std::string message_id{};              ///< "<...@host>", made in the constructor
 
     Message();
     Message(std::string subject_, std::string sender_, std::vector<std::string> recipients_);

@@ -116,8 +116,27 @@ bool MimePart::has_header(const std::string& name) const {
     return false;
 }
 
+// RFC 2047 §6.2: white space (and folding) between two adjacent encoded-words is not part
+// of the text, but Poco's decodeWord keeps it, so "=?utf-8?b?5L2g?=\r\n =?utf-8?b?5aW9?="
+// would come back with a space inside the word. Join such words before Poco reads them.
+std::string join_encoded_words(const std::string& raw) {
+    auto header_end = raw.find("\r\n\r\n");
+    if (header_end == std::string::npos) header_end = raw.size();
+    std::string out;
+    out.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        out += raw[i];
+        if (i < header_end && raw[i] == '=' && i > 0 && raw[i - 1] == '?') {
+            std::size_t j = i + 1;
+            while (j < header_end && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\r' || raw[j] == '\n')) ++j;
+            if (j > i + 1 && j + 1 < raw.size() && raw[j] == '=' && raw[j + 1] == '?') i = j - 1;
+        }
+    }
+    return out;
+}
+
 MimePart parse_mime(const std::string& raw) {
-    std::istringstream in(raw);
+    std::istringstream in(join_encoded_words(raw));
     try {
         return parse_part(in, 0);
     } catch (const Poco::Exception& e) {

@@ -9,13 +9,13 @@
 namespace common::mail {
 
 struct MimePart {
-    std::vector<std::pair<std::string, std::string>> headers;  ///< in order, values decoded
-    std::string content_type;          ///< lower case, no parameters: "text/plain"
-    std::string charset;               ///< the charset parameter, if any
-    std::string transfer_encoding;     ///< "7bit", "quoted-printable", "base64", ...
-    std::string filename;              ///< from Content-Disposition, if any
-    std::string body;                  ///< leaves: the content with the transfer encoding undone
-    std::vector<MimePart> parts;       ///< multiparts: the children, in order
+    std::vector<std::pair<std::string, std::string>> headers{};  ///< in order, values decoded
+    std::string content_type{};          ///< lower case, no parameters: "text/plain"
+    std::string charset{};               ///< the charset parameter, if any
+    std::string transfer_encoding{};     ///< "7bit", "quoted-printable", "base64", ...
+    std::string filename{};              ///< from Content-Disposition, if any
+    std::string body{};                  ///< leaves: the content with the transfer encoding undone
+    std::vector<MimePart> parts{};       ///< multiparts: the children, in order
 
     /// The first header of that name (case-insensitive), or "".
     std::string header(const std::string& name) const;

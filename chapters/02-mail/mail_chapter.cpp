@@ -1,0 +1,129 @@
+#include "mail_chapter.hpp"
+
+#include "common/mail/capture_server.hpp"
+#include "common/mail/mail.hpp"
+#include "common/mail/mime.hpp"
+
+#include <cstdlib>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace ch02 {
+
+using namespace common::mail;
+
+// ANCHOR: seed_message
+Message seed_message() {
+    Message msg("My Subject", "879651072@qq.com", {"879651072@qq.com"});
+    msg.body = "text body";
+    msg.html = "<b>HTML</b> body";
+    return msg;
+}
+// ANCHOR_END: seed_message
+
+// ANCHOR: seed_config
+SettingsLookup seed_config(SettingsLookup env) {
+    return [env = std::move(env)](std::string_view key) -> std::optional<std::string> {
+        if (auto value = env(key)) return value;  // the environment wins
+        const bool seed_server = env("MAIL_USERNAME") && !env("MAIL_SERVER");
+        if (!seed_server) return std::nullopt;     // Flask-Mail's own defaults
+        if (key == "MAIL_SERVER") return "smtp.qq.com";
+        if (key == "MAIL_PORT") return "587";
+        if (key == "MAIL_USE_TLS") return "true";
+        return std::nullopt;
+    };
+}
+// ANCHOR_END: seed_config
+
+SettingsLookup environment() {
+    return [](std::string_view key) -> std::optional<std::string> {
+        const char* value = std::getenv(std::string(key).c_str());
+        if (!value || !*value) return std::nullopt;  // VAR= counts as unset
+        return std::string(value);
+    };
+}
+
+namespace {
+
+void print_message(std::ostream& out, const std::string& data) {
+    out << "raw message (CRLF shown as line ends):\n";
+    std::size_t start = 0;
+    while (start < data.size()) {
+        auto end = data.find("\r\n", start);
+        if (end == std::string::npos) end = data.size();
+        const std::string line = data.substr(start, end - start);
+        out << "  |" << (line.empty() ? "" : " ") << line << '\n';  // no trailing blanks
+        start = end + 2;
+    }
+    out << "MIME tree (bodies decoded):\n";
+    const std::string tree = describe_tree(parse_mime(data));
+    start = 0;
+    while (start < tree.size()) {
+        const auto end = tree.find('\n', start);
+        out << "  " << tree.substr(start, end - start) << '\n';
+        start = end + 1;
+    }
+}
+
+} // namespace
+
+int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::path& workdir) {
+    out << "# Chapter 02: Flask-Mail in C++ (common::mail)\n\n";
+    out << ">>> app.config['MAIL_SERVER'] = 'smtp.qq.com'\n"
+           ">>> app.config['MAIL_PORT'] = 587\n"
+           ">>> app.config['MAIL_USE_TLS'] = True\n"
+           ">>> app.config['MAIL_USERNAME'] = os.environ.get('MAIL_USERNAME')\n"
+           ">>> app.config['MAIL_PASSWORD'] = os.environ.get('MAIL_PASSWORD')\n"
+           ">>> mail = Mail(app)\n";
+    try {
+        // With no server and no account configured, deliver to a capture server on
+        // 127.0.0.1, so the chapter runs offline and the reader can open the .eml file.
+        std::optional<CaptureServer> capture;
+        SettingsLookup lookup = seed_config(env);
+        if (!env("MAIL_SERVER") && !env("MAIL_USERNAME")) {
+            capture.emplace(CaptureOptions{.directory = workdir / "mail"});
+            out << "(MAIL_USERNAME is not set: sending to a local capture server instead of "
+                   "smtp.qq.com:587; set MAIL_USERNAME/MAIL_PASSWORD to use the real one)\n";
+            lookup = [&env, port = std::to_string(capture->port())](std::string_view key) -> std::optional<std::string> {
+                if (key == "MAIL_SERVER") return "127.0.0.1";
+                if (key == "MAIL_PORT") return port;
+                return env(key);
+            };
+        }
+
+        out << "\n>>> msg = Message('My Subject', sender='879651072@qq.com', recipients=['879651072@qq.com'])\n"
+               ">>> msg.body = 'text body'\n"
+               ">>> msg.html = '<b>HTML</b> body'\n"
+               ">>> with app.app_context():\n"
+               "...     mail.send(msg)\n";
+        // ANCHOR: send
+        Mail mail(MailSettings::from_lookup(lookup));
+        Message msg = seed_message();
+        const Delivery delivery = mail.send(msg);
+        // ANCHOR_END: send
+
+        out << "sent to " << delivery.server << ": TLS " << (delivery.tls ? "yes" : "no") << ", authenticated "
+            << (delivery.auth.empty() ? std::string("no") : "yes (AUTH " + delivery.auth + ")") << '\n';
+        out << "envelope: MAIL FROM:<" << delivery.envelope_from << ">";
+        for (const auto& to : delivery.envelope_to) out << " RCPT TO:<" << to << ">";
+        out << "\nserver replied: " << delivery.reply << "\n\n";
+
+        out << "The message as sent:\n";
+        print_message(out, delivery.data);
+        if (capture) {
+            const auto received = capture->messages();
+            if (received.size() != 1 || received.front().data != delivery.data) {
+                out << "error: the capture server did not receive the message as sent\n";
+                return 1;
+            }
+            out << "\nstored by the capture server as " << received.front().file.string() << '\n';
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        out << "error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+} // namespace ch02
