@@ -127,7 +127,10 @@ Statement& Connection::prepare(const std::string& sql) {
 }
 
 void Connection::execute(const std::string& sql) {
-    if (echo_) *echo_ << sql << "\n()\n";
+    if (echo_) { // DDL is formatted with surrounding newlines (as SQLAlchemy's); echo it trimmed
+        auto first = sql.find_first_not_of('\n'), last = sql.find_last_not_of('\n');
+        *echo_ << (first == std::string::npos ? sql : sql.substr(first, last - first + 1)) << '\n';
+    }
     do_execute(sql);
 }
 

@@ -180,7 +180,6 @@ public:
     ObjectState* owner() const { return owner_; }
 
 protected:
-    ~RelationBase() = default;
     Session& session() const; // throws UsageError while detached
 
     ObjectState* owner_ = nullptr;

@@ -54,7 +54,7 @@ public:
 
     class iterator {
     public:
-        using iterator_category = std::random_access_iterator_tag;
+        using iterator_category = std::forward_iterator_tag;
         using value_type = Ptr<T>;
         using difference_type = std::ptrdiff_t;
         using pointer = void;

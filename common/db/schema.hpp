@@ -48,9 +48,9 @@ struct ColumnDef {
     ColumnType type;
     bool primary_key = false;
     bool unique = false;
-    std::optional<bool> index;    ///< unset: true for foreign keys, false otherwise
-    std::optional<bool> nullable; ///< unset: NOT NULL only for the primary key
-    std::optional<ForeignKey> foreign_key;
+    std::optional<bool> index{};    ///< unset: true for foreign keys, false otherwise
+    std::optional<bool> nullable{}; ///< unset: NOT NULL only for the primary key
+    std::optional<ForeignKey> foreign_key{};
 
     bool is_nullable() const { return nullable.value_or(!primary_key); }
     bool is_indexed() const { return index.value_or(foreign_key.has_value()); }
