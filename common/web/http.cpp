@@ -1,0 +1,217 @@
+#include "common/web/http.hpp"
+
+#include <algorithm>
+
+namespace common::web {
+
+namespace {
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+// ---- MultiDict ------------------------------------------------------------------------
+
+void MultiDict::set(std::string_view key, std::string value) {
+    std::erase_if(items_, [&](const Item& i) { return i.first == key; });
+    items_.emplace_back(std::string(key), std::move(value));
+}
+
+const std::string* MultiDict::find(std::string_view key) const {
+    for (const auto& [k, v] : items_)
+        if (k == key) return &v;
+    return nullptr;
+}
+
+std::string MultiDict::get(std::string_view key, std::string_view fallback) const {
+    auto* v = find(key);
+    return v ? *v : std::string(fallback);
+}
+
+std::vector<std::string> MultiDict::get_all(std::string_view key) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : items_)
+        if (k == key) out.push_back(v);
+    return out;
+}
+
+// ---- Headers --------------------------------------------------------------------------
+
+void Headers::set(std::string_view name, std::string value) {
+    erase(name);
+    items_.emplace_back(std::string(name), std::move(value));
+}
+
+const std::string* Headers::find(std::string_view name) const {
+    for (const auto& [k, v] : items_)
+        if (iequals(k, name)) return &v;
+    return nullptr;
+}
+
+std::string Headers::get(std::string_view name, std::string_view fallback) const {
+    auto* v = find(name);
+    return v ? *v : std::string(fallback);
+}
+
+std::vector<std::string> Headers::get_all(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : items_)
+        if (iequals(k, name)) out.push_back(v);
+    return out;
+}
+
+void Headers::erase(std::string_view name) {
+    std::erase_if(items_, [&](const Item& i) { return iequals(i.first, name); });
+}
+
+// ---- status codes and errors ----------------------------------------------------------
+
+std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+        case 200: return "OK";
+        case 201: return "Created";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 303: return "See Other";
+        case 304: return "Not Modified";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 409: return "Conflict";
+        case 413: return "Request Entity Too Large";
+        case 415: return "Unsupported Media Type";
+        case 422: return "Unprocessable Entity";
+        case 429: return "Too Many Requests";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        default: return "Unknown";
+    }
+}
+
+namespace {
+std::string default_description(int code) {
+    // Werkzeug's wording, so error pages read like Flask's.
+    switch (code) {
+        case 400: return "The browser (or proxy) sent a request that this server could not understand.";
+        case 403: return "You don't have the permission to access the requested resource.";
+        case 404:
+            return "The requested URL was not found on the server. If you entered the URL manually "
+                   "please check your spelling and try again.";
+        case 405: return "The method is not allowed for the requested URL.";
+        case 413: return "The data value transmitted exceeds the capacity limit.";
+        case 500:
+            return "The server encountered an internal error and was unable to complete your request.";
+        default: return {};
+    }
+}
+}  // namespace
+
+HTTPError::HTTPError(int code, std::string description)
+    : code_(code), description_(description.empty() ? default_description(code) : std::move(description)) {
+    what_ = title();
+    if (!description_.empty()) what_ += ": " + description_;
+}
+
+std::string HTTPError::title() const { return std::to_string(code_) + " " + std::string(reason_phrase(code_)); }
+
+void abort(int code, std::string description) { throw HTTPError(code, std::move(description)); }
+
+// ---- URL encoding ---------------------------------------------------------------------
+// Hand-written rather than Poco::URI::encode/decode: we need '+' handling for form data and
+// must not throw on malformed escapes from clients (Poco's decode throws SyntaxException).
+
+std::string url_quote(std::string_view s, bool keep_slash) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~' || (keep_slash && c == '/')) {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 0xf];
+        }
+    }
+    return out;
+}
+
+std::string url_unquote(std::string_view s, bool plus_as_space) {
+    auto hexval = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '%' && i + 2 < s.size()) {
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out += static_cast<char>(hi * 16 + lo);
+                i += 2;
+                continue;
+            }
+        }
+        out += (plus_as_space && c == '+') ? ' ' : c;
+    }
+    return out;
+}
+
+MultiDict parse_query(std::string_view query) {
+    MultiDict out;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        if (eq == std::string_view::npos)
+            out.add(url_unquote(pair, true), "");
+        else
+            out.add(url_unquote(pair.substr(0, eq), true), url_unquote(pair.substr(eq + 1), true));
+    }
+    return out;
+}
+
+std::string encode_query(const MultiDict& items) {
+    std::string out;
+    for (const auto& [k, v] : items.items()) {
+        if (!out.empty()) out += '&';
+        out += url_quote(k);
+        out += '=';
+        out += url_quote(v);
+    }
+    return out;
+}
+
+std::string html_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + s.size() / 8);
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace common::web

@@ -1,0 +1,103 @@
+#pragma once
+/// \file
+/// Small HTTP vocabulary shared by Request, Response, the router and the test client:
+/// MultiDict (Werkzeug's), case-insensitive Headers, HTTPError (Flask's abort()).
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace common::web {
+
+/// Ordered key → value pairs where a key may repeat (query args, form fields), like
+/// Werkzeug's MultiDict. `get()` returns the first value.
+class MultiDict {
+public:
+    using Item = std::pair<std::string, std::string>;
+    MultiDict() = default;
+    MultiDict(std::initializer_list<Item> items) : items_(items) {}
+
+    void add(std::string key, std::string value) { items_.emplace_back(std::move(key), std::move(value)); }
+    /// Replaces every value of key with one value.
+    void set(std::string_view key, std::string value);
+    bool contains(std::string_view key) const { return find(key) != nullptr; }
+    /// First value or nullptr.
+    const std::string* find(std::string_view key) const;
+    /// First value or the fallback (Flask's `request.args.get(key, default)`).
+    std::string get(std::string_view key, std::string_view fallback = {}) const;
+    std::vector<std::string> get_all(std::string_view key) const;
+    const std::vector<Item>& items() const { return items_; }
+    std::size_t size() const { return items_.size(); }
+    bool empty() const { return items_.empty(); }
+
+private:
+    std::vector<Item> items_;
+};
+
+/// HTTP headers: ordered, names compared case-insensitively, repeats allowed (Set-Cookie).
+class Headers {
+public:
+    using Item = std::pair<std::string, std::string>;
+    Headers() = default;
+    Headers(std::initializer_list<Item> items) : items_(items) {}
+
+    /// Replaces all headers of that name.
+    void set(std::string_view name, std::string value);
+    void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+    const std::string* find(std::string_view name) const;
+    std::string get(std::string_view name, std::string_view fallback = {}) const;
+    std::vector<std::string> get_all(std::string_view name) const;
+    bool contains(std::string_view name) const { return find(name) != nullptr; }
+    void erase(std::string_view name);
+    const std::vector<Item>& items() const { return items_; }
+    std::size_t size() const { return items_.size(); }
+
+private:
+    std::vector<Item> items_;
+};
+
+/// ASCII case-insensitive equality (header names, methods).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// The standard reason phrase ("Not Found") for a status code; "Unknown" otherwise.
+std::string_view reason_phrase(int status) noexcept;
+
+/// An HTTP error that ends the request with an error page, like Werkzeug's HTTPException
+/// raised by Flask's abort(). Error handlers registered for `code` render it.
+class HTTPError : public std::exception {
+public:
+    explicit HTTPError(int code, std::string description = {});
+    int code() const noexcept { return code_; }
+    /// Human explanation shown on the error page ("The CSRF token is missing.").
+    const std::string& description() const noexcept { return description_; }
+    /// "404 Not Found"
+    std::string title() const;
+    const char* what() const noexcept override { return what_.c_str(); }
+
+    /// Extra headers the error response must carry (405 → Allow, 308 → Location).
+    Headers headers;
+
+private:
+    int code_;
+    std::string description_;
+    std::string what_;
+};
+
+/// Flask's abort(): throws HTTPError(code, description).
+[[noreturn]] void abort(int code, std::string description = {});
+
+/// Percent-encodes for a URL path segment or query value (unreserved characters stay).
+std::string url_quote(std::string_view s, bool keep_slash = false);
+/// Decodes %XX (and '+' as space when plus_as_space). Malformed escapes are kept literally.
+std::string url_unquote(std::string_view s, bool plus_as_space = false);
+/// Parses "a=1&b=2" (application/x-www-form-urlencoded) into a MultiDict.
+MultiDict parse_query(std::string_view query);
+/// Builds "a=1&b=2" from items, quoted.
+std::string encode_query(const MultiDict& items);
+/// Escapes &, <, >, " and ' for HTML text and attribute values.
+std::string html_escape(std::string_view s);
+
+}  // namespace common::web

@@ -1,0 +1,189 @@
+#include "common/web/request.hpp"
+
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/MessageHeader.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/PartHandler.h>
+#include <Poco/StreamCopier.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <sstream>
+#include <stdexcept>
+
+namespace common::web {
+
+namespace {
+
+std::string lowercase(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+    return s;
+}
+
+std::string trim(std::string_view s) {
+    auto b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return {};
+    auto e = s.find_last_not_of(" \t");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+int to_poco_limit(std::size_t n) { return n > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(n); }
+
+/// Keeps uploaded files: HTMLForm hands every part with a filename to a PartHandler.
+class KeepFiles : public Poco::Net::PartHandler {
+public:
+    KeepFiles(std::vector<FileStorage>& files, std::size_t limit) : files_(files), limit_(limit) {}
+    void handlePart(const Poco::Net::MessageHeader& header, std::istream& stream) override {
+        FileStorage f;
+        std::string disposition;
+        Poco::Net::NameValueCollection params;
+        if (header.has("Content-Disposition")) {
+            Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"), disposition, params);
+            f.name = params.get("name", "");
+            f.filename = params.get("filename", "");
+        }
+        f.content_type = header.get("Content-Type", "application/octet-stream");
+        Poco::StreamCopier::copyToString(stream, f.content);
+        if (f.content.size() > limit_) throw HTTPError(413, "An uploaded file is larger than MAX_CONTENT_LENGTH.");
+        files_.push_back(std::move(f));
+    }
+
+private:
+    std::vector<FileStorage>& files_;
+    std::size_t limit_;
+};
+
+}  // namespace
+
+Request::Request(std::string method_, std::string_view target) : method(std::move(method_)) {
+    auto q = target.find('?');
+    path = url_unquote(target.substr(0, q));
+    if (path.empty() || path.front() != '/') path.insert(path.begin(), '/');
+    if (q != std::string_view::npos) query_string = std::string(target.substr(q + 1));
+}
+
+const MultiDict& Request::args() const {
+    if (!args_) args_ = parse_query(query_string);
+    return *args_;
+}
+
+std::string Request::mimetype() const {
+    const std::string* ct = headers.find("Content-Type");
+    if (!ct) return {};
+    return lowercase(trim(std::string_view(*ct).substr(0, ct->find(';'))));
+}
+
+void Request::parse_form() const {
+    form_.emplace();
+    const std::string type = mimetype();
+    if (type != "application/x-www-form-urlencoded" && type != "multipart/form-data") return;
+
+    // HTMLForm reads from a Poco HTTPRequest + body stream; the test client has no Poco
+    // request, so both paths build this small one from our headers (one code path).
+    Poco::Net::HTTPRequest poco_request(Poco::Net::HTTPRequest::HTTP_POST, "/", Poco::Net::HTTPMessage::HTTP_1_1);
+    poco_request.setContentType(headers.get("Content-Type"));
+    poco_request.setContentLength(static_cast<std::streamsize>(body.size()));
+    Poco::Net::HTMLForm form;
+    form.setFieldLimit(to_poco_limit(max_form_parts));
+    form.setValueLengthLimit(to_poco_limit(max_form_memory_size));
+    std::istringstream in(body);
+    KeepFiles keep(files_, body.size());
+    try {
+        form.load(poco_request, in, keep);
+    } catch (const Poco::Net::HTMLFormException& e) {
+        const std::string msg = e.message();
+        if (msg.find("Too many") != std::string::npos)
+            throw HTTPError(413, "The form has more than " + std::to_string(max_form_parts) +
+                                     " fields (MAX_FORM_PARTS).");
+        if (msg.find("too long") != std::string::npos)
+            throw HTTPError(413, "A form field is longer than " + std::to_string(max_form_memory_size) +
+                                     " bytes (MAX_FORM_MEMORY_SIZE).");
+        throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
+    } catch (const Poco::Exception& e) {
+        throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
+    }
+    for (const auto& [k, v] : form) form_->add(k, v);
+}
+
+const MultiDict& Request::form() const {
+    if (!form_) {
+        try {
+            parse_form();
+        } catch (...) {
+            form_.emplace();  // parse once: a second call sees an empty form, not a half one
+            files_.clear();
+            throw;
+        }
+    }
+    return *form_;
+}
+
+const std::vector<FileStorage>& Request::files() const {
+    form();
+    return files_;
+}
+
+const std::map<std::string, std::string, std::less<>>& Request::cookies() const {
+    if (cookies_) return *cookies_;
+    cookies_.emplace();
+    // "a=1; b=2" — simple enough that Poco's NameValueCollection round trip buys nothing.
+    for (const auto& header : headers.get_all("Cookie")) {
+        std::string_view rest = header;
+        while (!rest.empty()) {
+            auto semi = rest.find(';');
+            auto pair = rest.substr(0, semi);
+            rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+            auto eq = pair.find('=');
+            if (eq == std::string_view::npos) continue;
+            std::string name = trim(pair.substr(0, eq));
+            std::string value = trim(pair.substr(eq + 1));
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            if (!name.empty()) cookies_->emplace(std::move(name), std::move(value));  // first one wins
+        }
+    }
+    return *cookies_;
+}
+
+bool Request::is_json() const {
+    const std::string type = mimetype();
+    return type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
+}
+
+Data Request::get_json() const {
+    if (!is_json())
+        throw HTTPError(415, "Did not attempt to load JSON data because the request Content-Type was not "
+                             "'application/json'.");
+    try {
+        return Data::from_json(body);
+    } catch (const std::invalid_argument& e) {
+        throw HTTPError(400, std::string("Failed to decode JSON object: ") + e.what());
+    }
+}
+
+std::string Request::host() const { return headers.get("Host", "localhost"); }
+
+std::string Request::full_path() const { return query_string.empty() ? path : path + "?" + query_string; }
+
+const std::string& Request::view_arg(std::string_view name) const {
+    auto it = view_args.find(name);
+    if (it == view_args.end())
+        throw std::out_of_range("no path variable '" + std::string(name) + "' in the rule of endpoint '" + endpoint +
+                                "'");
+    return it->second;
+}
+
+std::int64_t Request::view_arg_int(std::string_view name) const {
+    const std::string& s = view_arg(name);
+    std::int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || ptr != s.data() + s.size())
+        throw std::invalid_argument("path variable '" + std::string(name) + "' is not an integer: '" + s +
+                                    "' (declare it as <int:" + std::string(name) + ">)");
+    return value;
+}
+
+}  // namespace common::web

@@ -1,0 +1,212 @@
+// Signed-cookie sessions, flash and CSRF, through the test client and the serializer.
+#include "common/web/app.hpp"
+#include "common/web/test_client.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace common::web;
+
+namespace {
+
+struct SessionFixture {
+    App app{"test", WEB_TEST_DATA};
+    SessionFixture() {
+        app.config.set("SECRET_KEY", std::string("hard to guess string"));
+        app.route("/set/<value>", "set", [](Context& ctx) {
+            ctx.session()["name"] = ctx.request.view_arg("value");
+            return Response("set");
+        });
+        app.route("/get", "get", [](Context& ctx) {
+            return Response(ctx.session().get("name", "Stranger").to_text());
+        });
+        app.route("/logout", "logout", [](Context& ctx) {
+            ctx.session().clear();
+            return Response("bye");
+        });
+        app.route("/flash", "flash", [](Context& ctx) {
+            ctx.flash("Looks like you have changed your name!");
+            ctx.flash("<b>careful</b>", "error");
+            return redirect(ctx.url_for("show"));
+        });
+        app.route("/show", "show", [](Context& ctx) { return Response(ctx.render_template("hello.html")); });
+        app.route("/form", "form", [](Context& ctx) -> Response {
+            if (ctx.request.method == "POST") return "posted " + ctx.request.form().get("name");
+            return ctx.render_template("form.html");
+        }, {"GET", "POST"});
+    }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(Sessions, SessionFixture)
+
+BOOST_AUTO_TEST_CASE(session_survives_across_requests_in_the_cookie_jar) {
+    auto client = app.test_client();
+    BOOST_TEST(client.get("/get").body == "Stranger");
+    auto r = client.get("/set/Bob");
+    const std::string cookie = r.headers.get("Set-Cookie");
+    BOOST_TEST(cookie.starts_with("session="));
+    BOOST_TEST(cookie.find("; HttpOnly") != std::string::npos);
+    BOOST_TEST(cookie.find("; SameSite=Lax") != std::string::npos);
+    BOOST_TEST(cookie.find("Secure") == std::string::npos);
+    BOOST_TEST(client.get("/get").body == "Bob");
+    BOOST_TEST(client.session()["name"].as_string() == "Bob");
+}
+
+BOOST_AUTO_TEST_CASE(secure_flag_when_configured) {
+    app.config.set("SESSION_COOKIE_SECURE", true);
+    auto r = app.test_client().get("/set/x");
+    BOOST_TEST(r.headers.get("Set-Cookie").find("; Secure") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(reading_does_not_rewrite_the_cookie) {
+    auto client = app.test_client();
+    client.get("/set/Bob");
+    auto r = client.get("/get");
+    BOOST_TEST(!r.headers.contains("Set-Cookie"));
+    BOOST_TEST(r.headers.get("Vary") == "Cookie");
+}
+
+BOOST_AUTO_TEST_CASE(tampered_cookie_gives_an_empty_session) {
+    auto client = app.test_client();
+    client.get("/set/Bob");
+    std::string value = *client.cookie("session");
+    // Forge the payload: put {"name":"Admin"} in front of the old signature.
+    const std::string forged_payload = "eyJuYW1lIjoiQWRtaW4ifQ";  // base64url of {"name":"Admin"}
+    client.set_cookie("session", forged_payload + value.substr(value.find('.')));
+    BOOST_TEST(client.get("/get").body == "Stranger");
+    // Flip one character of the signature.
+    value.back() = value.back() == 'A' ? 'B' : 'A';
+    client.set_cookie("session", value);
+    BOOST_TEST(client.get("/get").body == "Stranger");
+    client.set_cookie("session", "garbage");
+    BOOST_TEST(client.get("/get").body == "Stranger");
+}
+
+BOOST_AUTO_TEST_CASE(cookie_signed_with_another_key_is_rejected) {
+    SessionSerializer other("another key");
+    auto client = app.test_client();
+    client.set_cookie("session", other.dumps(Data{{"name", "Mallory"}}, unix_now() + 3600));
+    BOOST_TEST(client.get("/get").body == "Stranger");
+}
+
+BOOST_AUTO_TEST_CASE(clearing_the_session_deletes_the_cookie) {
+    auto client = app.test_client();
+    client.get("/set/Bob");
+    auto r = client.get("/logout");
+    BOOST_TEST(r.headers.get("Set-Cookie").find("Max-Age=0") != std::string::npos);
+    BOOST_TEST(!client.cookie("session").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(session_without_secret_key_is_a_clear_500) {
+    App bare;
+    std::string logged;
+    bare.set_error_logger([&](const std::string& m) { logged = m; });
+    bare.route("/", "i", [](Context& ctx) {
+        ctx.session()["x"] = 1;
+        return Response("x");
+    });
+    BOOST_TEST(bare.test_client().get("/").status == 500);
+    BOOST_TEST(logged.find("no SECRET_KEY is set") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(flash_then_render_once) {
+    auto client = app.test_client();
+    auto r = client.get("/flash", {.follow_redirects = true});
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.redirects.size() == 1u);
+    BOOST_TEST(r.request_path == "/show");
+    BOOST_TEST(r.contains(R"(<div class="alert alert-info">Looks like you have changed your name!</div>)"));
+    BOOST_TEST(r.contains(R"(<div class="alert alert-danger">&lt;b&gt;careful&lt;/b&gt;</div>)"));
+    // Shown once: the next page has no flashes.
+    BOOST_TEST(!client.get("/show").contains("alert"));
+}
+
+BOOST_AUTO_TEST_CASE(csrf_token_is_required_on_post) {
+    auto client = app.test_client();
+    auto missing = client.post("/form", {{"name", "Bob"}});
+    BOOST_TEST(missing.status == 400);
+    BOOST_TEST(missing.contains("The CSRF token is missing."));
+
+    auto page = client.get("/form");
+    const std::string token = TestClient::csrf_token(page.body);
+    BOOST_TEST(token.size() == 64u);
+
+    auto wrong = client.post("/form", {{"name", "Bob"}, {"csrf_token", std::string(64, '0')}});
+    BOOST_TEST(wrong.status == 400);
+    BOOST_TEST(wrong.contains("The CSRF tokens do not match."));
+
+    auto ok = client.post("/form", {{"name", "Bob"}, {"csrf_token", token}});
+    BOOST_TEST(ok.status == 200);
+    BOOST_TEST(ok.body == "posted Bob");
+}
+
+BOOST_AUTO_TEST_CASE(csrf_token_from_another_session_is_rejected) {
+    auto alice = app.test_client();
+    auto mallory = app.test_client();
+    const std::string token = TestClient::csrf_token(alice.get("/form").body);
+    mallory.get("/form");
+    BOOST_TEST(mallory.post("/form", {{"name", "x"}, {"csrf_token", token}}).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(csrf_header_works_for_scripts) {
+    auto client = app.test_client();
+    const std::string token = TestClient::csrf_token(client.get("/form").body);
+    TestClient::Options options;
+    options.headers.set("X-CSRFToken", token);
+    BOOST_TEST(client.post("/form", {{"name", "Ann"}}, options).body == "posted Ann");
+}
+
+BOOST_AUTO_TEST_CASE(csrf_can_be_disabled_by_config) {
+    app.config.set("WTF_CSRF_ENABLED", false);
+    BOOST_TEST(app.test_client().post("/form", {{"name", "Bob"}}).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(csrf_error_page_goes_through_the_400_handler) {
+    app.errorhandler(400, [](Context&, const HTTPError& e) { return Response("bad: " + e.description(), 400); });
+    BOOST_TEST(app.test_client().post("/form").body == "bad: The CSRF token is missing.");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(Serializer)
+
+BOOST_AUTO_TEST_CASE(round_trip_and_expiry) {
+    SessionSerializer s("key");
+    const Data data{{"name", "Bob"}, {"known", true}, {"n", 3}};
+    const auto cookie = s.dumps(data, 2000);
+    BOOST_TEST(cookie.find_first_of(" ;,\"") == std::string::npos);
+    auto back = s.loads(cookie, 1999);
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST((*back == data));
+    BOOST_TEST(!s.loads(cookie, 2000).has_value());  // expired
+}
+
+BOOST_AUTO_TEST_CASE(expiry_cannot_be_extended_by_the_client) {
+    SessionSerializer s("key");
+    const auto cookie = s.dumps(Data{{"a", 1}}, 2000);
+    const auto first = cookie.find('.');
+    const auto second = cookie.find('.', first + 1);
+    const std::string extended = cookie.substr(0, first + 1) + "9999999999" + cookie.substr(second);
+    BOOST_TEST(!s.loads(extended, 1000).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(expired_session_cookie_is_ignored_by_the_app) {
+    App app;
+    app.config.set("SECRET_KEY", std::string("k"));
+    app.route("/", "i", [](Context& ctx) { return Response(ctx.session().get("name", "none").to_text()); });
+    auto client = app.test_client();
+    SessionSerializer s("k");
+    client.set_cookie("session", s.dumps(Data{{"name", "Old"}}, unix_now() - 1));
+    BOOST_TEST(client.get("/").body == "none");
+    client.set_cookie("session", s.dumps(Data{{"name", "Fresh"}}, unix_now() + 60));
+    BOOST_TEST(client.get("/").body == "Fresh");
+}
+
+BOOST_AUTO_TEST_CASE(constant_time_equals_compares_fully) {
+    BOOST_TEST(constant_time_equals("abc", "abc"));
+    BOOST_TEST(!constant_time_equals("abc", "abd"));
+    BOOST_TEST(!constant_time_equals("abc", "ab"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

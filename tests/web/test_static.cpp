@@ -1,0 +1,62 @@
+// Static files: content types, ETag/304, traversal refused.
+#include "common/web/app.hpp"
+#include "common/web/static_files.hpp"
+#include "common/web/test_client.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace common::web;
+
+namespace {
+struct StaticFixture {
+    App app{"static-test", WEB_TEST_DATA};
+    StaticFixture() { app.add_static_files("/assets", WEB_TEST_DATA "/templates", "assets"); }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(StaticFiles, StaticFixture)
+
+BOOST_AUTO_TEST_CASE(serves_with_content_type_and_etag) {
+    auto client = app.test_client();
+    auto css = client.get("/static/css/site.css");
+    BOOST_TEST(css.status == 200);
+    BOOST_TEST(css.content_type() == "text/css; charset=utf-8");
+    BOOST_TEST(css.body == "body { color: red; }\n");
+    BOOST_TEST(!css.headers.get("ETag").empty());
+    BOOST_TEST(client.get("/static/app.js").content_type() == "text/javascript; charset=utf-8");
+    BOOST_TEST(client.get("/assets/mail.txt").content_type() == "text/plain; charset=utf-8");
+}
+
+BOOST_AUTO_TEST_CASE(if_none_match_gives_304_without_body) {
+    auto client = app.test_client();
+    const std::string etag = client.get("/static/css/site.css").headers.get("ETag");
+    TestClient::Options options;
+    options.headers.set("If-None-Match", etag);
+    auto r = client.get("/static/css/site.css", options);
+    BOOST_TEST(r.status == 304);
+    BOOST_TEST(r.body.empty());
+    BOOST_TEST(r.headers.get("ETag") == etag);
+    options.headers.set("If-None-Match", "\"other\"");
+    BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(path_traversal_is_404) {
+    // data/templates/mail.txt sits next to data/static: one "../" away if traversal worked.
+    auto client = app.test_client();
+    BOOST_TEST(client.get("/static/../templates/mail.txt").status == 404);
+    BOOST_TEST(client.get("/static/css/../../templates/mail.txt").status == 404);
+    BOOST_TEST(client.get("/static/%2e%2e/templates/mail.txt").status == 404);
+    BOOST_TEST(client.get("/static/css/%2E%2E/%2e%2e/templates/mail.txt").status == 404);
+    BOOST_TEST(client.get("/static/..%2ftemplates%2fmail.txt").status == 404);
+    BOOST_TEST(client.get("/static/%2f" WEB_TEST_DATA "/templates/mail.txt").status == 404);  // absolute
+    BOOST_TEST(client.get("/static/css").status == 404);  // a directory
+    BOOST_TEST(client.get("/static/nope.css").status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(content_type_table) {
+    BOOST_TEST(content_type_for("a.PNG") == "image/png");
+    BOOST_TEST(content_type_for("a.woff2") == "font/woff2");
+    BOOST_TEST(content_type_for("README") == "application/octet-stream");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
