@@ -296,6 +296,8 @@ void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel, O
             auto& bm = back->member->get(parent->object);
             if (back->member_kind == MemberKind::list) {
                 auto& l = static_cast<ListBase&>(bm);
+                // A parent without a row has no other children than those in memory.
+                if (!l.loaded_ && parent->status != Status::persistent) l.loaded_ = true;
                 if (l.loaded_) l.items_.push_back(child);
             } else if (back->member_kind == MemberKind::scalar) {
                 // one-to-one: whoever pointed at this parent before lets go of it
@@ -351,6 +353,7 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
     if (rel->member_kind == MemberKind::list) static_cast<const ListBase&>(member).items_.push_back(value);
     if (const auto* back = rel->backref; back && back->member_kind == MemberKind::list) {
         auto& bl = list_member(value, back);
+        if (!bl.loaded_ && value->status != Status::persistent) bl.loaded_ = true;
         if (bl.loaded_) bl.items_.push_back(owner);
     }
     record_association(rel, owner, value, true);
