@@ -50,6 +50,7 @@ int main(int argc, char* argv[]) {
   }
   const bool temporary = db.empty();
   if (temporary) db = fs::temp_directory_path() / ("bench_orm-" + std::to_string(getpid()) + ".sqlite");
+  db = fs::absolute(db);
   remove_database(db);  // always a fresh file
 
   int status = 0;
