@@ -197,14 +197,14 @@ std::vector<ObjectState*> QueryBase::fetch() const {
 
 ObjectState* QueryBase::fetch_first() const {
     QueryBase q(*this);
-    q.limit_ = 1;
+    q.limit_ = limit_ == 0 ? 0 : 1;
     auto rows = q.fetch();
     return rows.empty() ? nullptr : rows.front();
 }
 
 ObjectState* QueryBase::fetch_one() const {
     QueryBase q(*this);
-    q.limit_ = 2;
+    q.limit_ = (limit_ >= 0 && limit_ < 2) ? limit_ : 2; // enough to tell "one" from "many"
     auto rows = q.fetch();
     if (rows.empty()) throw NoResultFound("one(): no " + model_->name() + " row matched");
     if (rows.size() > 1) throw MultipleResultsFound("one(): more than one " + model_->name() + " row matched");

@@ -1,0 +1,311 @@
+// common::db on Flasky-shaped models: Role (name unique, users dynamic) and User (username
+// unique + index, role_id FK). DDL, URIs, connection settings, queries, errors, loading.
+#define BOOST_TEST_MODULE common_db
+#include <boost/test/unit_test.hpp>
+
+#include "common/db/db.hpp"
+
+#include <Poco/File.h>
+#include <Poco/TemporaryFile.h>
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace db = common::db;
+
+namespace {
+
+struct User;
+struct Role {
+    std::int64_t id = 0;
+    std::string name;
+    db::Dynamic<User> users{};
+    static db::Model<Role>& model();
+};
+struct User {
+    std::int64_t id = 0;
+    std::string username;
+    std::optional<std::int64_t> role_id{};
+    bool confirmed = false;
+    db::One<Role> role{};
+    static db::Model<User>& model();
+};
+
+db::Model<Role>& Role::model() {
+    static auto m = db::Model<Role>("roles")
+        .column("id", &Role::id, db::Integer, db::primary_key)
+        .column("name", &Role::name, db::String(64), db::unique)
+        .relationship("users", &Role::users, db::backref("role", &User::role), db::lazy::dynamic);
+    return m;
+}
+db::Model<User>& User::model() {
+    static auto m = db::Model<User>("users")
+        .column("id", &User::id, db::Integer, db::primary_key)
+        .column("username", &User::username, db::String(64), db::unique, db::index)
+        .column("role_id", &User::role_id, db::Integer, db::ForeignKey("roles.id"))
+        .column("confirmed", &User::confirmed, db::Boolean);
+    return m;
+}
+std::ostream& operator<<(std::ostream& os, const Role& r) { return os << "<Role '" << r.name << "'>"; }
+std::ostream& operator<<(std::ostream& os, const User& u) { return os << "<User '" << u.username << "'>"; }
+
+const db::Metadata& metadata() {
+    static const auto m = db::Metadata::of<Role, User>();
+    return m;
+}
+
+std::string sql_of(db::Database& d, const std::string& name) {
+    auto c = d.acquire();
+    auto& st = c->prepare("SELECT sql FROM sqlite_master WHERE name=?");
+    st.bind(1, std::string_view(name));
+    std::string out = st.step() ? std::string(st.get_text(0)) : "";
+    st.reset();
+    return out;
+}
+
+struct Fixture {
+    db::Database database{"sqlite://", metadata()};
+    std::optional<db::Session> session;
+    void setup() {
+        database.create_all();
+        session.emplace(database);
+    }
+    void teardown() {
+        session.reset();
+        database.drop_all();
+    }
+    void exec(const std::string& sql) { database.acquire()->execute(sql); }
+};
+
+struct TempDb {
+    Poco::TemporaryFile file;
+    std::string uri() const { return "sqlite:///" + file.path(); }
+    ~TempDb() {
+        for (auto suffix : {"-wal", "-shm"})
+            if (Poco::File f(file.path() + suffix); f.exists()) f.remove();
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(Schema)
+
+// Captured from Flask-SQLAlchemy 3.0.3 / SQLAlchemy 1.4.46 (Debian 12) for the same models.
+BOOST_AUTO_TEST_CASE(create_all_matches_flask_sqlalchemy) {
+    db::Database d("sqlite://", metadata());
+    d.create_all();
+    BOOST_TEST(sql_of(d, "roles") ==
+               "CREATE TABLE roles (\n\tid INTEGER NOT NULL, \n\tname VARCHAR(64), \n\tPRIMARY KEY (id), \n\t"
+               "UNIQUE (name)\n)");
+    BOOST_TEST(sql_of(d, "users") ==
+               "CREATE TABLE users (\n\tid INTEGER NOT NULL, \n\tusername VARCHAR(64), \n\trole_id INTEGER, \n\t"
+               "confirmed BOOLEAN, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(role_id) REFERENCES roles (id)\n)");
+    BOOST_TEST(sql_of(d, "ix_users_username") == "CREATE UNIQUE INDEX ix_users_username ON users (username)");
+    // ours on top: foreign keys are indexed
+    BOOST_TEST(sql_of(d, "ix_users_role_id") == "CREATE INDEX ix_users_role_id ON users (role_id)");
+    d.create_all(); // again: existing tables are left alone
+    d.drop_all();
+    BOOST_TEST(sql_of(d, "users").empty());
+    BOOST_TEST(sql_of(d, "roles").empty());
+}
+
+BOOST_AUTO_TEST_CASE(tables_in_dependency_order) {
+    const auto& t = metadata().tables();
+    BOOST_TEST(t.size() == 2u);
+    BOOST_TEST(t[0]->name() == "roles");
+    BOOST_TEST(t[1]->name() == "users");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(Uris)
+
+BOOST_AUTO_TEST_CASE(unknown_scheme_names_uri_and_accepted_forms) {
+    try {
+        db::Database d("mysql://x/y", metadata());
+        BOOST_FAIL("expected UriError");
+    } catch (const db::UriError& e) {
+        std::string m = e.what();
+        BOOST_TEST(m.find("mysql://x/y") != std::string::npos);
+        BOOST_TEST(m.find("sqlite:////absolute/path.db") != std::string::npos);
+    }
+    BOOST_CHECK_THROW(db::Database("sqlite:/x.db", metadata()), db::UriError);
+    BOOST_CHECK_THROW(db::Database("sqlite://host/x.db", metadata()), db::UriError);
+    BOOST_CHECK_THROW(db::Database("sqlite:////no/such/dir/x.db", metadata()), db::UriError);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_refused) {
+    Poco::TemporaryFile file;
+    std::ofstream(file.path()) << "this is not an SQLite database, just text long enough to fail the header check\n";
+    try {
+        db::Database d("sqlite:///" + file.path(), metadata());
+        d.create_all();
+        BOOST_FAIL("expected an error");
+    } catch (const db::UriError& e) {
+        BOOST_TEST(std::string(e.what()).find(file.path()) != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(file_connections_enforce_foreign_keys_and_use_wal) {
+    TempDb tmp;
+    db::Database d(tmp.uri(), metadata());
+    auto c = d.acquire();
+    auto& fk = c->prepare("PRAGMA foreign_keys");
+    BOOST_TEST((fk.step() && fk.get_int(0) == 1));
+    fk.reset();
+    auto& wal = c->prepare("PRAGMA journal_mode");
+    BOOST_TEST((wal.step() && wal.get_text(0) == "wal"));
+    wal.reset();
+}
+
+BOOST_AUTO_TEST_CASE(two_sessions_on_a_file_see_committed_rows) {
+    TempDb tmp;
+    db::Database d(tmp.uri(), metadata());
+    d.create_all();
+    {
+        db::Session a(d);
+        a.add(Role{.name = "admin"});
+        a.commit();
+    }
+    db::Session b(d);
+    BOOST_TEST(b.query<Role>().count() == 1);
+    d.drop_all();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(Queries, Fixture)
+
+BOOST_AUTO_TEST_CASE(filter_order_limit_offset_first_one_count) {
+    auto admin = session->add(Role{.name = "admin"});
+    for (auto n : {"carol", "alice", "bob"}) admin->users.append(session->add(User{.username = n}));
+    session->commit();
+    auto q = session->query<User>();
+    BOOST_TEST(q.count() == 3);
+    BOOST_TEST(q.order_by("username").first()->username == "alice");
+    BOOST_TEST(q.order_by("username DESC").first()->username == "carol");
+    BOOST_TEST(q.order_by("username").offset(1).limit(1).one()->username == "bob");
+    BOOST_TEST(q.filter("users.username LIKE ?", {"%o%"}).count() == 2);
+    BOOST_TEST(!q.filter_by("username", "nobody").first());
+    BOOST_CHECK_THROW(q.filter_by("username", "nobody").one(), db::NoResultFound);
+    BOOST_CHECK_THROW(q.one(), db::MultipleResultsFound);
+    BOOST_TEST(admin->users.count() == 3);
+    BOOST_TEST(admin->users.filter_by("username", "bob").count() == 1);
+    BOOST_TEST(q.filter_by("role_id", nullptr).count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(values_never_become_sql) {
+    auto q = session->query<User>();
+    BOOST_CHECK_THROW(q.filter_by("username; DROP TABLE users", "x"), db::UsageError);
+    BOOST_CHECK_THROW(q.order_by("username; DROP TABLE users"), db::UsageError);
+    BOOST_CHECK_THROW(q.filter("username = ?", {}), db::UsageError); // a value without its ?
+    session->add(User{.username = "x' OR '1'='1"});
+    session->commit();
+    BOOST_TEST(q.filter_by("username", "x' OR '1'='1").count() == 1);
+    BOOST_TEST(q.filter_by("username", "' OR '1'='1").count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(dynamic_append_sets_the_role_at_once) {
+    auto r = session->add(Role{.name = "admin"});
+    auto u = session->add(User{.username = "hyman"});
+    r->users.append(u);
+    BOOST_TEST((u->role == r));
+    r->users.remove(u);
+    BOOST_TEST(!u->role);
+    u->role = r;
+    session->commit();
+    BOOST_TEST(u->role_id.value() == r->id);
+    BOOST_TEST(r->users.all().size() == 1u);
+    std::ostringstream os;
+    os << u->role << ' ' << r->users.all();
+    BOOST_TEST(os.str() == "<Role 'admin'> [<User 'hyman'>]");
+}
+
+BOOST_AUTO_TEST_CASE(joined_load_avoids_one_query_per_user) {
+    std::vector<db::Ptr<Role>> roles;
+    for (auto n : {"admin", "mod", "user"}) roles.push_back(session->add(Role{.name = n}));
+    for (int i = 0; i < 30; ++i)
+        session->add(User{.username = "u" + std::to_string(i)})->role = roles[static_cast<std::size_t>(i % 3)];
+    session->commit();
+    session->close(); // empty identity map: everything must come from the database
+    std::ostringstream sql;
+    database.set_echo(&sql);
+    db::Session fresh(database);
+    std::size_t total = 0;
+    for (auto& u : fresh.query<User>().joinedload("role").all()) total += u->role->name.size();
+    database.set_echo(nullptr);
+    BOOST_TEST(total == 10u * (5 + 3 + 4));
+    std::string log = sql.str();
+    std::size_t selects = 0;
+    for (auto p = log.find("SELECT"); p != std::string::npos; p = log.find("SELECT", p + 1)) ++selects;
+    BOOST_TEST(selects == 1u);
+    BOOST_TEST(log.find("LEFT OUTER JOIN roles AS roles_1 ON roles_1.id = users.role_id") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(batch_insert_assigns_every_key) {
+    auto r = session->add(Role{.name = "user"});
+    std::vector<User> batch;
+    for (int i = 0; i < 1000; ++i) batch.push_back(User{.username = "u" + std::to_string(i)});
+    auto users = session->add_all(std::move(batch));
+    for (auto& u : users) u->role = r;
+    session->commit();
+    BOOST_TEST(users.front()->id > 0);
+    BOOST_TEST(users.back()->id == users.front()->id + 999);
+    BOOST_TEST(r->users.count() == 1000);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(Errors, Fixture)
+
+BOOST_AUTO_TEST_CASE(lost_object_gives_a_clear_error) {
+    auto u = session->add(User{.username = "ghost"});
+    session->commit();
+    exec("DELETE FROM users"); // behind the session's back
+    u->username = "renamed";
+    session->add(u); // mark changed
+    BOOST_CHECK_THROW(session->commit(), db::ObjectDeletedError);
+    session->rollback();
+    BOOST_CHECK_THROW(session->refresh(u), db::ObjectDeletedError);
+    BOOST_CHECK_THROW(u->username.size(), db::ObjectDeletedError);
+}
+
+BOOST_AUTO_TEST_CASE(rollback_discards_pending_and_restores_changed_rows) {
+    auto u = session->add(User{.username = "kept"});
+    session->commit();
+    u->username = "changed";
+    session->add(u);
+    auto n = session->add(User{.username = "new"});
+    session->flush();
+    session->rollback();
+    BOOST_TEST(u->username == "kept"); // re-read
+    BOOST_TEST(n->id == 0);            // discarded: transient again
+    BOOST_TEST(session->query<User>().count() == 1);
+    session->add(n); // and can be added again
+    session->commit();
+    BOOST_TEST(session->query<User>().count() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(foreign_key_violation_is_an_integrity_error) {
+    session->add(User{.username = "orphan", .role_id = 42});
+    try {
+        session->commit();
+        BOOST_FAIL("expected IntegrityError");
+    } catch (const db::IntegrityError& e) {
+        BOOST_TEST(std::string(e.what()).find("FOREIGN KEY") != std::string::npos);
+    }
+    session->rollback();
+    BOOST_TEST(session->query<User>().count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(mapping_mistakes_are_reported) {
+    struct Bad {
+        std::int64_t id = 0;
+        std::string name;
+    };
+    BOOST_CHECK_THROW(db::Model<Bad>("bad").column("name", &Bad::name, db::Integer), db::UsageError);
+    BOOST_CHECK_THROW(db::ForeignKey("nodot"), db::UsageError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
