@@ -22,6 +22,8 @@ from flask import (Blueprint, Flask, current_app, flash, redirect, render_templa
 from flask_bootstrap import Bootstrap4
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import FlaskForm
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired
 
@@ -45,6 +47,18 @@ class ProductionConfig(Config):
 
 
 config = {'production': ProductionConfig, 'default': ProductionConfig}
+
+
+# The C++ app's SQLite connections use WAL with synchronous=NORMAL (common::db does that for
+# every file database); give the Flask app the same, so the POST mix compares the frameworks,
+# not one fsync per commit against none.
+@event.listens_for(Engine, 'connect')
+def sqlite_like_common_db(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute('PRAGMA journal_mode=WAL')
+    cursor.execute('PRAGMA synchronous=NORMAL')
+    cursor.execute('PRAGMA foreign_keys=ON')
+    cursor.close()
 
 
 # --- app/__init__.py: extensions without an app, bound in the factory ------------------
