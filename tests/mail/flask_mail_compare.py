@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Compares a message our C++ code delivered with what Flask-Mail builds for the same input.
+
+    flask_mail_compare.py --case seed|full RECEIVED.eml
+
+Builds the case's message with Flask-Mail (Debian's python3-flask-mail), parses both with
+Python's email package, and compares what a mail reader sees: the MIME tree (content types
+in order, charsets, attachment file names, decoded bodies) and the decoded Subject, From,
+To, Cc and Reply-To headers (address lists as sets: Flask-Mail joins them in set order), and
+that no Bcc header leaks. Transfer encodings may differ (we use quoted-printable where
+Flask-Mail writes 8bit) and are printed, not compared. Exits 0 when equal, 1 otherwise.
+"""
+import argparse
+import email
+import email.policy
+import email.utils
+import sys
+
+from flask import Flask
+from flask_mail import Mail, Message
+
+
+def build(case):
+    app = Flask(__name__)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_SUPPRESS_SEND=True)
+    Mail(app)
+    with app.app_context():
+        if case == "seed":
+            # The notes, section 2 (flask_mail instead of the removed flask.ext.mail).
+            msg = Message("My Subject", sender="879651072@qq.com", recipients=["879651072@qq.com"])
+            msg.body = "text body"
+            msg.html = "<b>HTML</b> body"
+        else:
+            # Must match full_message() in test_mail_integration.cpp.
+            msg = Message("你好，Flasky：测试邮件", sender=("张三", "zhang@example.com"),
+                          recipients=["li@example.com"], cc=["cc@example.com"],
+                          bcc=["hidden@example.com"], reply_to="reply@example.com")
+            msg.body = "正文：你好\nsecond line"
+            msg.html = "<p>你好 <b>HTML</b></p>"
+            msg.attach("report.csv", "text/csv", b"id,name\n1,Hyman\n")
+        return msg.as_bytes()
+
+
+def tree(message):
+    lines = []
+
+    def walk(part, depth):
+        line = "  " * depth + part.get_content_type()
+        if not part.is_multipart():
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset()
+            text = payload.decode(charset or "latin-1").replace("\r\n", "\n")
+            line += f"; charset={charset}; filename={part.get_filename()}; body={text!r}"
+        lines.append(line)
+        for child in (part.get_payload() if part.is_multipart() else []):
+            walk(child, depth + 1)
+
+    walk(message, 0)
+    return lines
+
+
+def headers(message):
+    out = {"Subject": str(message.get("Subject", ""))}
+    for name in ("From", "To", "Cc", "Reply-To"):
+        values = message.get_all(name, [])
+        out[name] = sorted(email.utils.getaddresses([str(v) for v in values]))
+    out["Bcc present"] = "Bcc" in message
+    return out
+
+
+def encodings(message):
+    return [p.get("Content-Transfer-Encoding", "-") for p in message.walk() if not p.is_multipart()]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=["seed", "full"], required=True)
+    parser.add_argument("received")
+    args = parser.parse_args()
+
+    ours = email.message_from_binary_file(open(args.received, "rb"), policy=email.policy.default)
+    theirs = email.message_from_bytes(build(args.case), policy=email.policy.default)
+    same = True
+    for label, a, b in (("MIME tree", tree(ours), tree(theirs)), ("headers", headers(ours), headers(theirs))):
+        print(f"{label}, C++:\n  {a}\n{label}, Flask-Mail:\n  {b}")
+        if a != b:
+            print(f"DIFFERENT {label}")
+            same = False
+    print(f"transfer encodings: C++ {encodings(ours)}, Flask-Mail {encodings(theirs)}")
+    print("same MIME tree and headers as Flask-Mail" if same else "MISMATCH")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

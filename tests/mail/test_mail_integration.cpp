@@ -1,0 +1,376 @@
+// Chapter 02 against real peers that no one here wrote:
+//  - Debian's aiosmtpd (Python) as the server, requiring STARTTLS and AUTH like
+//    smtp.qq.com:587, with a certificate made here by openssl and trusted via MAIL_CA_FILE;
+//  - Flask-Mail itself, to check that what we deliver has its MIME tree;
+//  - swaks as a client of our CaptureServer.
+// Every peer listens on a free 127.0.0.1 port and is stopped when its test ends.
+#define BOOST_TEST_MODULE mail_integration
+#include <boost/test/unit_test.hpp>
+
+#include "mail_chapter.hpp"
+
+#include "common/mail/capture_server.hpp"
+#include "common/mail/mail.hpp"
+#include "common/mail/mime.hpp"
+
+#include <Poco/Pipe.h>
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace common::mail;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string user = "flasky@example.com";
+const std::string password = "authorization-code-123";
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+
+// Debian's python3, where python3-aiosmtpd and python3-flask-mail live (a pyenv or venv
+// python3 earlier on PATH would not see them).
+std::string python() { return env_or("MAIL_PEER_PYTHON", "/usr/bin/python3"); }
+fs::path scripts() { return env_or("MAIL_TESTS_DIR", "."); }
+
+struct Result {
+    int exit_code = -1;
+    std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& command, const std::vector<std::string>& args) {
+    Poco::Pipe out;
+    Poco::ProcessHandle handle = Poco::Process::launch(command, args, nullptr, &out, &out);
+    Poco::PipeInputStream stream(out);
+    Result r;
+    Poco::StreamCopier::copyToString(stream, r.output);
+    r.exit_code = handle.wait();
+    return r;
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class TempDir {
+public:
+    TempDir() { fs::create_directories(path()); }
+    fs::path path() const { return fs::path(file_.path()); }
+
+private:
+    Poco::TemporaryFile file_;  // removes the directory tree when the test ends
+};
+
+struct Certificate {
+    fs::path cert, key;
+};
+
+// A self-signed certificate: it is its own CA, so MAIL_CA_FILE=cert trusts it.
+Certificate make_certificate(const fs::path& dir, const std::string& name, const std::string& alt_names) {
+    Certificate c{dir / (name + "-cert.pem"), dir / (name + "-key.pem")};
+    const Result r = run("openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                                     "/CN=" + name, "-addext", "subjectAltName=" + alt_names, "-keyout",
+                                     c.key.string(), "-out", c.cert.string()});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "openssl req failed: " << r.output);
+    return c;
+}
+
+// aiosmtpd_peer.py on a free port; stopped (stdin closed, then killed) by the destructor.
+class AiosmtpdPeer {
+public:
+    AiosmtpdPeer(const fs::path& dir, const Certificate& cert, bool implicit_tls = false)
+        : dir_(dir), handle_(launch(cert, implicit_tls)) {
+        Poco::PipeInputStream stream(out_);
+        std::string line;
+        if (!std::getline(stream, line) || line.rfind("PORT ", 0) != 0) {
+            std::string rest;
+            Poco::StreamCopier::copyToString(stream, rest);
+            stop();
+            BOOST_FAIL("aiosmtpd_peer.py did not start (is python3-aiosmtpd installed for " << python()
+                                                                                          << "?): " << line << rest);
+        }
+        port_ = static_cast<std::uint16_t>(std::stoi(line.substr(5)));
+    }
+    AiosmtpdPeer(const AiosmtpdPeer&) = delete;
+    AiosmtpdPeer& operator=(const AiosmtpdPeer&) = delete;
+    ~AiosmtpdPeer() { stop(); }
+
+    std::uint16_t port() const { return port_; }
+    fs::path eml(int n) const { return dir_ / (std::string(n < 10 ? "000" : "00") + std::to_string(n) + ".eml"); }
+    std::string json(int n) const {
+        auto p = eml(n);
+        return read_file(p.replace_extension(".json"));
+    }
+    std::size_t count() const {
+        std::size_t n = 0;
+        for (const auto& e : fs::directory_iterator(dir_)) n += e.path().extension() == ".eml" ? 1u : 0u;
+        return n;
+    }
+
+private:
+    Poco::ProcessHandle launch(const Certificate& cert, bool implicit_tls) {
+        std::vector<std::string> args{(scripts() / "aiosmtpd_peer.py").string(), "--dir", dir_.string(), "--cert",
+                                      cert.cert.string(), "--key", cert.key.string(), "--user", user,
+                                      "--password", password};
+        if (implicit_tls) args.push_back("--implicit-tls");
+        return Poco::Process::launch(python(), args, &in_, &out_, &out_);
+    }
+
+    void stop() noexcept {
+        if (stopped_) return;
+        stopped_ = true;
+        try {
+            in_.close();  // the peer exits when its stdin closes
+            // tryWait() reaps the child (isRunning() would still see it as a zombie).
+            int status = handle_.tryWait();
+            for (int i = 0; i < 100 && status == -1; ++i) {
+                std::this_thread::sleep_for(20ms);
+                status = handle_.tryWait();
+            }
+            if (status == -1) {
+                Poco::Process::kill(handle_);
+                handle_.wait();
+            }
+        } catch (...) {
+        }
+    }
+
+    fs::path dir_;
+    Poco::Pipe in_, out_;
+    Poco::ProcessHandle handle_;
+    std::uint16_t port_ = 0;
+    bool stopped_ = false;
+};
+
+SettingsLookup lookup(std::map<std::string, std::string> values) {
+    return [values = std::move(values)](std::string_view key) -> std::optional<std::string> {
+        auto it = values.find(std::string(key));
+        if (it == values.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+MailSettings starttls_settings(std::uint16_t port, const Certificate& trusted) {
+    MailSettings s;
+    s.server = "127.0.0.1";
+    s.port = port;
+    s.use_tls = true;
+    s.username = user;
+    s.password = password;
+    s.ca_file = trusted.cert.string();
+    s.timeout = 10s;
+    return s;
+}
+
+// Must match build("full") in flask_mail_compare.py.
+Message full_message() {
+    Message msg("你好，Flasky：测试邮件", "张三 <zhang@example.com>", {"li@example.com"});
+    msg.cc = {"cc@example.com"};
+    msg.bcc = {"hidden@example.com"};
+    msg.reply_to = "reply@example.com";
+    msg.body = "正文：你好\nsecond line";
+    msg.html = "<p>你好 <b>HTML</b></p>";
+    msg.attach("report.csv", "text/csv", "id,name\n1,Hyman\n");
+    return msg;
+}
+
+void require_same_as_flask_mail(const std::string& which, const fs::path& eml) {
+    const Result r = run(python(), {(scripts() / "flask_mail_compare.py").string(), "--case", which, eml.string()});
+    BOOST_TEST_MESSAGE(r.output);
+    BOOST_TEST(r.exit_code == 0, "Flask-Mail comparison failed:\n" << r.output);
+}
+
+MailError::Kind kind_of(Mail& mail, const Message& msg, std::string* what = nullptr) {
+    try {
+        mail.send(msg);
+    } catch (const MailError& e) {
+        BOOST_TEST_MESSAGE("MailError: " << e.what());
+        if (what) *what = e.what();
+        return e.kind();
+    }
+    BOOST_FAIL("expected a MailError");
+    return MailError::Kind::rejected;
+}
+
+struct AiosmtpdFixture {
+    TempDir tmp;
+    Certificate cert = make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
+    fs::path inbox = [this] { fs::create_directories(tmp.path() / "inbox"); return tmp.path() / "inbox"; }();
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(Aiosmtpd, AiosmtpdFixture)
+
+BOOST_AUTO_TEST_CASE(chapter_delivers_the_seed_with_starttls_and_auth_like_flask_mail) {
+    AiosmtpdPeer peer(inbox, cert);
+    std::ostringstream out;
+    const int rc = ch02::run(out,
+                             lookup({{"MAIL_SERVER", "127.0.0.1"}, {"MAIL_PORT", std::to_string(peer.port())},
+                                     {"MAIL_USE_TLS", "true"}, {"MAIL_USERNAME", user}, {"MAIL_PASSWORD", password},
+                                     {"MAIL_CA_FILE", cert.cert.string()}}),
+                             tmp.path());
+    BOOST_TEST_MESSAGE(out.str());
+    BOOST_REQUIRE_EQUAL(rc, 0);
+    BOOST_TEST(out.str().find("TLS yes, authenticated yes (AUTH PLAIN)") != std::string::npos);
+    BOOST_REQUIRE_EQUAL(peer.count(), 1u);
+    const std::string envelope = peer.json(1);
+    BOOST_TEST(envelope.find("\"tls\": true") != std::string::npos);
+    BOOST_TEST(envelope.find("\"auth\": \"" + user + "\"") != std::string::npos);
+    require_same_as_flask_mail("seed", peer.eml(1));
+}
+
+BOOST_AUTO_TEST_CASE(chinese_cc_bcc_attachment_message_matches_flask_mail) {
+    AiosmtpdPeer peer(inbox, cert);
+    Mail mail(starttls_settings(peer.port(), cert));
+    mail.send(full_message());
+    BOOST_REQUIRE_EQUAL(peer.count(), 1u);
+    const std::string envelope = peer.json(1);
+    BOOST_TEST(envelope.find("hidden@example.com") != std::string::npos);         // in the envelope
+    BOOST_TEST(read_file(peer.eml(1)).find("hidden@example.com") == std::string::npos);  // not in headers
+    require_same_as_flask_mail("full", peer.eml(1));
+}
+
+BOOST_AUTO_TEST_CASE(bulk_connection_delivers_every_message) {
+    AiosmtpdPeer peer(inbox, cert);
+    Mail mail(starttls_settings(peer.port(), cert));
+    {
+        Connection conn = mail.connect();
+        BOOST_TEST(conn.tls());
+        for (int i = 0; i < 3; ++i) {
+            Message msg("bulk " + std::to_string(i), "a@example.com", {"b@example.com"});
+            msg.body = "n" + std::to_string(i);
+            conn.send(msg);
+        }
+    }
+    BOOST_TEST(peer.count() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_password_is_an_authentication_error) {
+    AiosmtpdPeer peer(inbox, cert);
+    MailSettings s = starttls_settings(peer.port(), cert);
+    s.password = "the-account-password";
+    Mail mail(s);
+    std::string what;
+    BOOST_TEST((kind_of(mail, ch02::seed_message(), &what) == MailError::Kind::auth_failed));
+    BOOST_TEST(what.find("535") != std::string::npos);
+    BOOST_TEST(what.find("authorization code") != std::string::npos);
+    BOOST_TEST(peer.count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(untrusted_certificate_fails_instead_of_sending) {
+    AiosmtpdPeer peer(inbox, cert);
+    MailSettings s = starttls_settings(peer.port(), cert);
+    s.ca_file.clear();  // only the system CAs, which never signed our test certificate
+    Mail mail(s);
+    std::string what;
+    BOOST_TEST((kind_of(mail, ch02::seed_message(), &what) == MailError::Kind::tls));
+    BOOST_TEST(what.find("MAIL_CA_FILE") != std::string::npos);
+    BOOST_TEST(peer.count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(certificate_for_another_host_name_fails) {
+    const Certificate other = make_certificate(tmp.path(), "mail.example.com", "DNS:mail.example.com");
+    AiosmtpdPeer peer(inbox, other);
+    Mail mail(starttls_settings(peer.port(), other));  // trusted, but not valid for 127.0.0.1
+    BOOST_TEST((kind_of(mail, ch02::seed_message()) == MailError::Kind::tls));
+    BOOST_TEST(peer.count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(without_starttls_the_server_offers_no_auth_and_we_say_why) {
+    AiosmtpdPeer peer(inbox, cert);
+    MailSettings s = starttls_settings(peer.port(), cert);
+    s.use_tls = false;
+    Mail mail(s);
+    std::string what;
+    kind_of(mail, ch02::seed_message(), &what);
+    BOOST_TEST(what.find("MAIL_USE_TLS") != std::string::npos);
+    BOOST_TEST(peer.count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(implicit_tls_like_port_465) {
+    AiosmtpdPeer peer(inbox, cert, /*implicit_tls=*/true);
+    MailSettings s = starttls_settings(peer.port(), cert);
+    s.use_tls = false;
+    s.use_ssl = true;
+    Mail mail(s);
+    const Delivery d = mail.send(ch02::seed_message());
+    BOOST_TEST(d.tls);
+    BOOST_TEST(d.auth == "PLAIN");
+    BOOST_TEST(peer.count() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(Swaks)
+
+BOOST_AUTO_TEST_CASE(plain_delivery_to_the_capture_server) {
+    TempDir tmp;
+    CaptureServer server(CaptureOptions{.directory = tmp.path()});
+    const Result r = run("swaks", {"--server", server.address(), "--from", "swaks@example.com", "--to",
+                                   "user@example.com", "--header", "Subject: hello from swaks", "--body",
+                                   "line one\n.line with a leading dot\n"});
+    BOOST_TEST_MESSAGE(r.output);
+    BOOST_REQUIRE_EQUAL(r.exit_code, 0);
+    BOOST_REQUIRE(server.wait_for(1, 5s));
+    const auto got = server.messages().at(0);
+    BOOST_TEST(got.mail_from == "swaks@example.com");
+    BOOST_TEST(got.rcpt_to.at(0) == "user@example.com");
+    BOOST_TEST(!got.tls);
+    const MimePart root = parse_mime(got.data);
+    BOOST_TEST(root.header("Subject") == "hello from swaks");
+    BOOST_TEST(root.body.find("\r\n.line with a leading dot") != std::string::npos);  // unstuffed
+    BOOST_TEST(read_file(got.file) == got.data);
+}
+
+BOOST_AUTO_TEST_CASE(starttls_and_auth_login_and_plain) {
+    TempDir tmp;
+    const Certificate cert = make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
+    CaptureServer server(CaptureOptions{.cert_file = cert.cert, .key_file = cert.key, .require_tls = true,
+                                        .username = user, .password = password});
+    for (const std::string mechanism : {"LOGIN", "PLAIN"}) {
+        const Result r = run("swaks", {"--server", server.address(), "--tls", "--auth", mechanism, "--auth-user",
+                                       user, "--auth-password", password, "--from", user, "--to",
+                                       "user@example.com", "--header", "Subject: via " + mechanism});
+        BOOST_TEST_MESSAGE(r.output);
+        BOOST_TEST(r.exit_code == 0);
+    }
+    BOOST_REQUIRE(server.wait_for(2, 5s));
+    for (const auto& got : server.messages()) {
+        BOOST_TEST(got.tls);
+        BOOST_TEST(got.auth_user == user);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(wrong_password_and_missing_tls_are_refused) {
+    TempDir tmp;
+    const Certificate cert = make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
+    CaptureServer server(CaptureOptions{.cert_file = cert.cert, .key_file = cert.key, .require_tls = true,
+                                        .username = user, .password = password});
+    const Result wrong = run("swaks", {"--server", server.address(), "--tls", "--auth", "PLAIN", "--auth-user", user,
+                                       "--auth-password", "nope", "--from", user, "--to", "user@example.com"});
+    BOOST_TEST_MESSAGE(wrong.output);
+    BOOST_TEST(wrong.exit_code != 0);
+    BOOST_TEST(wrong.output.find("535") != std::string::npos);
+    const Result clear = run("swaks", {"--server", server.address(), "--from", user, "--to", "user@example.com"});
+    BOOST_TEST_MESSAGE(clear.output);
+    BOOST_TEST(clear.exit_code != 0);
+    BOOST_TEST(clear.output.find("530") != std::string::npos);
+    BOOST_TEST(server.messages().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
