@@ -104,6 +104,7 @@ struct Connection::Session {
     std::string where;  // "host:port" for messages
     std::unique_ptr<SmtpClient> client;
     std::string step;   // what we were doing, for error messages
+    bool step_is_command = false;  // step names an SMTP command ("EHLO") rather than an activity
     std::string ehlo;
     std::string auth;
     bool tls = false;
@@ -128,7 +129,7 @@ struct Connection::Session {
 
     // Turns whatever Poco threw into a MailError that says what to check.
     [[noreturn]] void network_failure() const {
-        const std::string during = " while " + step;
+        const std::string during = " while " + (step_is_command ? "waiting for the answer to " + step : step);
         try {
             throw;
         } catch (const MailError&) {
@@ -193,6 +194,7 @@ struct Connection::Session {
 
     std::string command(const std::string& cmd, int expected_class, const std::string& what) {
         step = what;
+        step_is_command = true;
         std::string reply;
         int code = 0;
         try {
@@ -223,13 +225,14 @@ struct Connection::Session {
         const Poco::Timespan timeout(std::chrono::duration_cast<std::chrono::microseconds>(settings.timeout).count());
         Poco::Net::StreamSocket socket;
         try {
+            step_is_command = false;
             step = "connecting";
             socket.connect(Poco::Net::SocketAddress(settings.server, settings.port), timeout);
             // Poco's SMTP session bounds receiving only; bound sending as well.
             socket.setReceiveTimeout(timeout);
             socket.setSendTimeout(timeout);
             if (settings.use_ssl) {  // port 465: TLS from the first byte
-                step = "the TLS handshake (MAIL_USE_SSL)";
+                step = "doing the TLS handshake (MAIL_USE_SSL)";
                 socket = Poco::Net::SecureStreamSocket::attach(socket, settings.server, tls_context(settings));
                 tls = true;
             }
@@ -249,7 +252,8 @@ struct Connection::Session {
                                 "MAIL_USE_SSL instead).");
             command("STARTTLS", 2, "STARTTLS");
             try {
-                step = "the TLS handshake after STARTTLS";
+                step_is_command = false;
+                step = "doing the TLS handshake after STARTTLS";
                 client->socket() = Poco::Net::SecureStreamSocket::attach(client->socket(), settings.server,
                                                                          tls_context(settings));
                 tls = true;
@@ -287,6 +291,7 @@ struct Connection::Session {
             command(base64(pass), 2, "AUTH LOGIN (password)");
         } else {
             step = "AUTH CRAM-MD5";
+            step_is_command = true;
             try {
                 client->loginUsingCRAMMD5(user, pass);
             } catch (...) {
@@ -312,6 +317,7 @@ struct Connection::Session {
         std::string reply;
         int code = 0;
         try {
+            step_is_command = false;
             step = "sending the message data";
             Poco::Net::SocketOutputStream socket_stream(client->socket());
             Poco::Net::MailOutputStream mail_stream(socket_stream);  // dot-stuffing, final "."
@@ -319,6 +325,7 @@ struct Connection::Session {
             mail_stream.close();
             socket_stream.flush();
             step = "the end of the message data";
+            step_is_command = true;
             code = client->socket().receiveStatusMessage(reply);
         } catch (...) {
             network_failure();
