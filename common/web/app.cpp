@@ -324,7 +324,10 @@ std::string App::url_for(std::string_view endpoint, const UrlParams& params) con
 std::vector<RouteInfo> App::url_map() const {
     std::vector<RouteInfo> out;
     for (const auto& r : impl_->router.rules()) out.push_back({r.endpoint, r.methods, r.rule});
-    std::stable_sort(out.begin(), out.end(), [](const RouteInfo& a, const RouteInfo& b) { return a.rule < b.rule; });
+    // `flask routes` sorts by endpoint by default.
+    std::stable_sort(out.begin(), out.end(), [](const RouteInfo& a, const RouteInfo& b) {
+        return a.endpoint != b.endpoint ? a.endpoint < b.endpoint : a.rule < b.rule;
+    });
     return out;
 }
 

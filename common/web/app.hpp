@@ -239,7 +239,7 @@ public:
 
     /// url_for() outside a request (full endpoint names only).
     std::string url_for(std::string_view endpoint, const UrlParams& params = {}) const;
-    /// The URL map: one entry per rule, sorted by rule.
+    /// The URL map: one entry per rule, sorted by endpoint (as `flask routes` prints it).
     std::vector<RouteInfo> url_map() const;
     /// Renders a template outside a request (e.g. a mail body): no request globals.
     std::string render_template(std::string_view name, const Data& vars = {});

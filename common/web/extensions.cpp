@@ -1,0 +1,132 @@
+#include "common/web/extensions.hpp"
+
+#include "common/web/app.hpp"
+#include "common/web/http.hpp"
+
+#include <ctime>
+
+namespace common::web {
+
+// ---- Bootstrap ------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kBootstrapStyles =
+    R"(<link rel="stylesheet" href="/static/bootstrap4/css/bootstrap.min.css">
+)";
+
+constexpr std::string_view kBootstrapScripts =
+    R"(<script src="/static/jquery/jquery.min.js"></script>
+<script src="/static/bootstrap4/js/bootstrap.bundle.min.js"></script>
+)";
+
+// Flask-Bootstrap's base.html, in mustache blocks, for Bootstrap 4.
+constexpr std::string_view kBootstrapBase =
+    R"(<!doctype html>
+<html lang="en">
+<head>
+{{$head}}
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, shrink-to-fit=no">
+<title>{{$title}}{{/title}}</title>
+{{$styles}}{{>bootstrap/styles.html}}{{/styles}}
+{{/head}}
+</head>
+<body>
+{{$navbar}}{{/navbar}}
+{{$content}}
+<div class="container">
+{{#get_flashed_messages}}
+<div class="alert alert-{{alert}} alert-dismissible fade show" role="alert">
+{{message}}
+<button type="button" class="close" data-dismiss="alert" aria-label="Close"><span aria-hidden="true">&times;</span></button>
+</div>
+{{/get_flashed_messages}}
+{{$page_content}}{{/page_content}}
+</div>
+{{/content}}
+{{$scripts}}{{>bootstrap/scripts.html}}{{/scripts}}
+</body>
+</html>
+)";
+
+}  // namespace
+
+std::string_view Bootstrap::base_template() { return kBootstrapBase; }
+
+void Bootstrap::init_app(App& app) {
+    app.add_static_files("/static/bootstrap4", std::string(bootstrap_dir), "bootstrap.static");
+    app.add_static_files("/static/jquery", std::string(jquery_dir), "jquery.static");
+    app.add_template("bootstrap/base.html", std::string(kBootstrapBase));
+    app.add_template("bootstrap/styles.html", std::string(kBootstrapStyles));
+    app.add_template("bootstrap/scripts.html", std::string(kBootstrapScripts));
+    app.extensions.add("bootstrap", *this);
+}
+
+// ---- Moment ---------------------------------------------------------------------------
+
+namespace {
+
+// Renders every span.flask-moment with moment.js, like Flask-Moment's include_moment().
+constexpr std::string_view kMomentScripts =
+    R"(<script src="/static/moment/moment.min.js"></script>
+<script>
+function flask_moment_render(elem) {
+    var t = moment(elem.dataset.timestamp);
+    var args = elem.dataset.format ? [elem.dataset.format] : [];
+    elem.textContent = t[elem.dataset.function].apply(t, args);
+    elem.classList.remove('flask-moment');
+    elem.style.display = '';
+}
+function flask_moment_render_all() {
+    document.querySelectorAll('.flask-moment').forEach(function (elem) {
+        flask_moment_render(elem);
+        var refresh = parseInt(elem.dataset.refresh || '0', 10);
+        if (refresh > 0) {
+            setInterval(function () { flask_moment_render(elem); }, refresh);
+        }
+    });
+}
+document.addEventListener('DOMContentLoaded', flask_moment_render_all);
+</script>
+)";
+
+std::string span(Moment::time_point t, std::string_view function, std::string_view fmt, int refresh_ms) {
+    const std::string iso = Moment::iso8601(t);
+    std::string out = "<span class=\"flask-moment\" data-timestamp=\"" + iso + "\" data-function=\"";
+    out.append(function);
+    out += "\"";
+    if (!fmt.empty()) out += " data-format=\"" + html_escape(fmt) + "\"";
+    out += " data-refresh=\"" + std::to_string(refresh_ms > 0 ? refresh_ms : 0) + "\" style=\"display: none\">" +
+           iso + "</span>";
+    return out;
+}
+
+}  // namespace
+
+void Moment::init_app(App& app) {
+    app.add_static_files("/static/moment", std::string(moment_dir), "moment.static");
+    app.add_template("moment/scripts.html", std::string(kMomentScripts));
+    app.extensions.add("moment", *this);
+}
+
+std::string Moment::iso8601(time_point t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string Moment::format(time_point t, std::string_view fmt, int refresh_ms) {
+    return span(t, "format", fmt, refresh_ms);
+}
+
+std::string Moment::from_now(time_point t, int refresh_ms) { return span(t, "fromNow", {}, refresh_ms); }
+
+std::string Moment::calendar(time_point t) { return span(t, "calendar", {}, 0); }
+
+std::string Moment::include_moment() { return std::string(kMomentScripts); }
+
+}  // namespace common::web
