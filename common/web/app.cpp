@@ -164,8 +164,11 @@ struct App::Impl {
     std::atomic<bool> frozen{false};
     Settings settings;
 
+    /// An absolute folder as is; a relative one under root_path; none ("") when there is no
+    /// root_path, so an app never picks up whatever "templates" folder the current directory has.
     std::string resolve(const std::string& folder) const {
-        if (folder.empty() || fs::path(folder).is_absolute() || root_path.empty()) return folder;
+        if (folder.empty() || fs::path(folder).is_absolute()) return folder;
+        if (root_path.empty()) return {};
         return (fs::path(root_path) / folder).string();
     }
 
@@ -202,13 +205,14 @@ App::App(std::string name, std::string root_path) : impl_(std::make_unique<Impl>
     impl_->root_path = std::move(root_path);
     // Flask adds the static route in its constructor; the folder is looked up per request so
     // set_static_folder() may still change it.
-    impl_->add_rule("/static/<path:filename>", "static", [this](Context& ctx) {
-        return send_from_directory(impl_->resolve(impl_->static_folder), ctx.request.view_arg("filename"),
-                                   ctx.request);
+    impl_->add_rule("/static/<path:filename>", "static", [im = impl_.get()](Context& ctx) {
+        return send_from_directory(im->resolve(im->static_folder), ctx.request.view_arg("filename"), ctx.request);
     }, {"GET"});
 }
 
 App::~App() = default;
+App::App(App&&) noexcept = default;
+App& App::operator=(App&&) noexcept = default;
 
 const std::string& App::name() const { return impl_->name; }
 const std::string& App::root_path() const { return impl_->root_path; }
@@ -259,6 +263,7 @@ void App::register_blueprint(const Blueprint& bp, std::optional<std::string> url
 std::vector<std::string> App::blueprints() const { return impl_->blueprint_names; }
 
 App& App::errorhandler(int code, ErrorHandler handler) {
+    impl_->check_not_frozen("errorhandler");
     impl_->app_errors[code] = std::move(handler);
     return *this;
 }
@@ -302,6 +307,7 @@ App& App::on_shutdown(std::function<void()> hook) {
     return *this;
 }
 App& App::set_error_logger(std::function<void(const std::string&)> logger) {
+    impl_->check_not_frozen("set_error_logger");
     impl_->logger = std::move(logger);
     return *this;
 }

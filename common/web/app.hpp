@@ -187,11 +187,16 @@ struct RouteInfo {
 /// Flask's app object.
 class App {
 public:
-    /// root_path: folder that relative template/static folders are resolved against.
+    /// root_path: folder that relative template/static folders (the app's and blueprints')
+    /// are resolved against, like the folder of Flask's app package. Without one, only
+    /// absolute folders are used.
     explicit App(std::string name = "app", std::string root_path = {});
     ~App();
     App(const App&) = delete;
     App& operator=(const App&) = delete;
+    /// Movable, so a factory can `return app;` — but not while a Server or TestClient uses it.
+    App(App&&) noexcept;
+    App& operator=(App&&) noexcept;
 
     const std::string& name() const;
     const std::string& root_path() const;

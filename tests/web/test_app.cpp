@@ -276,6 +276,26 @@ BOOST_AUTO_TEST_CASE(teardown_sees_the_unhandled_exception) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(Factory)
+
+/// The seed's create_app(): build, configure, register, return by value.
+App create_app() {
+    App app("factory");
+    app.config.set("SECRET_KEY", std::string("k"));
+    app.register_blueprint(make_main());
+    return app;
+}
+
+BOOST_AUTO_TEST_CASE(an_app_returned_from_a_factory_still_serves) {
+    App app = create_app();
+    auto client = app.test_client();
+    BOOST_TEST(client.get("/").body == "index of main at /");
+    BOOST_TEST(client.get("/static/nothing.css").status == 404);
+    BOOST_TEST(app.blueprints() == std::vector<std::string>{"main"}, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(Extensions_)
 
 BOOST_AUTO_TEST_CASE(registry_holds_pointers_and_names_the_fix_when_missing) {
