@@ -118,9 +118,10 @@ std::optional<Data> SessionSerializer::loads(std::string_view cookie, std::int64
     const auto last_dot = cookie.rfind('.');
     if (last_dot == std::string_view::npos) return std::nullopt;
     const std::string_view signed_part = cookie.substr(0, last_dot);
-    const auto given = b64decode(cookie.substr(last_dot + 1));
-    // Verify before looking at anything else: unsigned input is never parsed.
-    if (!given || !constant_time_equals(*given, mac(signed_part))) return std::nullopt;
+    // Verify before looking at anything else: unsigned input is never parsed. Compare the
+    // encoded text, not decoded bytes: base64 has spare bits, so decoding would accept
+    // several spellings of one signature.
+    if (!constant_time_equals(cookie.substr(last_dot + 1), b64encode(mac(signed_part)))) return std::nullopt;
 
     const auto dot = signed_part.rfind('.');
     if (dot == std::string_view::npos) return std::nullopt;
