@@ -1,0 +1,140 @@
+#include "factory_tour.hpp"
+
+#include "common/flasky/app.hpp"
+#include "common/flasky/models.hpp"
+#include "common/mail/async_sender.hpp"
+#include "common/mail/mail.hpp"
+#include "common/web/server.hpp"
+#include "common/web/test_client.hpp"
+
+#include <iomanip>
+#include <iostream>
+#include <ostream>
+
+namespace ch04 {
+
+namespace web = common::web;
+
+namespace {
+
+/// The text of the first <tag>…</tag> in an HTML page (`tag` may carry attributes:
+/// `div class="x"`), tags inside stripped: what a reader would see of it.
+std::string text_of(const std::string& html, const std::string& tag, std::size_t from = 0) {
+    auto open = html.find("<" + tag, from);
+    if (open == std::string::npos) return "(no <" + tag + ">)";
+    auto start = html.find('>', open) + 1;
+    auto end = html.find("</" + tag.substr(0, tag.find(' ')) + ">", start);
+    std::string text;
+    bool in_tag = false;
+    for (char c : html.substr(start, end - start)) {
+        if (c == '<') in_tag = true;
+        else if (c == '>') in_tag = false;
+        else if (!in_tag && c != '\n') text += c;
+    }
+    return text;
+}
+
+/// "Hello, Bob! / Pleased to meet you!" — the page's h1 and the paragraph after it.
+std::string greeting(const std::string& html) {
+    auto h1 = html.find("<h1");
+    return text_of(html, "h1") + " / " + text_of(html, "p", h1 == std::string::npos ? 0 : h1);
+}
+
+void show(std::ostream& out, const std::string& request, const web::TestResponse& r) {
+    out << request << "\n    → " << r.status_line();
+    if (!r.location().empty()) out << ", Location: " << r.location();
+    out << "\n";
+}
+
+}  // namespace
+
+void run(std::ostream& out) {
+    out << "Chapter 04 — the application factory and the main blueprint\n\n";
+
+    // ANCHOR: tour_factory
+    out << ">>> app = create_app('testing')\n";
+    auto app = flasky::create_app("testing");
+    // ANCHOR_END: tour_factory
+
+    out << ">>> app.config   # from TestingConfig (secrets masked)\n";
+    for (const auto& key : app->config.keys())
+        out << "    " << std::left << std::setw(30) << key << " " << app->config.display(key) << "\n";
+
+    out << ">>> list(app.extensions)\n    [";
+    const char* sep = "";
+    for (const auto& name : app->extensions.names()) out << std::exchange(sep, ", ") << "'" << name << "'";
+    out << "]\n>>> list(app.blueprints)\n    [";
+    sep = "";
+    for (const auto& name : app->blueprints()) out << std::exchange(sep, ", ") << "'" << name << "'";
+    out << "]\n\n$ flask routes\n";
+    out << "    " << std::left << std::setw(20) << "Endpoint" << std::setw(24) << "Methods" << "Rule\n";
+    for (const auto& route : app->url_map()) {
+        std::string methods;
+        for (const auto& m : route.methods) methods += (methods.empty() ? "" : ", ") + m;
+        out << "    " << std::setw(20) << route.endpoint << std::setw(24) << methods << route.rule << "\n";
+    }
+
+    // The chapter starts from empty tables, so a re-run prints the same transcript.
+    out << "\n>>> db.drop_all(); db.create_all()\n";
+    flasky::db.drop_all(*app);
+    flasky::db.create_all(*app);
+
+    // Under TESTING, MAIL_SUPPRESS_SEND is on: the admin mail is recorded, not sent.
+    auto outbox = flasky::mail.mail(*app).record_messages();
+
+    // ANCHOR: tour_requests
+    web::TestClient client = app->test_client();
+    auto page = client.get("/");
+    show(out, "GET /", page);
+    out << "    " << greeting(page.body) << "\n";
+
+    const auto token = web::TestClient::csrf_token(page.body);
+    auto posted = client.post("/", {{"name", "Bob"}, {"csrf_token", token}});
+    show(out, "POST / name=Bob csrf_token=…", posted);
+    page = client.get(posted.location());
+    show(out, "GET " + posted.location(), page);
+    out << "    " << greeting(page.body) << "\n";
+    // ANCHOR_END: tour_requests
+
+    flasky::mail.sender(*app).flush();
+    for (const auto& msg : outbox.messages())
+        out << "    mail to " << msg.recipients.at(0) << ": \"" << msg.subject << "\" — "
+            << msg.body.substr(0, msg.body.find('\n')) << "\n";
+
+    page = client.post("/", {{"name", "Bob"}, {"csrf_token", token}}, {.follow_redirects = true});
+    show(out, "POST / name=Bob (again, following the redirect)", page);
+    out << "    " << greeting(page.body) << "\n";
+
+    page = client.post("/", {{"name", ""}, {"csrf_token", token}});
+    show(out, "POST / name=(empty)", page);
+    out << "    " << text_of(page.body, "div class=\"invalid-feedback\"") << "\n";
+
+    page = client.post("/", {{"name", "Mallory"}});
+    show(out, "POST / name=Mallory without csrf_token", page);
+
+    page = client.get("/nope");
+    show(out, "GET /nope", page);
+    out << "    " << text_of(page.body, "h1") << " (in the site layout: "
+        << (page.contains("navbar-brand") ? "navbar present" : "no navbar") << ")\n";
+
+    out << "\n>>> User.query.all()\n    [";
+    common::db::Session session(flasky::db.engine(*app));
+    sep = "";
+    for (const auto& user : session.query<flasky::User>().order_by("id").all()) out << std::exchange(sep, ", ") << *user;
+    out << "]\n";
+}
+
+void serve(std::ostream& out, const std::string& config_name, const std::string& host, std::uint16_t port) {
+    auto app = flasky::create_app(config_name);
+    // A first run on an empty database works: missing tables are created, roles inserted.
+    flasky::db.create_all(*app);
+    common::db::Session session(flasky::db.engine(*app));
+    flasky::insert_roles(session);
+    session.close();
+
+    web::ServerOptions options{.host = host, .port = port, .access_log = &std::clog};
+    web::Server server(*app, options);
+    server.run(out);
+}
+
+}  // namespace ch04

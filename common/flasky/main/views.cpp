@@ -1,0 +1,61 @@
+// app/main/views.py
+#include "common/flasky/app.hpp"
+#include "common/flasky/email.hpp"
+#include "common/flasky/main/forms.hpp"
+#include "common/flasky/main/main.hpp"
+#include "common/flasky/models.hpp"
+
+#include <chrono>
+
+namespace flasky::main {
+
+namespace web = common::web;
+
+namespace {
+
+/// Adds `name` as a new user and returns true, or returns false when the user exists — also
+/// when another request added the same name between our look-up and our commit: the UNIQUE
+/// constraint decides, and the loser of that race rolls back and treats the name as known.
+bool add_user_if_new(common::db::Session& session, const std::string& name) {
+    if (session.query<User>().filter_by("username", name).first()) return false;
+    session.add(User{.username = name});
+    try {
+        session.commit();
+        return true;
+    } catch (const common::db::IntegrityError&) {
+        session.rollback();
+        return false;
+    }
+}
+
+}  // namespace
+
+// ANCHOR: index
+web::Response index(web::Context& ctx) {
+    NameForm form;
+    if (form.validate_on_submit(ctx)) {
+        auto& session = ctx.session();
+        if (add_user_if_new(db.session(ctx), form.name)) {
+            session["known"] = false;
+            if (auto admin = ctx.app.config.get_optional_string("FLASKY_ADMIN"))
+                send_email(ctx.app, *admin, "New User", "mail/new_user", {{"user", {{"username", form.name}}}});
+        } else {
+            session["known"] = true;
+        }
+        session["name"] = form.name;
+        return web::redirect(ctx.url_for(".index"));
+    }
+    return ctx.render_template("index.html", {
+        {"form", form.data()},
+        {"name", ctx.session().get("name", nullptr)},
+        {"known", ctx.session().get("known", false)},
+        {"current_time", moment.format(std::chrono::system_clock::now(), "LLL")},
+    });
+}
+// ANCHOR_END: index
+
+void add_views(web::Blueprint& main) {
+    main.route("/", "index", index, {"GET", "POST"});
+}
+
+}  // namespace flasky::main
