@@ -1,10 +1,10 @@
 #include "factory_tour.hpp"
 
 #include "common/flasky/app.hpp"
+#include "common/flasky/manage.hpp"
 #include "common/flasky/models.hpp"
 #include "common/mail/async_sender.hpp"
 #include "common/mail/mail.hpp"
-#include "common/web/server.hpp"
 #include "common/web/test_client.hpp"
 
 #include <iomanip>
@@ -67,12 +67,7 @@ void run(std::ostream& out) {
     sep = "";
     for (const auto& name : app->blueprints()) out << std::exchange(sep, ", ") << "'" << name << "'";
     out << "]\n\n$ flask routes\n";
-    out << "    " << std::left << std::setw(20) << "Endpoint" << std::setw(24) << "Methods" << "Rule\n";
-    for (const auto& route : app->url_map()) {
-        std::string methods;
-        for (const auto& m : route.methods) methods += (methods.empty() ? "" : ", ") + m;
-        out << "    " << std::setw(20) << route.endpoint << std::setw(24) << methods << route.rule << "\n";
-    }
+    flasky::manage::print_url_map(out, *app, "    ");
 
     // The chapter starts from empty tables, so a re-run prints the same transcript.
     out << "\n>>> db.drop_all(); db.create_all()\n";
@@ -125,16 +120,7 @@ void run(std::ostream& out) {
 }
 
 void serve(std::ostream& out, const std::string& config_name, const std::string& host, std::uint16_t port) {
-    auto app = flasky::create_app(config_name);
-    // A first run on an empty database works: missing tables are created, roles inserted.
-    flasky::db.create_all(*app);
-    common::db::Session session(flasky::db.engine(*app));
-    flasky::insert_roles(session);
-    session.close();
-
-    web::ServerOptions options{.host = host, .port = port, .access_log = &std::clog};
-    web::Server server(*app, options);
-    server.run(out);
+    flasky::manage::runserver(out, config_name, host, port);
 }
 
 }  // namespace ch04

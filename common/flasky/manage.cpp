@@ -1,0 +1,145 @@
+#include "common/flasky/manage.hpp"
+
+#include "common/flasky/app.hpp"
+#include "common/flasky/config.hpp"
+#include "common/flasky/models.hpp"
+#include "common/web/server.hpp"
+
+#include <Poco/Path.h>
+#include <Poco/Pipe.h>
+#include <Poco/PipeStream.h>
+#include <Poco/Process.h>
+#include <Poco/StreamCopier.h>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <stdexcept>
+
+namespace flasky::manage {
+
+namespace {
+
+constexpr const char* usage =
+    "usage: flasky <command> [options]\n"
+    "\n"
+    "  runserver [--host 127.0.0.1] [--port 5000]   serve the app (Ctrl+C stops it)\n"
+    "  routes                                        print the URL map\n"
+    "  db create | db drop                           create or drop the tables\n"
+    "  test [NAME ...]                               run the test suite verbosely\n"
+    "\n"
+    "The config is $FLASKY_CONFIG (development, testing, production; default: development).\n";
+
+/// The test suite is a program of its own (Boost.Test), built beside this one.
+std::string test_program() {
+    std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
+    auto program = self.parent_path() / "test_flasky";
+    if (!std::filesystem::exists(program))
+        throw std::runtime_error(program.string() + " is missing: build it with `cmake --build build --target test_flasky`");
+    return program.string();
+}
+
+}  // namespace
+
+void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port) {
+    auto app = create_app(config_name);
+    db.create_all(*app);
+    {
+        common::db::Session session(db.engine(*app));
+        insert_roles(session);
+    }
+    common::web::ServerOptions options{.host = host, .port = port, .access_log = &std::clog};
+    common::web::Server server(*app, options);
+    server.run(out);
+}
+
+void print_url_map(std::ostream& out, const common::web::App& app, std::string_view indent) {
+    out << indent << std::left << std::setw(20) << "Endpoint" << std::setw(24) << "Methods" << "Rule\n";
+    for (const auto& route : app.url_map()) {
+        std::string methods;
+        for (const auto& m : route.methods) methods += (methods.empty() ? "" : ", ") + m;
+        out << indent << std::setw(20) << route.endpoint << std::setw(24) << methods << route.rule << "\n";
+    }
+}
+
+void routes(std::ostream& out, std::string_view config_name) {
+    print_url_map(out, *create_app(config_name));
+}
+
+void db_command(std::ostream& out, std::string_view config_name, std::string_view action) {
+    auto app = create_app(config_name);
+    const auto& uri = db.engine(*app).uri();
+    if (action == "create") {
+        db.create_all(*app);
+        common::db::Session session(db.engine(*app));
+        int added = insert_roles(session);
+        out << "Created the tables in " << uri << " (" << added << " roles added).\n";
+    } else if (action == "drop") {
+        db.drop_all(*app);
+        out << "Dropped the tables in " << uri << ".\n";
+    } else {
+        throw std::invalid_argument("unknown db action '" + std::string(action) + "': use `flasky db create` or `flasky db drop`");
+    }
+}
+
+int test(std::ostream& out, const std::vector<std::string>& names) {
+    // --log_level=test_suite prints each suite and test as it enters and leaves it, with the
+    // failures in between: Boost.Test's verbosity=2.
+    std::vector<std::string> args{"--log_level=test_suite", "--report_level=short", "--color_output=no"};
+    for (const auto& name : names) args.push_back("--run_test=" + name);
+    Poco::Pipe output;
+    Poco::ProcessHandle child = Poco::Process::launch(test_program(), args, nullptr, &output, &output);
+    Poco::PipeInputStream stream(output);
+    Poco::StreamCopier::copyStream(stream, out);
+    return child.wait();
+}
+
+int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    if (args.empty()) {
+        err << usage;
+        return 2;
+    }
+    const auto choice = choose_config(std::nullopt);
+    const std::string& command = args[0];
+    try {
+        if (command == "runserver") {
+            std::string host = "127.0.0.1";
+            long port = 5000;
+            for (std::size_t i = 1; i < args.size(); ++i) {
+                if (args[i] == "--host" && i + 1 < args.size()) host = args[++i];
+                else if (args[i] == "--port" && i + 1 < args.size()) port = std::strtol(args[++i].c_str(), nullptr, 10);
+                else {
+                    err << "flasky runserver: unknown option '" << args[i] << "'\n" << usage;
+                    return 2;
+                }
+            }
+            if (port < 1 || port > 65535) {
+                err << "flasky runserver: --port must be 1-65535\n";
+                return 2;
+            }
+            runserver(out, choice.name, host, static_cast<std::uint16_t>(port));
+            return 0;
+        }
+        if (command == "routes" && args.size() == 1) {
+            routes(out, choice.name);
+            return 0;
+        }
+        if (command == "db" && args.size() == 2) {
+            db_command(out, choice.name, args[1]);
+            return 0;
+        }
+        if (command == "test") return test(out, {args.begin() + 1, args.end()});
+        if (command == "-h" || command == "--help" || command == "help") {
+            out << usage;
+            return 0;
+        }
+    } catch (const std::exception& e) {
+        out.flush();
+        err << "flasky " << command << ": " << e.what() << "\n";
+        return 1;
+    }
+    err << "flasky: unknown command '" << command << "'\n" << usage;
+    return 2;
+}
+
+}  // namespace flasky::manage

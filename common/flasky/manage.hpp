@@ -1,0 +1,41 @@
+#pragma once
+// manage.py: the `flasky` command. The seed uses Flask-Script (unmaintained; Flask has had
+// its own CLI since 1.0); the subcommands are the same: runserver, the URL map, the tables,
+// and the test suite.
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace common::web {
+class App;
+}
+
+namespace flasky::manage {
+
+// ANCHOR: commands
+/// flasky runserver [--host H] [--port P]: create_app(config_name), create missing tables and
+/// the default roles (so a first run on an empty database works), serve until Ctrl+C/SIGTERM.
+void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port);
+
+/// flasky routes: the URL map, as `flask routes` prints it.
+void routes(std::ostream& out, std::string_view config_name);
+/// The table `routes` prints, for an app you already have; `indent` starts each line.
+void print_url_map(std::ostream& out, const common::web::App& app, std::string_view indent = "");
+
+/// flasky db create|drop
+void db_command(std::ostream& out, std::string_view config_name, std::string_view action);
+
+/// flasky test [NAMES...]: runs the app's test suite (build/bin/test_flasky, beside this
+/// program) with one line per test, like unittest's verbosity=2; returns its exit status.
+/// A name is a suite or a test: BasicTestCase, BasicTestCase/test_app_exists.
+int test(std::ostream& out, const std::vector<std::string>& names);
+// ANCHOR_END: commands
+
+/// The whole command line: dispatches to the functions above. Unknown subcommand or bad
+/// option → usage on `err`, returns 2. The config comes from FLASKY_CONFIG (default 'default').
+int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace flasky::manage
