@@ -32,6 +32,7 @@ struct MailState {
 
 // ---- SQLAlchemy ---------------------------------------------------------------------------
 
+// ANCHOR: db_init_app
 void SQLAlchemy::init_app(web::App& app) {
     const std::string uri = app.config.get_string("SQLALCHEMY_DATABASE_URI");
     std::ostream* echo = app.config.get_bool_or("SQLALCHEMY_ECHO", false) ? &std::clog : nullptr;
@@ -49,6 +50,7 @@ common::db::Session& SQLAlchemy::session(web::Context& ctx) const {
     }
     return *std::any_cast<std::shared_ptr<common::db::Session>&>(it->second);
 }
+// ANCHOR_END: db_init_app
 
 common::db::Database& SQLAlchemy::engine(const web::App& app) const {
     return app.extensions.get<common::db::Database>(db_key);

@@ -433,6 +433,7 @@ Response App::handle(Request& req) {
         return r;
     };
 
+    // ANCHOR: dispatch
     auto dispatch = [&]() -> Response {
         if (req.body_too_large || req.body.size() > s.max_content_length)
             throw HTTPError(413, "The request body is larger than MAX_CONTENT_LENGTH (" +
@@ -470,6 +471,7 @@ Response App::handle(Request& req) {
         if (s.csrf_enabled && is_unsafe(req.method) && !im.csrf_exempt.contains(req.endpoint)) check_csrf(ctx);
         return im.views[match.rule->view](ctx);
     };
+    // ANCHOR_END: dispatch
 
     // after_request / teardown order: the blueprint's hooks, then the app's, each newest first.
     auto for_each_reversed = [&](auto& hooks, auto&& call) {

@@ -21,6 +21,7 @@ constexpr std::string_view kBootstrapScripts =
 )";
 
 // Flask-Bootstrap's base.html, in mustache blocks, for Bootstrap 4.
+// ANCHOR: bootstrap_base
 constexpr std::string_view kBootstrapBase =
     R"(<!doctype html>
 <html lang="en">
@@ -49,11 +50,13 @@ constexpr std::string_view kBootstrapBase =
 </body>
 </html>
 )";
+// ANCHOR_END: bootstrap_base
 
 }  // namespace
 
 std::string_view Bootstrap::base_template() { return kBootstrapBase; }
 
+// ANCHOR: bootstrap_init_app
 void Bootstrap::init_app(App& app) {
     app.add_static_files("/static/bootstrap4", std::string(bootstrap_dir), "bootstrap.static");
     app.add_static_files("/static/jquery", std::string(jquery_dir), "jquery.static");
@@ -62,6 +65,7 @@ void Bootstrap::init_app(App& app) {
     app.add_template("bootstrap/scripts.html", std::string(kBootstrapScripts));
     app.extensions.add("bootstrap", *this);
 }
+// ANCHOR_END: bootstrap_init_app
 
 // ---- Moment ---------------------------------------------------------------------------
 
@@ -104,11 +108,13 @@ std::string span(Moment::time_point t, std::string_view function, std::string_vi
 
 }  // namespace
 
+// ANCHOR: moment_init_app
 void Moment::init_app(App& app) {
     app.add_static_files("/static/moment", std::string(moment_dir), "moment.static");
     app.add_template("moment/scripts.html", std::string(kMomentScripts));
     app.extensions.add("moment", *this);
 }
+// ANCHOR_END: moment_init_app
 
 std::string Moment::iso8601(time_point t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);

@@ -96,6 +96,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
 public:
     Handler(App& app, AccessLog& log, std::size_t max_body) : app_(app), log_(log), max_body_(max_body) {}
 
+    // ANCHOR: handler
     void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) override {
         Request req(in.getMethod(), in.getURI());
         for (const auto& [name, value] : in) req.headers.add(name, value);
@@ -130,6 +131,7 @@ public:
                        (no_body ? std::string("-") : std::to_string(resp.body.size())) + "\n");
         }
     }
+    // ANCHOR_END: handler
 
 private:
     void read_body(Poco::Net::HTTPServerRequest& in, Request& req) const {

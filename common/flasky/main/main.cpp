@@ -2,6 +2,7 @@
 
 namespace flasky::main {
 
+// ANCHOR: blueprint_body
 const common::web::Blueprint& blueprint() {
     static const common::web::Blueprint main = [] {
         common::web::Blueprint bp("main");
@@ -11,5 +12,6 @@ const common::web::Blueprint& blueprint() {
     }();
     return main;
 }
+// ANCHOR_END: blueprint_body
 
 }  // namespace flasky::main

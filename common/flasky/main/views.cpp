@@ -54,8 +54,10 @@ web::Response index(web::Context& ctx) {
 }
 // ANCHOR_END: index
 
+// ANCHOR: add_views
 void add_views(web::Blueprint& main) {
     main.route("/", "index", index, {"GET", "POST"});
 }
+// ANCHOR_END: add_views
 
 }  // namespace flasky::main
