@@ -14,9 +14,9 @@ namespace common::web {
 /// Attributes of a Set-Cookie header. Defaults are the safe ones Flask uses for its session
 /// cookie: HttpOnly, SameSite=Lax, Path=/.
 struct CookieOptions {
-    std::optional<std::int64_t> max_age;  ///< seconds; none → a browser-session cookie
+    std::optional<std::int64_t> max_age = {};  ///< seconds; none → a browser-session cookie
     std::string path = "/";
-    std::string domain;
+    std::string domain = {};
     bool secure = false;
     bool http_only = true;
     std::string same_site = "Lax";  ///< "Lax", "Strict", "None" or "" (no attribute)
