@@ -81,6 +81,7 @@ void db_command(std::ostream& out, std::string_view config_name, std::string_vie
     }
 }
 
+// ANCHOR: test_command
 int test(std::ostream& out, const std::vector<std::string>& names) {
     // --log_level=test_suite prints each suite and test as it enters and leaves it, with the
     // failures in between: Boost.Test's verbosity=2.
@@ -100,6 +101,7 @@ int test(std::ostream& out, const std::vector<std::string>& names) {
     }
     return child.wait();
 }
+// ANCHOR_END: test_command
 
 int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     if (args.empty()) {

@@ -8,6 +8,7 @@ namespace flasky {
 
 namespace {
 
+// ANCHOR: testing_app
 /// create_app('testing') on `file` unless TEST_DATABASE_URI chooses a database.
 std::unique_ptr<common::web::App> testing_app(const Poco::TemporaryFile& file) {
     const char* chosen = std::getenv("TEST_DATABASE_URI");
@@ -17,6 +18,7 @@ std::unique_ptr<common::web::App> testing_app(const Poco::TemporaryFile& file) {
     ::unsetenv("TEST_DATABASE_URI");
     return app;
 }
+// ANCHOR_END: testing_app
 
 }  // namespace
 
