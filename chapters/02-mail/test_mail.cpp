@@ -435,6 +435,18 @@ BOOST_AUTO_TEST_CASE(dead_server_gives_up_after_max_attempts) {
     BOOST_TEST(sender.stats().last_error.find("refused") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(shutdown_gives_up_on_a_dead_server_after_the_grace) {
+    // Back-off of a minute: without the grace, shutdown() would wait for it. With it, the
+    // message is given up on as the sender stops, and says why.
+    Mail mail(local(closed_port()));
+    AsyncSender sender(mail, AsyncOptions{.first_backoff = 60s, .shutdown_grace = 50ms});
+    sender.submit(ch02::seed_message());
+    sender.shutdown();
+    BOOST_TEST(sender.stats().failed == 1u);
+    BOOST_TEST(sender.stats().sent == 0u);
+    BOOST_TEST(sender.stats().last_error.find("shut down") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(queue_is_bounded_and_shutdown_delivers_the_rest) {
     CaptureServer server;
     Mail mail(local(server.port()));

@@ -36,6 +36,7 @@ void AsyncSender::flush() {
 void AsyncSender::shutdown() {
     {
         std::lock_guard lock(mutex_);
+        if (!closing_) give_up_at_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
         closing_ = true;
     }
     wake_.notify_all();
@@ -57,8 +58,21 @@ void AsyncSender::run() {
         queue_.pop_front();
         busy_ = true;
 
+        // Past the shutdown grace nothing more is tried: what is left is given up on.
+        auto out_of_time = [this] { return closing_ && std::chrono::steady_clock::now() >= give_up_at_; };
+        auto give_up = [&](const MailError& error) {
+            lock.unlock();
+            if (on_failure_) on_failure_(msg, error);
+            lock.lock();
+            ++stats_.failed;
+            stats_.last_error = error.what();
+        };
         auto backoff = options_.first_backoff;
         for (int attempt = 1;; ++attempt) {
+            if (out_of_time()) {
+                give_up(MailError(MailError::Kind::temporary, "not delivered: the sender shut down while the server kept failing"));
+                break;
+            }
             lock.unlock();  // never hold the lock during network I/O
             std::optional<MailError> error;
             try {
@@ -68,25 +82,22 @@ void AsyncSender::run() {
             } catch (const std::exception& e) {
                 error = MailError(MailError::Kind::rejected, e.what());
             }
+            lock.lock();
             if (!error) {
-                lock.lock();
                 ++stats_.sent;
                 break;
             }
             if (error->temporary() && attempt < options_.max_attempts) {
-                lock.lock();
                 ++stats_.retries;
                 stats_.last_error = error->what();
-                // Waits out the back-off; shutdown() does not cut it short, so queued mail
-                // still gets its retries (the destructor may therefore take a while).
-                wake_.wait_for(lock, backoff, [] { return false; });
+                // Waits out the back-off, or less when shutdown() sets an earlier deadline.
+                auto until = std::chrono::steady_clock::now() + backoff;
+                auto cut_short = [&] { return closing_ && give_up_at_ < until; };
+                if (wake_.wait_until(lock, until, cut_short)) wake_.wait_until(lock, give_up_at_, [] { return false; });
                 backoff = std::min(backoff * 2, options_.max_backoff);
                 continue;
             }
-            if (on_failure_) on_failure_(msg, *error);
-            lock.lock();
-            ++stats_.failed;
-            stats_.last_error = error->what();
+            give_up(*error);
             break;
         }
         --stats_.queued;

@@ -21,6 +21,9 @@ struct AsyncOptions {
     int max_attempts = 5;         ///< first try included
     std::chrono::milliseconds first_backoff{1000};  ///< doubled after each temporary failure
     std::chrono::milliseconds max_backoff{60'000};
+    /// After shutdown(), how long queued mail may still take (retries included). Past it the
+    /// rest is given up on, so a dead mail server cannot keep a stopping program alive.
+    std::chrono::milliseconds shutdown_grace{10'000};
 };
 
 /// Counters a test (or a status page) can read at any time.
@@ -52,7 +55,8 @@ public:
     /// Blocks until every message submitted so far was sent or given up on.
     void flush();
 
-    /// Stops accepting, delivers what is queued (with its retries), joins the worker.
+    /// Stops accepting, delivers what is queued (with its retries) within
+    /// AsyncOptions::shutdown_grace, gives up on the rest, joins the worker.
     void shutdown();
 
     AsyncStats stats() const;
@@ -69,6 +73,7 @@ private:
     std::deque<Message> queue_;
     bool busy_ = false;
     bool closing_ = false;
+    std::chrono::steady_clock::time_point give_up_at_{};  // set by shutdown()
     AsyncStats stats_;
     std::thread worker_;
 };
