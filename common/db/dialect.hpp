@@ -135,6 +135,8 @@ public:
     virtual std::string offset_without_limit() const { return ""; }
     /// In-memory databases live in one connection, which all sessions must share.
     virtual bool in_memory() const { return false; }
+    /// The statement that opens a session's transaction, at its first write.
+    virtual std::string begin_write() const { return "BEGIN"; }
 };
 
 } // namespace common::db

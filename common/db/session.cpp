@@ -67,12 +67,20 @@ void Session::release_connection() {
     conn_.reset();
 }
 
+// The transaction begins at the first write, not the first read, as Python's sqlite3 module
+// (and so Flask-SQLAlchemy on SQLite) does: a session that reads, then writes, holds no read
+// snapshot that a concurrent writer could invalidate ("database is locked" at once under load).
 Connection& Session::connection() {
     check_usable();
     if (!conn_) conn_ = db_->acquire();
+    return *conn_;
+}
+
+Connection& Session::write_connection() {
+    connection();
     if (!in_tx_) {
         own_tx_ = !conn_->in_transaction(); // in memory, another session may have begun it
-        if (own_tx_) conn_->execute("BEGIN");
+        if (own_tx_) conn_->execute(db_->dialect().begin_write());
         in_tx_ = true;
     }
     return *conn_;
@@ -589,7 +597,7 @@ void Session::flush() {
         return m->id() < stores_.size() ? stores_[m->id()].get() : nullptr;
     };
     try {
-        connection();
+        write_connection();
         for (auto* m : models) // parents first, so children can take their keys
             if (auto* s = existing(m)) flush_inserts(*m, *s, inserted);
         for (auto* m : models)

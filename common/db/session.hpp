@@ -77,7 +77,10 @@ public:
     Database& database() { return *db_; }
 
     // ---- used by queries and relationship members (not needed by models) ------------------
+    /// The session's connection; reads outside a write transaction run in autocommit mode.
     Connection& connection();
+    /// The connection inside the session's transaction, begun here (Dialect::begin_write).
+    Connection& write_connection();
     StoreBase& store(const ModelInfo& model);
     ObjectState* load_row(const ModelInfo& model, Statement& st, int first_column);
     /// Fills a scalar relationship found by a joined load (unless already loaded).

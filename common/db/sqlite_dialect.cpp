@@ -174,6 +174,10 @@ public:
     std::string placeholder(int) const override { return "?"; }
     bool in_memory() const override { return path_.empty(); }
     std::string offset_without_limit() const override { return " LIMIT -1"; }
+    // Takes the write lock at once, waiting on the busy timeout. A plain (deferred) BEGIN
+    // would take it at the first INSERT, and in WAL mode that upgrade fails at once, without
+    // waiting, when another connection committed since this transaction's first read.
+    std::string begin_write() const override { return "BEGIN IMMEDIATE"; }
     std::unique_ptr<Connection> connect(std::ostream* echo) const override {
         return std::make_unique<SqliteConnection>(uri_, target_, !path_.empty(), echo);
     }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 namespace db = common::db;
 
@@ -306,6 +307,46 @@ BOOST_AUTO_TEST_CASE(mapping_mistakes_are_reported) {
     };
     BOOST_CHECK_THROW(db::Model<Bad>("bad").column("name", &Bad::name, db::Integer), db::UsageError);
     BOOST_CHECK_THROW(db::ForeignKey("nodot"), db::UsageError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(Concurrency)
+
+BOOST_AUTO_TEST_CASE(a_session_that_read_can_write_after_another_committed) {
+    // The view's pattern under load: A looks a user up, B adds one and commits, then A adds
+    // its own. With the transaction begun at A's first read, A's snapshot would be stale and
+    // SQLite (WAL) would refuse A's write at once with "database is locked".
+    Poco::TemporaryFile file;
+    db::Database database("sqlite:///" + file.path(), metadata());
+    database.create_all();
+    db::Session a(database), b(database);
+    BOOST_TEST(!a.query<User>().filter_by("username", "ann").first());
+    b.add(User{.username = "bob"});
+    b.commit();
+    a.add(User{.username = "ann"});
+    BOOST_CHECK_NO_THROW(a.commit());
+    db::Session c(database);
+    BOOST_TEST(c.query<User>().count() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_writer_waits_for_the_first_instead_of_failing) {
+    Poco::TemporaryFile file;
+    db::Database database("sqlite:///" + file.path(), metadata());
+    database.create_all();
+    db::Session first(database);
+    first.add(User{.username = "first"});
+    first.flush();  // holds the write lock until commit
+    std::thread committer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        first.commit();
+    });
+    db::Session second(database);
+    second.add(User{.username = "second"});
+    BOOST_CHECK_NO_THROW(second.commit());  // waits on the busy timeout, then writes
+    committer.join();
+    db::Session check(database);
+    BOOST_TEST(check.query<User>().count() == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
