@@ -64,6 +64,7 @@ void Session::close() {
 
 void Session::release_connection() {
     in_tx_ = own_tx_ = false;
+    if (writing_.owns_lock()) writing_.unlock();
     conn_.reset();
 }
 
@@ -80,7 +81,17 @@ Connection& Session::write_connection() {
     connection();
     if (!in_tx_) {
         own_tx_ = !conn_->in_transaction(); // in memory, another session may have begun it
-        if (own_tx_) conn_->execute(db_->dialect().begin_write());
+        if (own_tx_) {
+            // An in-memory database is one shared connection: its sessions share one
+            // transaction, so they must not wait for each other.
+            if (!db_->dialect().in_memory()) {
+                writing_ = std::unique_lock(db_->writer(), std::defer_lock);
+                if (!writing_.try_lock_for(std::chrono::seconds(5)))
+                    throw Error("database is locked: another session of this program kept a write transaction open "
+                                "for 5 s; commit, roll back or close sessions when their work is done");
+            }
+            conn_->execute(db_->dialect().begin_write());
+        }
         in_tx_ = true;
     }
     return *conn_;
@@ -617,6 +628,7 @@ void Session::flush() {
         } catch (...) { // the original error is the one worth reporting
         }
         in_tx_ = false;
+        if (writing_.owns_lock()) writing_.unlock();
         needs_rollback_ = true;
         flushing_ = false;
         throw;

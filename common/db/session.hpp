@@ -134,6 +134,7 @@ private:
     std::vector<AssociationChange> associations_;
     std::vector<ObjectState*> tx_inserted_, tx_updated_, tx_deleted_;
     bool in_tx_ = false, own_tx_ = false;
+    std::unique_lock<std::timed_mutex> writing_;  // Database::writer(), while this session writes
     bool has_changes_ = false, flushing_ = false, needs_rollback_ = false;
 };
 

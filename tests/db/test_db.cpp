@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <future>
 #include <thread>
 
 namespace db = common::db;
@@ -334,19 +335,47 @@ BOOST_AUTO_TEST_CASE(a_second_writer_waits_for_the_first_instead_of_failing) {
     Poco::TemporaryFile file;
     db::Database database("sqlite:///" + file.path(), metadata());
     database.create_all();
-    db::Session first(database);
-    first.add(User{.username = "first"});
-    first.flush();  // holds the write lock until commit
-    std::thread committer([&] {
+    std::promise<void> flushed;
+    std::thread first_writer([&] {
+        db::Session first(database);
+        first.add(User{.username = "first"});
+        first.flush();  // holds the write lock until commit
+        flushed.set_value();
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         first.commit();
     });
+    flushed.get_future().wait();
     db::Session second(database);
     second.add(User{.username = "second"});
-    BOOST_CHECK_NO_THROW(second.commit());  // waits on the busy timeout, then writes
-    committer.join();
+    BOOST_CHECK_NO_THROW(second.commit());  // waits for the first writer, then writes
+    first_writer.join();
     db::Session check(database);
     BOOST_TEST(check.query<User>().count() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_writer_that_never_finishes_gives_a_clear_error) {
+    Poco::TemporaryFile file;
+    db::Database database("sqlite:///" + file.path(), metadata());
+    database.create_all();
+    std::promise<void> flushed, done;
+    std::thread stuck([&] {
+        db::Session first(database);
+        first.add(User{.username = "first"});
+        first.flush();
+        flushed.set_value();
+        done.get_future().wait();
+    });
+    flushed.get_future().wait();
+    db::Session second(database);
+    second.add(User{.username = "second"});
+    try {
+        second.commit();
+        BOOST_FAIL("the second writer did not wait for the first");
+    } catch (const db::Error& e) {
+        BOOST_TEST(std::string(e.what()).find("database is locked") != std::string::npos);
+    }
+    done.set_value();
+    stuck.join();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
