@@ -23,26 +23,11 @@ std::shared_ptr<Connection> Database::acquire() {
     if (dialect_->in_memory()) {
         // sqlite:// — one connection shared by every session, like SQLAlchemy's StaticPool:
         // a second connection would see a different, empty database.
-        if (!shared_) {
-            std::unique_ptr<Connection> c;
-            if (!idle_.empty()) {
-                c = std::move(idle_.back());
-                idle_.pop_back();
-            } else {
-                c = dialect_->connect(echo_);
-            }
-            shared_ = std::shared_ptr<Connection>(std::move(c));
-        }
+        if (!shared_) shared_ = std::shared_ptr<Connection>(take_idle_or_connect());
         if (shared_->echo() != echo_) shared_->set_echo(echo_);
         return shared_;
     }
-    std::unique_ptr<Connection> c;
-    if (!idle_.empty()) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
-    } else {
-        c = dialect_->connect(echo_);
-    }
+    std::unique_ptr<Connection> c = take_idle_or_connect();
     if (c->echo() != echo_) c->set_echo(echo_);
     // Back to the pool when the last user lets go (unless the Database is already gone).
     std::weak_ptr<bool> alive = alive_;
@@ -50,6 +35,13 @@ std::shared_ptr<Connection> Database::acquire() {
         if (auto still = alive.lock()) release(p);
         else delete p;
     });
+}
+
+std::unique_ptr<Connection> Database::take_idle_or_connect() {
+    if (idle_.empty()) return dialect_->connect(echo_);
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    return c;
 }
 
 void Database::release(Connection* connection) {

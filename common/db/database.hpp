@@ -47,6 +47,8 @@ public:
     std::timed_mutex& writer() { return writer_; }
 
 private:
+    /// A pooled connection, or a new one. Call with mutex_ held.
+    std::unique_ptr<Connection> take_idle_or_connect();
     void release(Connection* connection);
 
     std::string uri_;
