@@ -1,13 +1,18 @@
 #pragma once
 /// \file
-/// Server — serves an App with Poco::Net::HTTPServer: a thread pool, HTTP/1.1 keep-alive, a
-/// buffered access log, and a graceful stop (stop accepting, let in-flight requests finish,
-/// close idle connections, run the app's shutdown hooks) on SIGINT/SIGTERM or stop().
+/// Server — serves an App over HTTP/1.1 with a few event loops (Poco::Net::SocketReactor on
+/// epoll): keep-alive and pipelining, request size limits, timeouts for idle and slow
+/// clients, a buffered access log, and a graceful stop (stop accepting, let requests in hand
+/// finish, close idle connections, run the app's shutdown hooks) on SIGINT/SIGTERM or stop().
+///
+/// Why loops and not Poco's HTTPServer (a thread per connection): on two cores the threads'
+/// context switches cost more than the whole app; see docs/04 and bench/README.md.
 ///
 ///     common::web::Server server(app, {.host = "127.0.0.1", .port = 5000});
 ///     server.run();   // until Ctrl+C
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -17,20 +22,29 @@ namespace common::web {
 
 class App;
 
+/// Twice the cores, at least 2.
+int default_server_threads();
+
 struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5000;  ///< 0: any free port (see Server::port())
-    /// Connection threads. With keep-alive each open connection holds a thread while it
-    /// sends requests, so this bounds concurrent clients; more wait in the accept queue.
-    int threads = 64;
-    int max_queued = 512;
-    std::chrono::seconds keep_alive_timeout{5};
+    /// Event loops, each a thread serving many connections. Requests run on them, so a
+    /// view that blocks (a slow query) delays the other connections of its loop: a few more
+    /// loops than cores keeps that cheap.
+    int threads = default_server_threads();
+    int backlog = 256;                   ///< connections waiting to be accepted
+    std::size_t max_connections = 4096;  ///< more are answered 503 and closed
+    std::chrono::seconds keep_alive_timeout{5};  ///< an idle connection is closed after this
+    /// A request must arrive (and its answer be read) within this, or the connection is
+    /// closed: slow clients cannot hold connections forever.
+    std::chrono::seconds request_timeout{30};
     /// Where to write one line per request (Werkzeug's format); nullptr for none.
     std::ostream* access_log = nullptr;
 };
 
 class Server {
 public:
+
     /// Binds nothing yet; call start() or run(). Freezes the app (config, templates), so
     /// configuration errors surface here, before any request.
     Server(App& app, ServerOptions options = {});

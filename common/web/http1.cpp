@@ -1,0 +1,218 @@
+#include "common/web/http1.hpp"
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Exception.h>
+#include <Poco/MemoryStream.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Timestamp.h>
+
+#include <charconv>
+#include <ctime>
+
+namespace common::web {
+
+namespace {
+
+constexpr std::string_view crlf = "\r\n";
+
+enum class Chunks { incomplete, complete, bad, too_large };
+
+/// Finds the end of a chunked body (RFC 9112 §7.1) starting at data[0]; on `complete`,
+/// `used` is its length and `body` the decoded bytes. Poco decodes chunked bodies only from a
+/// blocking HTTPSession, so the non-blocking server needs its own few lines. The first pass
+/// only measures, so a body arriving in many small reads is copied once.
+Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::string& body, std::size_t& used) {
+    std::size_t pos = 0;
+    std::size_t total = 0;
+    while (true) {
+        const auto eol = data.find(crlf, pos);
+        if (eol == std::string_view::npos) return data.size() - pos > 1024 ? Chunks::bad : Chunks::incomplete;
+        auto size_text = data.substr(pos, eol - pos);
+        size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions are ignored
+        while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t')) size_text.remove_suffix(1);
+        std::size_t size = 0;
+        const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+        if (size_text.empty() || ec != std::errc{} || end != size_text.data() + size_text.size()) return Chunks::bad;
+        pos = eol + crlf.size();
+        if (size == 0) break;
+        if (size > max_body || total + size > max_body) return Chunks::too_large;
+        if (data.size() - pos < size + crlf.size()) return Chunks::incomplete;
+        if (data.substr(pos + size, crlf.size()) != crlf) return Chunks::bad;
+        total += size;
+        pos += size + crlf.size();
+    }
+    // Trailer fields, then an empty line.
+    while (true) {
+        const auto eol = data.find(crlf, pos);
+        if (eol == std::string_view::npos) return data.size() - pos > 8192 ? Chunks::bad : Chunks::incomplete;
+        const bool last = eol == pos;
+        pos = eol + crlf.size();
+        if (last) break;
+    }
+    used = pos;
+    // Second pass: copy the chunk data, now known to be well formed.
+    body.clear();
+    body.reserve(total);
+    for (std::size_t p = 0;;) {
+        const auto eol = data.find(crlf, p);
+        std::size_t size = 0;
+        std::from_chars(data.data() + p, data.data() + eol, size, 16);
+        p = eol + crlf.size();
+        if (size == 0) break;
+        body.append(data.substr(p, size));
+        p += size + crlf.size();
+    }
+    return Chunks::complete;
+}
+
+/// The Date header's value, formatted at most once a second per thread.
+const std::string& http_date() {
+    thread_local std::time_t formatted_at = 0;
+    thread_local std::string text;
+    const std::time_t now = std::time(nullptr);
+    if (now != formatted_at) {
+        formatted_at = now;
+        text = Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(now), Poco::DateTimeFormat::HTTP_FORMAT);
+    }
+    return text;
+}
+
+void append_status_line(std::string& out, std::string_view version, int status) {
+    out += version == "HTTP/1.0" ? "HTTP/1.0 " : "HTTP/1.1 ";
+    out += std::to_string(status);
+    out += ' ';
+    out += reason_phrase(status);
+    out += crlf;
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += crlf;
+}
+
+}  // namespace
+
+// ANCHOR: parse_request
+Framing parse_request(std::string_view buffer, const FramingLimits& limits, FramedRequest& out) {
+    out = FramedRequest{};
+    // A client may send empty lines between requests (RFC 9112 §2.2): skip them.
+    std::size_t start = 0;
+    while (buffer.substr(start, 2) == crlf) start += 2;
+    const auto head_end = buffer.find("\r\n\r\n", start);
+    if (head_end == std::string_view::npos)
+        return buffer.size() - start > limits.max_head ? Framing::head_too_large : Framing::incomplete;
+    const std::size_t head_size = head_end + 4 - start;
+    if (head_size > limits.max_head) return Framing::head_too_large;
+
+    Poco::Net::HTTPRequest head;
+    try {
+        Poco::MemoryInputStream in(buffer.data() + start, static_cast<std::streamsize>(head_size));
+        head.read(in);
+    } catch (const Poco::Exception& e) {
+        out.error = e.displayText();
+        return Framing::bad_request;
+    }
+    if (head.getMethod().empty() || head.getURI().empty() || head.getVersion().rfind("HTTP/1.", 0) != 0) {
+        out.error = "not an HTTP/1.x request line";
+        return Framing::bad_request;
+    }
+
+    out.target = head.getURI();
+    out.version = head.getVersion();
+    out.keep_alive = head.getKeepAlive();
+    std::size_t body_start = start + head_size;
+    std::string body;
+    bool too_large = false;
+    std::size_t body_end = body_start;
+
+    const bool chunked = head.has("Transfer-Encoding");
+    if (chunked) {
+        // Only "chunked" is understood; a Content-Length beside it is how requests get
+        // smuggled past proxies, so both together are refused (RFC 9112 §6.1).
+        if (!head.getChunkedTransferEncoding() || head.has("Content-Length")) {
+            out.error = "unsupported Transfer-Encoding '" + head.getTransferEncoding() + "'";
+            return Framing::bad_request;
+        }
+        std::size_t used = 0;
+        switch (find_chunked_body(buffer.substr(body_start), limits.max_body, body, used)) {
+            case Chunks::incomplete:
+                out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
+                return Framing::incomplete;
+            case Chunks::bad: out.error = "malformed chunked body"; return Framing::bad_request;
+            case Chunks::too_large: too_large = true; break;
+            case Chunks::complete: body_end = body_start + used; break;
+        }
+    } else if (head.has("Content-Length")) {
+        Poco::Int64 length = -1;
+        try {
+            length = head.getContentLength64();
+        } catch (const Poco::Exception&) {
+        }
+        if (length < 0) {
+            out.error = "bad Content-Length '" + head.get("Content-Length") + "'";
+            return Framing::bad_request;
+        }
+        const auto size = static_cast<std::size_t>(length);
+        if (size > limits.max_body) {
+            too_large = true;  // refused without reading it
+        } else if (buffer.size() - body_start < size) {
+            out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
+            return Framing::incomplete;
+        } else {
+            body.assign(buffer.substr(body_start, size));
+            body_end = body_start + size;
+        }
+    }
+
+    out.request = Request(head.getMethod(), head.getURI());
+    for (const auto& [name, value] : head) out.request.headers.add(name, value);
+    out.request.body = std::move(body);
+    out.request.body_too_large = too_large;
+    if (too_large) out.keep_alive = false;  // the rest of the body is still on the wire
+    out.consumed = body_end;
+    return Framing::complete;
+}
+// ANCHOR_END: parse_request
+
+// Written by hand rather than with Poco::Net::HTTPResponse::write: the head is a few appends
+// to one string, where Poco's copies every header into a map and writes through an ostream.
+std::string serialize_response(const Response& response, std::string_view version, bool keep_alive,
+                               bool send_body) {
+    const int status = response.status;
+    std::string out;
+    out.reserve(256 + (send_body ? response.body.size() : 0));
+    append_status_line(out, version, status);
+    bool has_date = false;
+    bool has_server = false;
+    for (const auto& [name, value] : response.headers.items()) {
+        // The server owns the framing of the message.
+        if (iequals(name, "Content-Length") || iequals(name, "Connection") || iequals(name, "Transfer-Encoding"))
+            continue;
+        has_date = has_date || iequals(name, "Date");
+        has_server = has_server || iequals(name, "Server");
+        append_header(out, name, value);
+    }
+    if (!has_date) append_header(out, "Date", http_date());
+    if (!has_server) append_header(out, "Server", "common-web");
+    if (status != 204 && status != 304) append_header(out, "Content-Length", std::to_string(response.body.size()));
+    if (!keep_alive)
+        append_header(out, "Connection", "close");
+    else if (version == "HTTP/1.0")
+        append_header(out, "Connection", "Keep-Alive");
+    out += crlf;
+    if (send_body && status != 204 && status != 304) out += response.body;
+    return out;
+}
+
+std::string error_response(int status, std::string_view detail) {
+    const std::string title = std::to_string(status) + " " + std::string(reason_phrase(status));
+    Response page("<!doctype html>\n<title>" + title + "</title>\n<h1>" + std::string(reason_phrase(status)) +
+                      "</h1>\n" + (detail.empty() ? std::string() : "<p>" + html_escape(detail) + "</p>\n"),
+                  status);
+    return serialize_response(page, "HTTP/1.1", false, true);
+}
+
+}  // namespace common::web
