@@ -307,7 +307,7 @@ private:
     bool flush() {
         while (out_sent_ < out_.size()) {
             const int chunk = static_cast<int>(std::min<std::size_t>(out_.size() - out_sent_, INT_MAX));
-            const int n = socket_.sendBytes(out_.data() + out_sent_, chunk, MSG_NOSIGNAL);
+            const int n = send_some(out_.data() + out_sent_, chunk);
             if (n < 0) {  // the socket's buffer is full: wait until the client reads
                 if (!waiting_writable_) {
                     waiting_writable_ = true;
@@ -351,6 +351,16 @@ private:
     }
 
     void close() { delete this; }
+
+    /// ::send on the socket: the bytes sent, or -1 when its buffer is full. By hand because
+    /// Poco 1.11's StreamSocket::sendBytes throws "I/O error" for a full non-blocking socket
+    /// (its receiveBytes returns -1 as expected).
+    int send_some(const char* data, int size) {
+        const auto n = ::send(socket_.impl()->sockfd(), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<int>(n);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
+        throw Poco::IOException("send failed", errno);
+    }
 
     Poco::Net::StreamSocket socket_;
     Poco::Net::SocketReactor& loop_;

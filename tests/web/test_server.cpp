@@ -7,6 +7,8 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <boost/test/unit_test.hpp>
 
@@ -45,6 +47,52 @@ Reply send(Poco::Net::HTTPClientSession& session, const std::string& method, con
     return r;
 }
 
+/// A raw connection, for what an HTTP client library would not send.
+struct Raw {
+    Poco::Net::StreamSocket socket;
+    explicit Raw(std::uint16_t port) : socket(Poco::Net::SocketAddress("127.0.0.1", port)) {
+        socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    }
+    void write(const std::string& bytes) { socket.sendBytes(bytes.data(), static_cast<int>(bytes.size())); }
+    /// Reads until `enough` returns true for what arrived, or the server closes (or 5 s pass).
+    template <class Pred>
+    std::string read_until(Pred enough) {
+        std::string got;
+        char buf[4096];
+        while (!enough(got)) {
+            int n = 0;
+            try {
+                n = socket.receiveBytes(buf, sizeof buf);
+            } catch (const Poco::TimeoutException&) {
+                break;
+            }
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        return got;
+    }
+    std::string read_to_end() {
+        return read_until([](const std::string&) { return false; });
+    }
+    /// True when the server closed the connection (end of file) within 5 s.
+    bool closed_by_server() {
+        char c = 0;
+        try {
+            return socket.receiveBytes(&c, 1) == 0;
+        } catch (const Poco::TimeoutException&) {
+            return false;
+        } catch (const Poco::Net::ConnectionResetException&) {
+            return true;
+        }
+    }
+};
+
+std::size_t count(const std::string& text, std::string_view what) {
+    std::size_t n = 0;
+    for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
+    return n;
+}
+
 struct ServerFixture {
     App app{"served", WEB_TEST_DATA};
     std::atomic<bool> slow_entered{false};
@@ -65,6 +113,7 @@ struct ServerFixture {
         });
         app.route("/echo", "echo", [](Context& ctx) { return Response(ctx.request.form().get("a")); }, {"POST"});
         app.csrf_exempt("echo");
+        app.route("/big", "big", [](Context&) { return Response(std::string(32 * 1024 * 1024, 'x'), 200, "text/plain"); });
         app.on_shutdown([this] { ++shutdown_hooks; });
     }
     ServerOptions options() {
@@ -179,6 +228,107 @@ BOOST_AUTO_TEST_CASE(port_in_use_is_a_clear_error) {
     } catch (const std::runtime_error& e) {
         BOOST_TEST(std::string(e.what()).find("cannot listen on 127.0.0.1:") != std::string::npos);
     }
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
+    Server server(app, options());
+    server.start();
+    Raw raw(server.port());
+    const std::string form = "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n";
+    raw.write("POST /echo HTTP/1.1\r\nHost: x\r\n" + form + "\r\na=first" +
+              "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + form + "\r\na=later");
+    const std::string got = raw.read_to_end();
+    BOOST_TEST(count(got, "HTTP/1.1 200 OK") == 2u);
+    BOOST_TEST(got.find("first") < got.find("later"));
+    BOOST_TEST(got.find("later") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_requests_get_400_and_the_connection_closes) {
+    Server server(app, options());
+    server.start();
+    Raw raw(server.port());
+    raw.write("NONSENSE\r\n\r\n");
+    const std::string got = raw.read_to_end();  // ends: the server closed
+    BOOST_TEST(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0u);
+    BOOST_TEST(got.find("Connection: close") != std::string::npos);
+
+    Raw huge(server.port());
+    huge.write("GET / HTTP/1.1\r\nX-Filler: " + std::string(100 * 1024, 'a'));
+    BOOST_TEST(huge.read_to_end().rfind("HTTP/1.1 431 ", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(chunked_bodies_and_expect_100_continue_work) {
+    Server server(app, options());
+    server.start();
+    Poco::Net::HTTPClientSession session("127.0.0.1", server.port());
+    Poco::Net::HTTPRequest req("POST", "/echo", Poco::Net::HTTPMessage::HTTP_1_1);
+    req.setContentType("application/x-www-form-urlencoded");
+    req.setChunkedTransferEncoding(true);
+    session.sendRequest(req) << "a=chun" << std::flush << "ked";
+    Poco::Net::HTTPResponse head;
+    std::string body;
+    Poco::StreamCopier::copyToString(session.receiveResponse(head), body);
+    BOOST_TEST(static_cast<int>(head.getStatus()) == 200);
+    BOOST_TEST(body == "chunked");
+
+    Raw raw(server.port());
+    raw.write("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 8\r\n"
+              "Content-Type: application/x-www-form-urlencoded\r\n\r\n");
+    const std::string interim = raw.read_until([](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
+    BOOST_TEST(interim == "HTTP/1.1 100 Continue\r\n\r\n");
+    raw.write("a=waited");
+    const std::string final = raw.read_until([](const std::string& s) { return s.find("waited") != std::string::npos; });
+    BOOST_TEST(final.rfind("HTTP/1.1 200 OK\r\n", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_and_slow_connections_are_closed) {
+    ServerOptions o = options();
+    o.keep_alive_timeout = 1s;
+    o.request_timeout = 1s;
+    Server server(app, o);
+    server.start();
+    Raw idle(server.port());
+    idle.write("GET /static/css/site.css HTTP/1.1\r\nHost: x\r\n\r\n");
+    BOOST_TEST(idle.read_until([](const std::string& s) { return s.find("color: red") != std::string::npos; })
+                   .rfind("HTTP/1.1 200", 0) == 0u);
+    Raw slow(server.port());
+    slow.write("GET / HTTP/1.1\r\nHo");  // and never more (slowloris)
+    const auto started = std::chrono::steady_clock::now();
+    BOOST_TEST(idle.closed_by_server());
+    BOOST_TEST(slow.closed_by_server());
+    BOOST_TEST((std::chrono::steady_clock::now() - started < 4s));
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_holds_up_nobody) {
+    ServerOptions o = options();
+    o.threads = 1;  // one loop: the stuck client and the next one share it
+    Server server(app, o);
+    server.start();
+    Raw stuck(server.port());
+    stuck.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");  // 32 MiB it never reads
+    std::this_thread::sleep_for(200ms);
+    Poco::Net::HTTPClientSession session("127.0.0.1", server.port());
+    session.setTimeout(Poco::Timespan(5, 0));
+    const auto started = std::chrono::steady_clock::now();
+    BOOST_TEST(send(session, "GET", "/static/css/site.css").status == 200);
+    BOOST_TEST((std::chrono::steady_clock::now() - started < 1s));
+    // The stuck response is still there for the client once it reads.
+    const std::string got = stuck.read_until([](const std::string& s) { return s.size() > 32u * 1024 * 1024; });
+    BOOST_TEST(got.size() > 32u * 1024 * 1024);
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
+    ServerOptions o = options();
+    o.max_connections = 2;
+    Server server(app, o);
+    server.start();
+    Raw a(server.port()), b(server.port());
+    for (Raw* r : {&a, &b}) {  // answered: both are open and counted
+        r->write("GET /static/css/site.css HTTP/1.1\r\nHost: x\r\n\r\n");
+        BOOST_TEST(r->read_until([](const std::string& s) { return s.find("color") != std::string::npos; }).size() > 0u);
+    }
+    Raw third(server.port());
+    BOOST_TEST(third.read_to_end().rfind("HTTP/1.1 503 Service Unavailable", 0) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

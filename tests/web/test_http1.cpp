@@ -1,0 +1,154 @@
+// HTTP/1.1 framing on plain strings: when a request in the receive buffer is whole, its
+// body (Content-Length or chunked), what is refused, and the bytes of a response.
+#include "common/web/http1.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace common::web;
+
+namespace {
+
+Framing parse(std::string_view bytes, FramedRequest& out, FramingLimits limits = {}) {
+    return parse_request(bytes, limits, out);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(Http1Framing)
+
+BOOST_AUTO_TEST_CASE(a_get_is_complete_at_the_empty_line_and_keeps_the_connection) {
+    const std::string bytes = "GET /user/bob?x=1 HTTP/1.1\r\nHost: a\r\nCookie: s=1\r\n\r\n";
+    FramedRequest r;
+    BOOST_TEST((parse(bytes.substr(0, bytes.size() - 2), r) == Framing::incomplete));
+    BOOST_REQUIRE((parse(bytes, r) == Framing::complete));
+    BOOST_TEST(r.consumed == bytes.size());
+    BOOST_TEST(r.request.method == "GET");
+    BOOST_TEST(r.request.path == "/user/bob");
+    BOOST_TEST(r.request.query_string == "x=1");
+    BOOST_TEST(r.target == "/user/bob?x=1");
+    BOOST_TEST(r.request.headers.get("cookie") == "s=1");
+    BOOST_TEST(r.keep_alive);
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_taken_one_at_a_time) {
+    const std::string one = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+    const std::string two = "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nx=1";
+    FramedRequest r;
+    BOOST_REQUIRE((parse(one + two, r) == Framing::complete));
+    BOOST_TEST(r.consumed == one.size());
+    BOOST_REQUIRE((parse(two, r) == Framing::complete));
+    BOOST_TEST(r.request.body == "x=1");
+}
+
+BOOST_AUTO_TEST_CASE(a_body_is_waited_for_and_100_continue_is_noticed) {
+    const std::string head = "POST / HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+    FramedRequest r;
+    BOOST_TEST((parse(head + "ab", r) == Framing::incomplete));
+    BOOST_TEST(r.expects_continue);
+    BOOST_REQUIRE((parse(head + "abcde" + "GET", r) == Framing::complete));
+    BOOST_TEST(r.request.body == "abcde");
+    BOOST_TEST(r.consumed == head.size() + 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_not_waited_for_and_ends_the_connection) {
+    FramingLimits limits;
+    limits.max_body = 10;
+    FramedRequest r;
+    const std::string head = "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
+    BOOST_REQUIRE((parse(head, r, limits) == Framing::complete));
+    BOOST_TEST(r.request.body_too_large);
+    BOOST_TEST(r.request.body.empty());
+    BOOST_TEST(!r.keep_alive);
+}
+
+BOOST_AUTO_TEST_CASE(chunked_bodies_are_decoded_when_whole) {
+    const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string body = "4\r\nname\r\n6;ext=1\r\n=Alice\r\n0\r\nX-Trailer: t\r\n\r\n";
+    FramedRequest r;
+    BOOST_TEST((parse(head + body.substr(0, 20), r) == Framing::incomplete));
+    BOOST_TEST((parse(head + body.substr(0, body.size() - 2), r) == Framing::incomplete));
+    BOOST_REQUIRE((parse(head + body + "GET /next", r) == Framing::complete));
+    BOOST_TEST(r.request.body == "name=Alice");
+    BOOST_TEST(r.consumed == head.size() + body.size());
+}
+
+BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
+    FramingLimits limits;
+    limits.max_body = 8;
+    FramedRequest r;
+    const std::string bytes = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\n";
+    BOOST_REQUIRE((parse(bytes, r, limits) == Framing::complete));
+    BOOST_TEST(r.request.body_too_large);
+    BOOST_TEST(!r.keep_alive);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
+    const char* cases[] = {
+        "HELLO\r\n\r\n",                                                                   // no target, no version
+        "GET / HTTP/2.0\r\n\r\n",                                                          // not HTTP/1.x
+        "POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n",                                   // negative length
+        "POST / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n",                                // not a number
+        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",                              // unknown coding
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",      // smuggling
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",      // bad chunk size
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n",         // no CRLF after data
+    };
+    for (const char* bytes : cases) {
+        FramedRequest r;
+        BOOST_TEST((parse(bytes, r) == Framing::bad_request), bytes);
+        BOOST_TEST(!r.error.empty(), bytes);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_head_over_the_limit_is_refused_even_before_it_ends) {
+    FramingLimits limits;
+    limits.max_head = 100;
+    FramedRequest r;
+    BOOST_TEST((parse("GET / HTTP/1.1\r\nX: " + std::string(200, 'a'), r, limits) == Framing::head_too_large));
+    BOOST_TEST((parse("GET / HTTP/1.1\r\n", r, limits) == Framing::incomplete));
+}
+
+BOOST_AUTO_TEST_CASE(http_1_0_closes_unless_it_asks_for_keep_alive_and_empty_lines_are_skipped) {
+    FramedRequest r;
+    BOOST_REQUIRE((parse("\r\n\r\nGET / HTTP/1.0\r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(!r.keep_alive);
+    BOOST_TEST(r.consumed == 22u);
+    BOOST_REQUIRE((parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(r.keep_alive);
+    BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(!r.keep_alive);
+}
+
+BOOST_AUTO_TEST_CASE(responses_carry_length_date_and_the_connection_decision) {
+    Response page("<p>hi</p>", 200);
+    page.headers.set("Content-Length", "999");  // the server owns the framing
+    const std::string kept = serialize_response(page, "HTTP/1.1", true, true);
+    BOOST_TEST(kept.rfind("HTTP/1.1 200 OK\r\n", 0) == 0u);
+    BOOST_TEST(kept.find("Content-Length: 9\r\n") != std::string::npos);
+    BOOST_TEST(kept.find("999") == std::string::npos);
+    BOOST_TEST(kept.find("\r\nDate: ") != std::string::npos);
+    BOOST_TEST(kept.find("Connection:") == std::string::npos);
+    BOOST_TEST(kept.substr(kept.size() - 13) == "\r\n\r\n<p>hi</p>");
+
+    const std::string head = serialize_response(page, "HTTP/1.1", false, false);
+    BOOST_TEST(head.find("Content-Length: 9\r\n") != std::string::npos);  // HEAD: the GET's length
+    BOOST_TEST(head.find("Connection: close\r\n") != std::string::npos);
+    BOOST_TEST(head.substr(head.size() - 4) == "\r\n\r\n");
+
+    const std::string old = serialize_response(page, "HTTP/1.0", true, true);
+    BOOST_TEST(old.rfind("HTTP/1.0 200 OK\r\n", 0) == 0u);
+    BOOST_TEST(old.find("Connection: Keep-Alive\r\n") != std::string::npos);
+
+    const std::string not_modified = serialize_response(Response("ignored", 304), "HTTP/1.1", true, true);
+    BOOST_TEST(not_modified.find("Content-Length") == std::string::npos);
+    BOOST_TEST(not_modified.substr(not_modified.size() - 4) == "\r\n\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(error_pages_escape_the_detail_and_close) {
+    const std::string bytes = error_response(400, "bad <script>");
+    BOOST_TEST(bytes.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0u);
+    BOOST_TEST(bytes.find("Connection: close") != std::string::npos);
+    BOOST_TEST(bytes.find("bad &lt;script&gt;") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
