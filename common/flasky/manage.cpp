@@ -22,7 +22,9 @@ namespace {
 constexpr const char* usage =
     "usage: flasky <command> [options]\n"
     "\n"
-    "  runserver [--host 127.0.0.1] [--port 5000]   serve the app (Ctrl+C stops it)\n"
+    "  runserver [--host 127.0.0.1] [--port 5000] [--threads N]\n"
+    "                                                serve the app (Ctrl+C stops it); N event\n"
+    "                                                loops (default: twice the cores)\n"
     "  routes                                        print the URL map\n"
     "  db create | db drop                           create or drop the tables\n"
     "  test [NAME ...]                               run the test suite verbosely\n"
@@ -40,14 +42,15 @@ std::string test_program() {
 
 }  // namespace
 
-void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port) {
+void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port,
+               int threads) {
     auto app = create_app(config_name);
     db.create_all(*app);
     {
         common::db::Session session(db.engine(*app));
         insert_roles(session);
     }
-    common::web::ServerOptions options{.host = host, .port = port, .access_log = &std::clog};
+    common::web::ServerOptions options{.host = host, .port = port, .threads = threads, .access_log = &std::clog};
     common::web::Server server(*app, options);
     server.run(out);
 }
@@ -114,9 +117,11 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
         if (command == "runserver") {
             std::string host = "127.0.0.1";
             long port = 5000;
+            long threads = common::web::default_server_threads();
             for (std::size_t i = 1; i < args.size(); ++i) {
                 if (args[i] == "--host" && i + 1 < args.size()) host = args[++i];
                 else if (args[i] == "--port" && i + 1 < args.size()) port = std::strtol(args[++i].c_str(), nullptr, 10);
+                else if (args[i] == "--threads" && i + 1 < args.size()) threads = std::strtol(args[++i].c_str(), nullptr, 10);
                 else {
                     err << "flasky runserver: unknown option '" << args[i] << "'\n" << usage;
                     return 2;
@@ -126,7 +131,11 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
                 err << "flasky runserver: --port must be 1-65535\n";
                 return 2;
             }
-            runserver(out, choice.name, host, static_cast<std::uint16_t>(port));
+            if (threads < 1 || threads > 1024) {
+                err << "flasky runserver: --threads must be 1-1024\n";
+                return 2;
+            }
+            runserver(out, choice.name, host, static_cast<std::uint16_t>(port), static_cast<int>(threads));
             return 0;
         }
         if (command == "routes" && args.size() == 1) {

@@ -3,6 +3,8 @@
 // its own CLI since 1.0); the subcommands are the same: runserver, the URL map, the tables,
 // and the test suite.
 
+#include "common/web/server.hpp"
+
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -16,9 +18,10 @@ class App;
 namespace flasky::manage {
 
 // ANCHOR: commands
-/// flasky runserver [--host H] [--port P]: create_app(config_name), create missing tables and
+/// flasky runserver [--host H] [--port P] [--threads N]: create_app(config_name), create missing tables and
 /// the default roles (so a first run on an empty database works), serve until Ctrl+C/SIGTERM.
-void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port);
+void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port,
+               int threads = common::web::default_server_threads());
 
 /// flasky routes: the URL map, as `flask routes` prints it.
 void routes(std::ostream& out, std::string_view config_name);

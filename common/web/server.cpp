@@ -86,14 +86,20 @@ private:
     std::thread writer_;
 };
 
-std::string log_time() {
-    // Werkzeug's "[13/Jul/2024 10:00:00]"
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%d/%b/%Y %H:%M:%S", &tm);
-    return buf;
+/// Werkzeug's "[13/Jul/2024 10:00:00]", formatted at most once a second per thread.
+const std::string& log_time() {
+    thread_local std::time_t formatted_at = 0;
+    thread_local std::string text;
+    const std::time_t now = std::time(nullptr);
+    if (now != formatted_at) {
+        formatted_at = now;
+        std::tm tm{};
+        localtime_r(&now, &tm);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%d/%b/%Y %H:%M:%S", &tm);
+        text = buf;
+    }
+    return text;
 }
 
 using Clock = std::chrono::steady_clock;

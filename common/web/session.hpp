@@ -73,7 +73,7 @@ private:
 
 /// Compares in time independent of where the strings differ (for MACs and CSRF tokens).
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept;
-/// `bytes` random bytes from the OS (Poco::RandomInputStream), hex encoded.
+/// `bytes` random bytes from the OS (getrandom), hex encoded.
 std::string random_hex(std::size_t bytes);
 /// Unix time now, in seconds.
 std::int64_t unix_now();

@@ -187,6 +187,17 @@ BOOST_AUTO_TEST_CASE(round_trip_and_expiry) {
     BOOST_TEST(!s.loads(cookie, 2000).has_value());  // expired
 }
 
+BOOST_AUTO_TEST_CASE(cookies_are_the_bytes_python_computes) {
+    // Expected values from Python: urlsafe_b64encode without '=' of the compact JSON, the
+    // expiry, and hmac.new(k, signed_part, sha256) with k = hmac.new(b"key",
+    // b"cookie-session", sha256).digest(); JSON of 14, 16 and 9 bytes covers every base64 tail.
+    SessionSerializer s("key");
+    BOOST_TEST(s.dumps(Data{{"name", "Bob"}}, 2000) == "eyJuYW1lIjoiQm9iIn0.2000.Ek5LJNOSkzFspGwUV4EpLmocZoiw7i6YTDIv8DadNXk");
+    BOOST_TEST(s.dumps(Data{{"name", "Bobby"}}, 2000) ==
+               "eyJuYW1lIjoiQm9iYnkifQ.2000.WOX6O_1lxbz4jZZVIcDf1B3mUrsI6lptssszc0DZpKQ");
+    BOOST_TEST(s.dumps(Data{{"ab", 12}}, 2000) == "eyJhYiI6MTJ9.2000.vrWJC-cA4IWQ4Sauv6vFa3FtyFGsZtYNnVkPUYhL7z0");
+}
+
 BOOST_AUTO_TEST_CASE(expiry_cannot_be_extended_by_the_client) {
     SessionSerializer s("key");
     const auto cookie = s.dumps(Data{{"a", 1}}, 2000);
