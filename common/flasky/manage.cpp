@@ -24,7 +24,7 @@ constexpr const char* usage =
     "\n"
     "  runserver [--host 127.0.0.1] [--port 5000] [--threads N]\n"
     "                                                serve the app (Ctrl+C stops it); N event\n"
-    "                                                loops (default: twice the cores)\n"
+    "                                                loops (default: four per core)\n"
     "  routes                                        print the URL map\n"
     "  db create | db drop                           create or drop the tables\n"
     "  test [NAME ...]                               run the test suite verbosely\n"

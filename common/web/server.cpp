@@ -475,7 +475,7 @@ extern "C" void on_stop_signal(int) {
 
 }  // namespace
 
-int default_server_threads() { return std::max(2, 2 * static_cast<int>(std::thread::hardware_concurrency())); }
+int default_server_threads() { return std::max(4, 4 * static_cast<int>(std::thread::hardware_concurrency())); }
 
 struct Server::Impl {
     App& app;
