@@ -118,7 +118,8 @@ struct Shared {
     std::size_t max_connections;
     std::atomic<bool> stopping{false};
     std::mutex mutex;  ///< guards `open` and `sweeping`; never held during a request
-    std::condition_variable changed;
+    std::condition_variable emptied;  ///< the last connection closed
+    std::condition_variable wake_sweeper;
     std::unordered_set<Connection*> open;
     bool sweeping = true;
 };
@@ -144,17 +145,20 @@ public:
             std::lock_guard lock(shared_.mutex);
             shared_.open.insert(this);
         }
-        // Last: from here on the loop's thread may call us.
-        loop_.addEventHandler(socket_, readable());
-        loop_.wakeUp();
+        // Last: from here on the loop's thread may call us, and may even have closed (and
+        // deleted) the connection before the next line, so no member is touched after it.
+        loop.addEventHandler(socket_, readable());
+        loop.wakeUp();  // a loop without connections sleeps; have it poll this one now
     }
 
     ~Connection() {
+        bool last = false;
         {
             std::lock_guard lock(shared_.mutex);
             shared_.open.erase(this);
+            last = shared_.open.empty();
         }
-        shared_.changed.notify_all();
+        if (last) shared_.emptied.notify_all();
         try {
             if (!abandoned_) {
                 if (waiting_writable_)
@@ -178,7 +182,11 @@ public:
         switch (state) {
             case idle: expired = shared_.stopping || age > shared_.keep_alive; break;
             case receiving:
-            case writing: expired = age > shared_.request_timeout; break;
+            case writing:
+                // While stopping, a half-sent request gets a few seconds, not the full timeout.
+                expired = age > (shared_.stopping ? std::min<Clock::duration>(shared_.request_timeout, std::chrono::seconds(5))
+                                                  : shared_.request_timeout);
+                break;
             case lingering: expired = age > std::chrono::seconds(2); break;
             default: break;
         }
@@ -505,7 +513,7 @@ struct Server::Impl {
             const auto now = Clock::now();
             for (Connection* c : shared->open) c->sweep(now);
             if (!shared->sweeping) return;
-            shared->changed.wait_for(lock, std::chrono::milliseconds(100));
+            shared->wake_sweeper.wait_for(lock, std::chrono::milliseconds(100));
         }
     }
 };
@@ -584,10 +592,10 @@ void Server::stop() {
     // request in hand answer it (with "Connection: close") and close.
     im.shared->stopping = true;
     im.acceptor->stop_accepting();
+    im.shared->wake_sweeper.notify_all();
     {
         std::unique_lock lock(im.shared->mutex);
-        im.shared->changed.notify_all();
-        im.shared->changed.wait_for(lock, im.options.request_timeout + std::chrono::seconds(1),
+        im.shared->emptied.wait_for(lock, im.options.request_timeout + std::chrono::seconds(1),
                                     [&] { return im.shared->open.empty(); });
     }
     {
@@ -596,7 +604,7 @@ void Server::stop() {
         for (Connection* c : im.shared->open) c->sweep(Clock::now() + std::chrono::hours(1));
         im.shared->sweeping = false;
     }
-    im.shared->changed.notify_all();
+    im.shared->wake_sweeper.notify_all();
     if (im.sweeper.joinable()) im.sweeper.join();
     im.acceptor->stop_loops();
     std::vector<Connection*> left;
