@@ -3,6 +3,7 @@
 /// Small HTTP vocabulary shared by Request, Response, the router and the test client:
 /// MultiDict (Werkzeug's), case-insensitive Headers, HTTPError (Flask's abort()).
 
+#include <ctime>
 #include <exception>
 #include <optional>
 #include <string>
@@ -58,6 +59,20 @@ public:
 private:
     std::vector<Item> items_;
 };
+
+/// `format(now)` for the current second, computed at most once a second per thread and
+/// call site (each lambda is its own instantiation): the Date header, the access log's time.
+template <class Format>
+const std::string& once_a_second(Format format) {
+    thread_local std::time_t formatted_at = 0;
+    thread_local std::string text;
+    const std::time_t now = std::time(nullptr);
+    if (now != formatted_at) {
+        formatted_at = now;
+        text = format(now);
+    }
+    return text;
+}
 
 /// ASCII case-insensitive equality (header names, methods).
 bool iequals(std::string_view a, std::string_view b) noexcept;

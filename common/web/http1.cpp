@@ -66,16 +66,11 @@ Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::strin
     return Chunks::complete;
 }
 
-/// The Date header's value, formatted at most once a second per thread.
+/// The Date header's value.
 const std::string& http_date() {
-    thread_local std::time_t formatted_at = 0;
-    thread_local std::string text;
-    const std::time_t now = std::time(nullptr);
-    if (now != formatted_at) {
-        formatted_at = now;
-        text = Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(now), Poco::DateTimeFormat::HTTP_FORMAT);
-    }
-    return text;
+    return once_a_second([](std::time_t now) {
+        return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(now), Poco::DateTimeFormat::HTTP_FORMAT);
+    });
 }
 
 void append_status_line(std::string& out, std::string_view version, int status) {

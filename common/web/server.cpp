@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_set>
 #include <vector>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,20 +87,15 @@ private:
     std::thread writer_;
 };
 
-/// Werkzeug's "[13/Jul/2024 10:00:00]", formatted at most once a second per thread.
+/// Werkzeug's "[13/Jul/2024 10:00:00]".
 const std::string& log_time() {
-    thread_local std::time_t formatted_at = 0;
-    thread_local std::string text;
-    const std::time_t now = std::time(nullptr);
-    if (now != formatted_at) {
-        formatted_at = now;
+    return once_a_second([](std::time_t now) {
         std::tm tm{};
         localtime_r(&now, &tm);
         char buf[32];
         std::strftime(buf, sizeof buf, "%d/%b/%Y %H:%M:%S", &tm);
-        text = buf;
-    }
-    return text;
+        return std::string(buf);
+    });
 }
 
 using Clock = std::chrono::steady_clock;
@@ -548,8 +544,13 @@ void Server::start() {
     FramingLimits limits;
     limits.max_body = static_cast<std::size_t>(im.app.config.get_int_or("MAX_CONTENT_LENGTH", 16 * 1024 * 1024));
     im.log = std::make_unique<AccessLog>(im.options.access_log);
+    // Past the process's file descriptor limit accept() fails anyway; staying below it leaves
+    // descriptors for the database, templates and mail, and lets the 503 answer go out.
+    std::size_t max_connections = im.options.max_connections;
+    if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+        max_connections = std::min<std::size_t>(max_connections, files.rlim_cur > 128 ? files.rlim_cur - 64 : 64);
     im.shared = std::make_unique<Shared>(im.app, *im.log, limits, im.options.keep_alive_timeout,
-                                         im.options.request_timeout, im.options.max_connections);
+                                         im.options.request_timeout, max_connections);
     im.acceptor = std::make_unique<Acceptor>(socket, im.options.threads, *im.shared);
     im.sweeper = std::thread([&im] { im.sweep_until_stopped(); });
 }

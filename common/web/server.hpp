@@ -35,7 +35,8 @@ struct ServerOptions {
     /// loops than cores keeps that cheap.
     int threads = default_server_threads();
     int backlog = 256;                   ///< connections waiting to be accepted
-    std::size_t max_connections = 4096;  ///< more are answered 503 and closed
+    /// More are answered 503 and closed. Capped below the process's open-file limit.
+    std::size_t max_connections = 4096;
     std::chrono::seconds keep_alive_timeout{5};  ///< an idle connection is closed after this
     /// A request must arrive (and its answer be read) within this, or the connection is
     /// closed: slow clients cannot hold connections forever.
