@@ -101,6 +101,15 @@ BOOST_AUTO_TEST_CASE(unknown_subcommand_prints_usage_and_exits_2) {
     BOOST_TEST(flasky_command({}).status == 2);
 }
 
+BOOST_AUTO_TEST_CASE(runserver_refuses_bad_numbers_before_serving) {
+    auto threads = flasky_command({"runserver", "--threads", "0"});
+    BOOST_TEST(threads.status == 2);
+    BOOST_TEST(threads.output.find("--threads must be 1-1024") != std::string::npos);
+    auto port = flasky_command({"runserver", "--port", "http"});
+    BOOST_TEST(port.status == 2);
+    BOOST_TEST(port.output.find("--port must be 1-65535") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(routes_prints_the_url_map) {
     ScopedEnv config{"FLASKY_CONFIG", "testing"};
     auto run = flasky_command({"routes"});
