@@ -28,65 +28,67 @@ constexpr std::string_view page = "<h1>Hello World!</h1>";
 
 class HelloHandler : public Poco::Net::HTTPRequestHandler {
 public:
-  void handleRequest(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse& response) override {
-    response.setContentType("text/html; charset=utf-8");
-    response.sendBuffer(page.data(), page.size());
-  }
+    void handleRequest(Poco::Net::HTTPServerRequest&,
+                       Poco::Net::HTTPServerResponse& response) override {
+        response.setContentType("text/html; charset=utf-8");
+        response.sendBuffer(page.data(), page.size());
+    }
 };
 
 class HelloFactory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new HelloHandler;  // Poco owns and deletes it after the request
-  }
+    Poco::Net::HTTPRequestHandler*
+    createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+        return new HelloHandler;  // Poco owns and deletes it after the request
+    }
 };
 
 int usage(std::string_view why) {
-  std::cerr << "bench_hello_server: " << why << "\nusage: bench_hello_server [--port N]\n";
-  return 2;
+    std::cerr << "bench_hello_server: " << why << "\nusage: bench_hello_server [--port N]\n";
+    return 2;
 }
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  unsigned long port = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--port" && i + 1 < argc) {
-      char* end = nullptr;
-      port = std::strtoul(argv[++i], &end, 10);
-      if (*end != '\0' || port > 65535) return usage("--port wants a number from 0 to 65535");
-    } else {
-      return usage("unknown argument '" + std::string(arg) + "'");
+    unsigned long port = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--port" && i + 1 < argc) {
+            char* end = nullptr;
+            port = std::strtoul(argv[++i], &end, 10);
+            if (*end != '\0' || port > 65535) return usage("--port wants a number from 0 to 65535");
+        } else {
+            return usage("unknown argument '" + std::string(arg) + "'");
+        }
     }
-  }
 
-  // Block the stop signals before Poco starts its threads, so that only sigwait() sees them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    // Block the stop signals before Poco starts its threads, so that only sigwait() sees them.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  try {
-    Poco::Net::ServerSocket socket(
-        Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)), 64);
-    auto params = Poco::makeAuto<Poco::Net::HTTPServerParams>();
-    // One thread per keep-alive connection: wrk -c16 holds 16 of them open at once.
-    params->setMaxThreads(32);
-    params->setMaxQueued(256);
-    Poco::ThreadPool pool(2, 32);
-    Poco::Net::HTTPServer server(new HelloFactory, pool, socket, params);
-    server.start();
-    std::cout << "listening 127.0.0.1:" << socket.address().port() << std::endl;
+    try {
+        Poco::Net::ServerSocket socket(
+            Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)), 64);
+        auto params = Poco::makeAuto<Poco::Net::HTTPServerParams>();
+        // One thread per keep-alive connection: wrk -c16 holds 16 of them open at once.
+        params->setMaxThreads(32);
+        params->setMaxQueued(256);
+        Poco::ThreadPool pool(2, 32);
+        Poco::Net::HTTPServer server(new HelloFactory, pool, socket, params);
+        server.start();
+        std::cout << "listening 127.0.0.1:" << socket.address().port() << std::endl;
 
-    int sig = 0;
-    sigwait(&stop, &sig);
-    server.stopAll(true);
-    pool.joinAll();
-  } catch (const Poco::Exception& e) {
-    std::cerr << "bench_hello_server: " << e.displayText() << '\n';
-    return 1;
-  }
-  return 0;
+        int sig = 0;
+        sigwait(&stop, &sig);
+        server.stopAll(true);
+        pool.joinAll();
+    } catch (const Poco::Exception& e) {
+        std::cerr << "bench_hello_server: " << e.displayText() << '\n';
+        return 1;
+    }
+    return 0;
 }

@@ -20,21 +20,21 @@ constexpr int class_of(int s, int k) { return (s * 7 + k) % classes; }
 /// Times one phase and prints `<phase> <seconds> s` when done, the format bench/run reads.
 class Phase {
 public:
-  explicit Phase(const char* name) : name_(name), start_(std::chrono::steady_clock::now()) {}
-  void done() const {
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
-    std::printf("%s %.4f s\n", name_, took.count());
-    std::fflush(stdout);
-  }
+    explicit Phase(const char* name) : name_(name), start_(std::chrono::steady_clock::now()) {}
+    void done() const {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
+        std::printf("%s %.4f s\n", name_, took.count());
+        std::fflush(stdout);
+    }
 
 private:
-  const char* name_;
-  std::chrono::steady_clock::time_point start_;
+    const char* name_;
+    std::chrono::steady_clock::time_point start_;
 };
 
 /// The figures only mean something if the work was really done.
 inline void check(bool ok, const std::string& what) {
-  if (!ok) throw std::runtime_error("workload check failed: " + what);
+    if (!ok) throw std::runtime_error("workload check failed: " + what);
 }
 
 /// The ORM side (bench_orm_cpp.cpp) and the raw sqlite3 floor (bench_orm_raw.cpp) on a fresh

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
             echo = true;
         } else {
             std::cerr << "usage: " << argv[0] << " [--database URI] [--echo]\n"
-                      << "  URI: " << common::db::Dialect::accepted_uris() << " (default " << ch01::default_uri
+                      << "  URI: " << common::db::Dialect::accepted_uris() << " (default "
+                      << ch01::default_uri
                       << ")\n  --echo: print every SQL statement with its parameters\n";
             return std::strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }

@@ -7,48 +7,51 @@ namespace ch01 {
 // ANCHOR: mappings
 db::Model<Identification>& Identification::model() {
     static auto model = db::Model<Identification>("idents")
-        .column("id", &Identification::id, db::Integer, db::primary_key)
-        .relationship("user", &Identification::user,
-                      db::backref("ident", &User::ident), db::uselist(false));
+                            .column("id", &Identification::id, db::Integer, db::primary_key)
+                            .relationship("user", &Identification::user,
+                                          db::backref("ident", &User::ident), db::uselist(false));
     return model;
 }
 
 db::Model<Role>& Role::model() {
     static auto model = db::Model<Role>("roles")
-        .column("id", &Role::id, db::Integer, db::primary_key)
-        .column("name", &Role::name, db::String(64), db::unique)
-        .relationship("users", &Role::users, db::backref("role", &User::role));
+                            .column("id", &Role::id, db::Integer, db::primary_key)
+                            .column("name", &Role::name, db::String(64), db::unique)
+                            .relationship("users", &Role::users, db::backref("role", &User::role));
     return model;
 }
 
 db::Model<User>& User::model() {
-    static auto model = db::Model<User>("users")
-        .column("id", &User::id, db::Integer, db::primary_key)
-        .column("name", &User::name, db::String(64), db::unique)
-        .column("ident_id", &User::ident_id, db::Integer, db::ForeignKey("idents.id"))
-        .column("role_id", &User::role_id, db::Integer, db::ForeignKey("roles.id"));
+    static auto model =
+        db::Model<User>("users")
+            .column("id", &User::id, db::Integer, db::primary_key)
+            .column("name", &User::name, db::String(64), db::unique)
+            .column("ident_id", &User::ident_id, db::Integer, db::ForeignKey("idents.id"))
+            .column("role_id", &User::role_id, db::Integer, db::ForeignKey("roles.id"));
     return model;
 }
 
-const db::Table relations("relations", {
-    db::Column("student_id", db::Integer, db::ForeignKey("students.id")),
-    db::Column("class_id", db::Integer, db::ForeignKey("classes.id")),
-});
+const db::Table relations("relations",
+                          {
+                              db::Column("student_id", db::Integer, db::ForeignKey("students.id")),
+                              db::Column("class_id", db::Integer, db::ForeignKey("classes.id")),
+                          });
 
 db::Model<Student>& Student::model() {
-    static auto model = db::Model<Student>("students")
-        .column("id", &Student::id, db::Integer, db::primary_key)
-        .column("name", &Student::name, db::String(64))
-        .relationship("classes", &Student::classes, db::secondary(relations),
-                      db::backref("students", &Class::students, db::lazy::dynamic),
-                      db::lazy::dynamic);
+    static auto model =
+        db::Model<Student>("students")
+            .column("id", &Student::id, db::Integer, db::primary_key)
+            .column("name", &Student::name, db::String(64))
+            .relationship("classes", &Student::classes, db::secondary(relations),
+                          db::backref("students", &Class::students, db::lazy::dynamic),
+                          db::lazy::dynamic);
     return model;
 }
 
 db::Model<Class>& Class::model() {
     static auto model = db::Model<Class>("classes")
-        .column("id", &Class::id, db::Integer, db::primary_key)
-        .column("name", &Class::name, db::String(64));
+                            .column("id", &Class::id, db::Integer, db::primary_key)
+                            .column("name", &Class::name, db::String(64));
     return model;
 }
 // ANCHOR_END: mappings
@@ -62,10 +65,18 @@ const db::Metadata& metadata() {
 std::ostream& operator<<(std::ostream& os, const Identification& i) {
     return os << "<Identification " << i.id << '>';
 }
-std::ostream& operator<<(std::ostream& os, const Role& r) { return os << "<Role " << r.name << '>'; }
-std::ostream& operator<<(std::ostream& os, const User& u) { return os << "<User " << u.name << '>'; }
-std::ostream& operator<<(std::ostream& os, const Student& s) { return os << "<Student " << s.name << '>'; }
-std::ostream& operator<<(std::ostream& os, const Class& c) { return os << "<Class " << c.name << '>'; }
+std::ostream& operator<<(std::ostream& os, const Role& r) {
+    return os << "<Role " << r.name << '>';
+}
+std::ostream& operator<<(std::ostream& os, const User& u) {
+    return os << "<User " << u.name << '>';
+}
+std::ostream& operator<<(std::ostream& os, const Student& s) {
+    return os << "<Student " << s.name << '>';
+}
+std::ostream& operator<<(std::ostream& os, const Class& c) {
+    return os << "<Class " << c.name << '>';
+}
 // ANCHOR_END: repr_impl
 
 namespace {
@@ -73,15 +84,17 @@ namespace {
 /// Prints a value the way the Python REPL shows it (None for an empty optional).
 template <class T>
 void show(std::ostream& out, const std::optional<T>& v) {
-    if (v) out << *v << '\n';
-    else out << "None\n";
+    if (v)
+        out << *v << '\n';
+    else
+        out << "None\n";
 }
 template <class T>
 void show(std::ostream& out, const T& v) {
     out << v << '\n';
 }
 
-} // namespace
+}  // namespace
 
 void run(std::ostream& out, std::string_view uri, bool echo) {
     db::Database database(uri, metadata(), echo ? &out : nullptr);
@@ -103,7 +116,7 @@ void run(std::ostream& out, std::string_view uri, bool echo) {
     seed("i.user=u");
     i->user = u;
     seed("u.ident");
-    show(out, u->ident); // the backref, set at once
+    show(out, u->ident);  // the backref, set at once
     note("the foreign key is written at flush, not before:");
     seed("u.ident_id");
     show(out, u->ident_id);
@@ -124,7 +137,7 @@ void run(std::ostream& out, std::string_view uri, bool echo) {
     seed("r.users.append(u)");
     r->users.append(u);
     seed("print u.role");
-    show(out, u->role); // set by the backref at append()
+    show(out, u->role);  // set by the backref at append()
     note("(Python 3 spells it print(u.role); the notes are Python 2)");
     seed("r.users");
     show(out, r->users);
@@ -134,7 +147,8 @@ void run(std::ostream& out, std::string_view uri, bool echo) {
     show(out, u->role_id);
     // ANCHOR_END: one_to_many_steps
 
-    out << "\n## Many-to-many: Student.classes / Class.students through relations (lazy='dynamic')\n";
+    out << "\n## Many-to-many: Student.classes / Class.students through relations "
+           "(lazy='dynamic')\n";
     note("the notes give no output here; a small example of our own:");
     // ANCHOR: many_to_many_steps
     seed("s=Student(name='Ann')");
@@ -178,7 +192,8 @@ void run(std::ostream& out, std::string_view uri, bool echo) {
     show(out, session.query<User>().count());
     // ANCHOR_END: integrity_steps
 
-    out << "\nThe tables are left in " << database.dialect().location() << "; try: sqlite3 ch01.db .schema\n";
+    out << "\nThe tables are left in " << database.dialect().location()
+        << "; try: sqlite3 ch01.db .schema\n";
 }
 
-} // namespace ch01
+}  // namespace ch01

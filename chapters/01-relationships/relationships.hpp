@@ -24,7 +24,7 @@ struct Class;
 /// idents — an identity document; at most one user carries it.
 struct Identification {
     std::int64_t id = 0;
-    db::One<User> user{}; // uselist=False: one User, not a list
+    db::One<User> user{};  // uselist=False: one User, not a list
 
     static db::Model<Identification>& model();
 };
@@ -47,10 +47,10 @@ struct Role {
 struct User {
     std::int64_t id = 0;
     std::string name;
-    std::optional<std::int64_t> ident_id{}; // NULL until flush
+    std::optional<std::int64_t> ident_id{};  // NULL until flush
     std::optional<std::int64_t> role_id{};
-    db::One<Identification> ident{}; // backref of Identification::user
-    db::One<Role> role{};            // backref of Role::users
+    db::One<Identification> ident{};  // backref of Identification::user
+    db::One<Role> role{};             // backref of Role::users
 
     static db::Model<User>& model();
 };
@@ -63,7 +63,7 @@ extern const db::Table relations;
 struct Student {
     std::int64_t id = 0;
     std::string name;
-    db::Dynamic<Class> classes{}; // lazy='dynamic': a query, nothing loaded until asked
+    db::Dynamic<Class> classes{};  // lazy='dynamic': a query, nothing loaded until asked
 
     static db::Model<Student>& model();
 };
@@ -71,7 +71,7 @@ struct Student {
 struct Class {
     std::int64_t id = 0;
     std::string name;
-    db::Dynamic<Student> students{}; // backref, also dynamic
+    db::Dynamic<Student> students{};  // backref, also dynamic
 
     static db::Model<Class>& model();
 };
@@ -96,4 +96,4 @@ inline constexpr std::string_view default_uri = "sqlite:///ch01.db";
 /// `out`; with `echo`, the SQL each step causes appears between the lines.
 void run(std::ostream& out, std::string_view uri = default_uri, bool echo = false);
 
-} // namespace ch01
+}  // namespace ch01

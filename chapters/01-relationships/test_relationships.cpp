@@ -34,7 +34,8 @@ struct Fixture {
         session.reset();
         database.drop_all();
         auto c = database.acquire();
-        for (const auto* t : metadata().tables()) BOOST_TEST(!c->has_table(t->name()), t->name() << " dropped");
+        for (const auto* t : metadata().tables())
+            BOOST_TEST(!c->has_table(t->name()), t->name() << " dropped");
     }
     /// A second session, to see what really reached the database.
     std::int64_t scalar(const std::string& sql) {
@@ -50,7 +51,7 @@ struct OneToOneFixture : Fixture {};
 struct OneToManyFixture : Fixture {};
 struct ManyToManyFixture : Fixture {};
 
-} // namespace
+}  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(OneToOne, OneToOneFixture)
 
@@ -79,9 +80,9 @@ BOOST_AUTO_TEST_CASE(reassigning_clears_the_previous_owner) {
     session->commit();
     auto u2 = session->add(User{.name = "Bob"});
     i->user = u2;
-    BOOST_TEST(repr(u1->ident) == "None"); // at once, in memory
+    BOOST_TEST(repr(u1->ident) == "None");  // at once, in memory
     BOOST_TEST(repr(u2->ident) == "<Identification 123>");
-    BOOST_TEST(u1->ident_id.value() == 123); // the column changes at flush
+    BOOST_TEST(u1->ident_id.value() == 123);  // the column changes at flush
     session->commit();
     BOOST_TEST(!u1->ident_id.has_value());
     BOOST_TEST(scalar("SELECT count(*) FROM users WHERE name='Hyman' AND ident_id IS NULL") == 1);
@@ -197,7 +198,7 @@ BOOST_AUTO_TEST_CASE(dynamic_queries_count_filter_and_backref) {
     auto art = session->add(Class{.name = "Art"});
     s->classes.append(math);
     s->classes.append(art);
-    BOOST_TEST(s->classes.count() == 2); // autoflush before the query
+    BOOST_TEST(s->classes.count() == 2);  // autoflush before the query
     BOOST_TEST(repr(s->classes.order_by("name").all()) == "[<Class Art>, <Class Math>]");
     BOOST_TEST(repr(s->classes.filter_by("name", "Math").first()) == "<Class Math>");
     BOOST_TEST(repr(math->students.all()) == "[<Student Ann>]");
@@ -219,7 +220,7 @@ BOOST_AUTO_TEST_CASE(remove_deletes_the_association_row) {
     auto math = session->add(Class{.name = "Math"});
     s->classes.append(math);
     session->commit();
-    math->students.remove(s); // from the other side
+    math->students.remove(s);  // from the other side
     session->commit();
     BOOST_TEST(scalar("SELECT count(*) FROM relations") == 0);
     BOOST_TEST(s->classes.count() == 0);
@@ -234,7 +235,7 @@ BOOST_AUTO_TEST_CASE(nothing_is_loaded_until_asked) {
     db::Session other(database);
     auto s2 = other.get<Student>(s->id);
     sql.str("");
-    auto query = s2->classes.filter_by("name", "Math"); // builds a query, runs nothing
+    auto query = s2->classes.filter_by("name", "Math");  // builds a query, runs nothing
     BOOST_TEST(sql.str().empty());
     BOOST_TEST(query.count() == 1);
     BOOST_TEST(sql.str().find("SELECT count(*)") != std::string::npos);
@@ -257,11 +258,11 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(Chapter)
 
 BOOST_AUTO_TEST_CASE(transcript_shows_the_notes_outcomes_and_repeats) {
-    Poco::TemporaryFile file; // removed at scope exit
+    Poco::TemporaryFile file;  // removed at scope exit
     const std::string uri = "sqlite:///" + file.path();
     std::ostringstream first, second;
     run(first, uri);
-    run(second, uri); // an existing file gives the same transcript
+    run(second, uri);  // an existing file gives the same transcript
     const std::string out = first.str();
     BOOST_TEST(out == second.str());
     BOOST_TEST(out.find(">>> u.ident\n<Identification 123>\n") != std::string::npos);
@@ -276,7 +277,8 @@ BOOST_AUTO_TEST_CASE(echo_shows_sql_with_parameters) {
     std::ostringstream out;
     run(out, "sqlite://", true);
     BOOST_TEST(out.str().find("INSERT INTO idents (id) VALUES (?)\n(123,)") != std::string::npos);
-    BOOST_TEST(out.str().find("INSERT INTO relations (student_id, class_id) VALUES (?, ?)") != std::string::npos);
+    BOOST_TEST(out.str().find("INSERT INTO relations (student_id, class_id) VALUES (?, ?)") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_uri_names_the_uri_and_the_accepted_forms) {

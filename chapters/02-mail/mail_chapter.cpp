@@ -27,7 +27,7 @@ SettingsLookup seed_config(SettingsLookup env) {
     return [env = std::move(env)](std::string_view key) -> std::optional<std::string> {
         if (auto value = env(key)) return value;  // the environment wins
         const bool seed_server = env("MAIL_USERNAME") && !env("MAIL_SERVER");
-        if (!seed_server) return std::nullopt;     // Flask-Mail's own defaults
+        if (!seed_server) return std::nullopt;  // Flask-Mail's own defaults
         if (key == "MAIL_SERVER") return "smtp.qq.com";
         if (key == "MAIL_PORT") return "587";
         if (key == "MAIL_USE_TLS") return "true";
@@ -66,7 +66,7 @@ void print_message(std::ostream& out, const std::string& data) {
     }
 }
 
-} // namespace
+}  // namespace
 
 int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::path& workdir) {
     out << "# Chapter 02: Flask-Mail in C++ (common::mail)\n\n";
@@ -85,14 +85,16 @@ int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::pat
             capture.emplace(CaptureOptions{.directory = workdir / "mail"});
             out << "(MAIL_USERNAME is not set: sending to a local capture server instead of "
                    "smtp.qq.com:587; set MAIL_USERNAME/MAIL_PASSWORD to use the real one)\n";
-            lookup = [&env, port = std::to_string(capture->port())](std::string_view key) -> std::optional<std::string> {
+            lookup = [&env, port = std::to_string(capture->port())](
+                         std::string_view key) -> std::optional<std::string> {
                 if (key == "MAIL_SERVER") return "127.0.0.1";
                 if (key == "MAIL_PORT") return port;
                 return env(key);
             };
         }
 
-        out << "\n>>> msg = Message('My Subject', sender='879651072@qq.com', recipients=['879651072@qq.com'])\n"
+        out << "\n>>> msg = Message('My Subject', sender='879651072@qq.com', "
+               "recipients=['879651072@qq.com'])\n"
                ">>> msg.body = 'text body'\n"
                ">>> msg.html = '<b>HTML</b> body'\n"
                ">>> with app.app_context():\n"
@@ -103,8 +105,10 @@ int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::pat
         const Delivery delivery = mail.send(msg);
         // ANCHOR_END: send
 
-        out << "sent to " << delivery.server << ": TLS " << (delivery.tls ? "yes" : "no") << ", authenticated "
-            << (delivery.auth.empty() ? std::string("no") : "yes (AUTH " + delivery.auth + ")") << '\n';
+        out << "sent to " << delivery.server << ": TLS " << (delivery.tls ? "yes" : "no")
+            << ", authenticated "
+            << (delivery.auth.empty() ? std::string("no") : "yes (AUTH " + delivery.auth + ")")
+            << '\n';
         out << "envelope: MAIL FROM:<" << delivery.envelope_from << ">";
         for (const auto& to : delivery.envelope_to) out << " RCPT TO:<" << to << ">";
         out << "\nserver replied: " << delivery.reply << "\n\n";
@@ -126,4 +130,4 @@ int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::pat
     }
 }
 
-} // namespace ch02
+}  // namespace ch02

@@ -26,6 +26,7 @@ common::mail::SettingsLookup environment();
 /// Sends the seed message and prints what happened. With neither MAIL_SERVER nor
 /// MAIL_USERNAME in `env`, it starts a CaptureServer on 127.0.0.1 and stores the message
 /// under `workdir`/mail. Returns 0, or 1 after printing the error.
-int run(std::ostream& out, const common::mail::SettingsLookup& env, const std::filesystem::path& workdir);
+int run(std::ostream& out, const common::mail::SettingsLookup& env,
+        const std::filesystem::path& workdir);
 
-} // namespace ch02
+}  // namespace ch02

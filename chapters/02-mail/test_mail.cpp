@@ -70,7 +70,7 @@ std::string message_of(const std::function<void()>& f) {
     return "no exception";
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(MessageFormat)
 
@@ -98,7 +98,8 @@ BOOST_AUTO_TEST_CASE(headers_come_in_flask_mail_order) {
     const MimePart root = parse_mime(ch02::seed_message().as_string());
     std::vector<std::string> names;
     for (const auto& [name, value] : root.headers) names.push_back(name);
-    const std::vector<std::string> expected{"Content-Type", "MIME-Version", "Subject", "From", "To", "Date", "Message-ID"};
+    const std::vector<std::string> expected{"Content-Type", "MIME-Version", "Subject",   "From",
+                                            "To",           "Date",         "Message-ID"};
     BOOST_TEST(names == expected, boost::test_tools::per_element());
 }
 
@@ -130,8 +131,8 @@ BOOST_AUTO_TEST_CASE(attachments_are_base64_parts_after_the_text) {
 }
 
 BOOST_AUTO_TEST_CASE(chinese_subject_and_name_round_trip_through_rfc2047) {
-    Message msg("你好，世界：一封很长很长的测试邮件标题，用来检验折行时不会切断汉字", "张三 <zhang@example.com>",
-                {"李四 <li@example.com>"});
+    Message msg("你好，世界：一封很长很长的测试邮件标题，用来检验折行时不会切断汉字",
+                "张三 <zhang@example.com>", {"李四 <li@example.com>"});
     msg.body = "正文 body";
     const std::string wire = msg.as_string();
     // The header block is pure ASCII; the words decode back to the original text.
@@ -164,7 +165,8 @@ BOOST_AUTO_TEST_CASE(bcc_reaches_the_envelope_but_no_header) {
     BOOST_TEST(!root.has_header("Bcc"));
     BOOST_TEST(root.header("Cc") == "cc@example.com");
     BOOST_TEST(root.header("Reply-To") == "reply@example.com");
-    const std::vector<std::string> expected{"to@example.com", "cc@example.com", "hidden@example.com"};
+    const std::vector<std::string> expected{"to@example.com", "cc@example.com",
+                                            "hidden@example.com"};
     BOOST_TEST(msg.send_to() == expected, boost::test_tools::per_element());
 }
 
@@ -191,11 +193,16 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(Settings)
 
 BOOST_AUTO_TEST_CASE(flask_mail_keys_are_parsed) {
-    const auto s = MailSettings::from_lookup(lookup({{"MAIL_SERVER", "smtp.qq.com"}, {"MAIL_PORT", "587"},
-                                                     {"MAIL_USE_TLS", "True"}, {"MAIL_USERNAME", "u@qq.com"},
-                                                     {"MAIL_PASSWORD", "code"}, {"MAIL_MAX_EMAILS", "20"},
-                                                     {"MAIL_TIMEOUT", "2.5"}, {"MAIL_SUPPRESS_SEND", "yes"},
-                                                     {"MAIL_DEFAULT_SENDER", "Flasky <u@qq.com>"}}));
+    const auto s =
+        MailSettings::from_lookup(lookup({{"MAIL_SERVER", "smtp.qq.com"},
+                                          {"MAIL_PORT", "587"},
+                                          {"MAIL_USE_TLS", "True"},
+                                          {"MAIL_USERNAME", "u@qq.com"},
+                                          {"MAIL_PASSWORD", "code"},
+                                          {"MAIL_MAX_EMAILS", "20"},
+                                          {"MAIL_TIMEOUT", "2.5"},
+                                          {"MAIL_SUPPRESS_SEND", "yes"},
+                                          {"MAIL_DEFAULT_SENDER", "Flasky <u@qq.com>"}}));
     BOOST_TEST(s.server == "smtp.qq.com");
     BOOST_TEST(s.port == 587);
     BOOST_TEST(s.use_tls);
@@ -217,14 +224,24 @@ BOOST_AUTO_TEST_CASE(defaults_are_flask_mails) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_values_name_the_key) {
-    BOOST_TEST(message_of([] { MailSettings::from_lookup(lookup({{"MAIL_USE_TLS", "maybe"}})); }).find("MAIL_USE_TLS") == 0u);
-    BOOST_TEST(message_of([] { MailSettings::from_lookup(lookup({{"MAIL_PORT", "70000"}})); }).find("MAIL_PORT") == 0u);
-    BOOST_TEST(message_of([] { MailSettings::from_lookup(lookup({{"MAIL_TIMEOUT", "soon"}})); }).find("MAIL_TIMEOUT") == 0u);
-    BOOST_CHECK_THROW(MailSettings::from_lookup(lookup({{"MAIL_USE_TLS", "1"}, {"MAIL_USE_SSL", "1"}})), SettingsError);
+    BOOST_TEST(message_of([] {
+                   MailSettings::from_lookup(lookup({{"MAIL_USE_TLS", "maybe"}}));
+               }).find("MAIL_USE_TLS") == 0u);
+    BOOST_TEST(message_of([] {
+                   MailSettings::from_lookup(lookup({{"MAIL_PORT", "70000"}}));
+               }).find("MAIL_PORT") == 0u);
+    BOOST_TEST(message_of([] {
+                   MailSettings::from_lookup(lookup({{"MAIL_TIMEOUT", "soon"}}));
+               }).find("MAIL_TIMEOUT") == 0u);
+    BOOST_CHECK_THROW(
+        MailSettings::from_lookup(lookup({{"MAIL_USE_TLS", "1"}, {"MAIL_USE_SSL", "1"}})),
+        SettingsError);
 }
 
 BOOST_AUTO_TEST_CASE(username_without_password_says_what_to_set) {
-    const std::string m = message_of([] { MailSettings::from_lookup(lookup({{"MAIL_USERNAME", "u@qq.com"}})); });
+    const std::string m = message_of([] {
+        MailSettings::from_lookup(lookup({{"MAIL_USERNAME", "u@qq.com"}}));
+    });
     BOOST_TEST(m.find("MAIL_PASSWORD") != std::string::npos);
     BOOST_TEST(m.find("authorization code") != std::string::npos);
 }
@@ -237,8 +254,8 @@ BOOST_AUTO_TEST_CASE(seed_defaults_apply_only_with_a_username) {
     BOOST_TEST(seed.server == "smtp.qq.com");
     BOOST_TEST(seed.port == 587);
     BOOST_TEST(seed.use_tls);
-    const auto own = MailSettings::from_lookup(ch02::seed_config(
-        lookup({{"MAIL_USERNAME", "u"}, {"MAIL_PASSWORD", "p"}, {"MAIL_SERVER", "mail.example.com"}})));
+    const auto own = MailSettings::from_lookup(ch02::seed_config(lookup(
+        {{"MAIL_USERNAME", "u"}, {"MAIL_PASSWORD", "p"}, {"MAIL_SERVER", "mail.example.com"}})));
     BOOST_TEST(own.server == "mail.example.com");
     BOOST_TEST(own.port == 25);
 }
@@ -276,7 +293,8 @@ BOOST_AUTO_TEST_CASE(seed_message_arrives_intact_at_the_capture_server) {
     BOOST_TEST(got.rcpt_to == rcpt, boost::test_tools::per_element());
     BOOST_TEST(got.data == d.data);
     BOOST_TEST(got.data.find("hidden@example.com") == std::string::npos);
-    BOOST_TEST(parse_mime(got.data).parts.at(0).parts.at(0).body == ".leading dot\r\n..two dots\r\n.");
+    BOOST_TEST(parse_mime(got.data).parts.at(0).parts.at(0).body ==
+               ".leading dot\r\n..two dots\r\n.");
     BOOST_TEST(outbox.size() == 1u);
 }
 
@@ -290,15 +308,18 @@ BOOST_AUTO_TEST_CASE(default_sender_fills_in_and_missing_sender_is_an_error) {
     Mail(s).send(msg);
     BOOST_REQUIRE(server.wait_for(1, 5s));
     BOOST_TEST(server.messages()[0].mail_from == "admin@example.com");
-    BOOST_TEST(parse_mime(server.messages()[0].data).header("From") == "Flasky Admin <admin@example.com>");
+    BOOST_TEST(parse_mime(server.messages()[0].data).header("From") ==
+               "Flasky Admin <admin@example.com>");
     Message nobody("x", "a@example.com", {});
     BOOST_TEST((kind_of([&] { Mail(s).send(nobody); }) == MailError::Kind::no_recipients));
 }
 
 BOOST_AUTO_TEST_CASE(connection_refused_says_so) {
     Mail mail(local(closed_port()));
-    BOOST_TEST((kind_of([&] { mail.send(ch02::seed_message()); }) == MailError::Kind::connection_refused));
-    BOOST_TEST(message_of([&] { mail.send(ch02::seed_message()); }).find("MAIL_PORT") != std::string::npos);
+    BOOST_TEST(
+        (kind_of([&] { mail.send(ch02::seed_message()); }) == MailError::Kind::connection_refused));
+    BOOST_TEST(message_of([&] { mail.send(ch02::seed_message()); }).find("MAIL_PORT") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(silent_server_times_out_after_mail_timeout) {
@@ -327,14 +348,16 @@ BOOST_AUTO_TEST_CASE(authentication_picks_plain_and_wrong_password_is_explained)
 
     s.password = "wrong";
     Mail wrong(s);
-    BOOST_TEST((kind_of([&] { wrong.send(ch02::seed_message()); }) == MailError::Kind::auth_failed));
+    BOOST_TEST(
+        (kind_of([&] { wrong.send(ch02::seed_message()); }) == MailError::Kind::auth_failed));
     const std::string m = message_of([&] { wrong.send(ch02::seed_message()); });
     BOOST_TEST(m.find("535") != std::string::npos);
     BOOST_TEST(m.find("authorization code") != std::string::npos);
     BOOST_TEST(m.find("app password") != std::string::npos);
 
     MailSettings anonymous = local(server.port());
-    BOOST_TEST((kind_of([&] { Mail(anonymous).send(ch02::seed_message()); }) == MailError::Kind::auth_required));
+    BOOST_TEST((kind_of([&] { Mail(anonymous).send(ch02::seed_message()); }) ==
+                MailError::Kind::auth_required));
 }
 
 BOOST_AUTO_TEST_CASE(tls_requested_but_not_offered_fails_instead_of_downgrading) {
@@ -365,7 +388,8 @@ BOOST_AUTO_TEST_CASE(bulk_connection_sends_many_messages_over_one_session) {
     {
         Connection conn = mail.connect();
         for (int i = 0; i < 5; ++i) {
-            Message msg("Bulk " + std::to_string(i), "a@example.com", {"user" + std::to_string(i) + "@example.com"});
+            Message msg("Bulk " + std::to_string(i), "a@example.com",
+                        {"user" + std::to_string(i) + "@example.com"});
             msg.body = "message " + std::to_string(i);
             conn.send(msg);
         }
@@ -456,7 +480,7 @@ BOOST_AUTO_TEST_CASE(queue_is_bounded_and_shutdown_delivers_the_rest) {
         for (int i = 0; i < 50; ++i) accepted += sender.submit(ch02::seed_message()) ? 1u : 0u;
         BOOST_TEST(accepted + sender.stats().rejected == 50u);
         BOOST_TEST(sender.stats().rejected > 0u);  // 50 submits outrun one worker by far
-    }  // the destructor flushes
+    }                                              // the destructor flushes
     BOOST_TEST(server.messages().size() == accepted);
 }
 
@@ -481,7 +505,8 @@ BOOST_AUTO_TEST_CASE(run_delivers_the_seed_offline_and_stores_an_eml) {
     BOOST_REQUIRE_EQUAL(ch02::run(out, lookup({}), dir.path()), 0);
     BOOST_TEST_MESSAGE(out.str());
     BOOST_TEST(out.str().find("TLS no, authenticated no") != std::string::npos);
-    BOOST_TEST(out.str().find("text/html; charset=utf-8; 7bit: \"<b>HTML</b> body\"") != std::string::npos);
+    BOOST_TEST(out.str().find("text/html; charset=utf-8; 7bit: \"<b>HTML</b> body\"") !=
+               std::string::npos);
     const auto eml = std::filesystem::path(dir.path()) / "mail" / "0001.eml";
     BOOST_REQUIRE(std::filesystem::exists(eml));
     std::ifstream in(eml, std::ios::binary);
@@ -492,8 +517,10 @@ BOOST_AUTO_TEST_CASE(run_delivers_the_seed_offline_and_stores_an_eml) {
 BOOST_AUTO_TEST_CASE(run_reports_an_unreachable_server_clearly) {
     std::ostringstream out;
     const auto port = std::to_string(closed_port());
-    BOOST_TEST(ch02::run(out, lookup({{"MAIL_SERVER", "127.0.0.1"}, {"MAIL_PORT", port}}), ".") == 1);
-    BOOST_TEST(out.str().find("error: connection to 127.0.0.1:" + port + " refused") != std::string::npos);
+    BOOST_TEST(ch02::run(out, lookup({{"MAIL_SERVER", "127.0.0.1"}, {"MAIL_PORT", port}}), ".") ==
+               1);
+    BOOST_TEST(out.str().find("error: connection to 127.0.0.1:" + port + " refused") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -33,7 +33,8 @@ void print_registry(std::ostream& out) {
 void print_table(std::ostream& out, const common::config::Config& app_config,
                  const flasky::Config& cls) {
     // The value column comes last: it is the only one whose width varies (paths).
-    out << std::left << std::setw(31) << "KEY" << std::setw(24) << "SOURCE" << "VALUE\n";
+    out << std::left << std::setw(31) << "KEY" << std::setw(24) << "SOURCE"
+        << "VALUE\n";
     for (const auto& attribute : cls.attributes()) {  // in class order, base first
         const std::string& key = attribute.key;
         out << std::setw(31) << key << std::setw(24) << app_config.source(key)
@@ -43,7 +44,8 @@ void print_table(std::ostream& out, const common::config::Config& app_config,
 }
 
 /// Lists the names, wrapped to stay readable in a terminal.
-void print_wrapped(std::ostream& out, const std::string& lead, const std::vector<std::string>& names) {
+void print_wrapped(std::ostream& out, const std::string& lead,
+                   const std::vector<std::string>& names) {
     std::string line = lead;
     for (std::size_t i = 0; i < names.size(); ++i) {
         std::string word = names[i] + (i + 1 < names.size() ? "," : "");

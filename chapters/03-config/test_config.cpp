@@ -33,7 +33,9 @@ common::config::Config load(const std::string& name) {
     return app_config;
 }
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 auto message_has(std::string part) {
     return [part](const ConfigError& e) { return has(e.what(), part); };
@@ -52,8 +54,8 @@ BOOST_AUTO_TEST_CASE(config_base_values) {
     BOOST_TEST(c.get_string("FLASKY_MAIL_SUBJECT_PREFIX") == "[Flasky]");
     BOOST_TEST(c.get_string("FLASKY_MAIL_SENDER") == "Flasky Admin <flasky@example.com>");
     BOOST_TEST(std::holds_alternative<std::monostate>(c["FLASKY_ADMIN"]));
-    for (const char* key : {"SECRET_KEY", "SQLALCHEMY_COMMIT_ON_TEARDOWN", "FLASKY_MAIL_SUBJECT_PREFIX",
-                            "FLASKY_MAIL_SENDER", "FLASKY_ADMIN"})
+    for (const char* key : {"SECRET_KEY", "SQLALCHEMY_COMMIT_ON_TEARDOWN",
+                            "FLASKY_MAIL_SUBJECT_PREFIX", "FLASKY_MAIL_SENDER", "FLASKY_ADMIN"})
         BOOST_TEST(c.source(key) == "Config", key);
 }
 
@@ -98,7 +100,8 @@ BOOST_AUTO_TEST_CASE(every_class_inherits_config) {
             BOOST_TEST(inherited->defined_in == "Config");
         }
     }
-    BOOST_TEST((config["testing"].lineage() == std::vector<std::string>{"Config", "TestingConfig"}));
+    BOOST_TEST(
+        (config["testing"].lineage() == std::vector<std::string>{"Config", "TestingConfig"}));
     BOOST_TEST(dynamic_cast<const flasky::ProductionConfig*>(&config["production"]) != nullptr);
 }
 
@@ -109,7 +112,8 @@ BOOST_FIXTURE_TEST_SUITE(Registry, CleanEnv)
 BOOST_AUTO_TEST_CASE(default_is_development) {
     BOOST_TEST(&config["default"] == &config["development"]);
     BOOST_TEST(config["default"].name() == "DevelopmentConfig");
-    BOOST_TEST((config.names() == std::vector<std::string>{"development", "testing", "production", "default"}));
+    BOOST_TEST((config.names() ==
+                std::vector<std::string>{"development", "testing", "production", "default"}));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_name_lists_the_valid_names) {
@@ -119,7 +123,8 @@ BOOST_AUTO_TEST_CASE(unknown_name_lists_the_valid_names) {
 }
 
 BOOST_AUTO_TEST_CASE(capitalised_production_is_an_error) {
-    BOOST_CHECK_EXCEPTION(config["Production"], ConfigError, message_has("did you mean 'production'?"));
+    BOOST_CHECK_EXCEPTION(config["Production"], ConfigError,
+                          message_has("did you mean 'production'?"));
 }
 
 BOOST_AUTO_TEST_CASE(choice_argument_then_env_then_default) {
@@ -158,7 +163,8 @@ BOOST_AUTO_TEST_CASE(flasky_admin_and_mail_credentials_from_env) {
 }
 
 BOOST_AUTO_TEST_CASE(database_uri_variables_per_class) {
-    ScopedEnv dev("DEV_DATABASE_URI", "sqlite:////tmp/dev.db"), test("TEST_DATABASE_URI", "sqlite:////tmp/test.db"),
+    ScopedEnv dev("DEV_DATABASE_URI", "sqlite:////tmp/dev.db"),
+        test("TEST_DATABASE_URI", "sqlite:////tmp/test.db"),
         prod("DATABASE_URI", "sqlite:////tmp/p.db");
     const auto d = load("development"), t = load("testing"), p = load("production");
     BOOST_TEST(d.get_string("SQLALCHEMY_DATABASE_URI") == "sqlite:////tmp/dev.db");
@@ -170,7 +176,8 @@ BOOST_AUTO_TEST_CASE(database_uri_variables_per_class) {
 }
 
 BOOST_AUTO_TEST_CASE(same_name_variable_overrides_any_key) {
-    ScopedEnv uri("SQLALCHEMY_DATABASE_URI", "sqlite:////tmp/same.db"), dev("DEV_DATABASE_URI", "sqlite:////tmp/dev.db"),
+    ScopedEnv uri("SQLALCHEMY_DATABASE_URI", "sqlite:////tmp/same.db"),
+        dev("DEV_DATABASE_URI", "sqlite:////tmp/dev.db"),
         prefix("FLASKY_MAIL_SUBJECT_PREFIX", "[Test]"), debug("DEBUG", "false");
     const auto c = load("development");
     BOOST_TEST(c.get_string("SQLALCHEMY_DATABASE_URI") == "sqlite:////tmp/same.db");
@@ -180,7 +187,8 @@ BOOST_AUTO_TEST_CASE(same_name_variable_overrides_any_key) {
 }
 
 BOOST_AUTO_TEST_CASE(mail_settings_point_at_a_local_server) {
-    ScopedEnv server("MAIL_SERVER", "127.0.0.1"), port("MAIL_PORT", "2525"), tls("MAIL_USE_TLS", "0");
+    ScopedEnv server("MAIL_SERVER", "127.0.0.1"), port("MAIL_PORT", "2525"),
+        tls("MAIL_USE_TLS", "0");
     const auto c = load("development");
     BOOST_TEST(c.get_string("MAIL_SERVER") == "127.0.0.1");
     BOOST_TEST(c.get_int("MAIL_PORT") == 2525);
@@ -197,7 +205,8 @@ BOOST_AUTO_TEST_CASE(mail_use_tls_spellings) {
 
 BOOST_AUTO_TEST_CASE(bad_port_names_the_variable) {
     ScopedEnv port("MAIL_PORT", "abc");
-    BOOST_CHECK_EXCEPTION(load("development"), ConfigError, message_has("MAIL_PORT='abc' is not an int"));
+    BOOST_CHECK_EXCEPTION(load("development"), ConfigError,
+                          message_has("MAIL_PORT='abc' is not an int"));
 }
 
 BOOST_AUTO_TEST_CASE(variables_for_keys_a_class_lacks_are_ignored) {
@@ -207,9 +216,12 @@ BOOST_AUTO_TEST_CASE(variables_for_keys_a_class_lacks_are_ignored) {
 
 BOOST_AUTO_TEST_CASE(unset_values_say_what_to_export) {
     const auto c = load("development");
-    BOOST_CHECK_EXCEPTION(c.get_string("MAIL_USERNAME"), ConfigError,
-                          message_has("MAIL_USERNAME is not set (None, from DevelopmentConfig): export MAIL_USERNAME="));
-    BOOST_CHECK_EXCEPTION(c.get_string("FLASKY_ADMIN"), ConfigError, message_has("export FLASKY_ADMIN="));
+    BOOST_CHECK_EXCEPTION(
+        c.get_string("MAIL_USERNAME"), ConfigError,
+        message_has(
+            "MAIL_USERNAME is not set (None, from DevelopmentConfig): export MAIL_USERNAME="));
+    BOOST_CHECK_EXCEPTION(c.get_string("FLASKY_ADMIN"), ConfigError,
+                          message_has("export FLASKY_ADMIN="));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -224,16 +236,18 @@ BOOST_AUTO_TEST_CASE(ctest_environment_lists_every_config_variable) {
         return;
     }
     for (const auto& name : flasky::environment_variables())
-        BOOST_TEST(std::getenv(name.c_str()) != nullptr,
-                   name << " is read by a config but not listed in chapters/03-config/CMakeLists.txt");
+        BOOST_TEST(
+            std::getenv(name.c_str()) != nullptr,
+            name << " is read by a config but not listed in chapters/03-config/CMakeLists.txt");
 }
 
 BOOST_FIXTURE_TEST_SUITE(InitApp, CleanEnv)
 
 BOOST_AUTO_TEST_CASE(production_refuses_the_default_secret_key) {
     common::config::Config app_config;
-    BOOST_CHECK_EXCEPTION(ch03::configure(app_config, config["production"]), ConfigError,
-                          message_has("refuses to start with the default SECRET_KEY: set SECRET_KEY"));
+    BOOST_CHECK_EXCEPTION(
+        ch03::configure(app_config, config["production"]), ConfigError,
+        message_has("refuses to start with the default SECRET_KEY: set SECRET_KEY"));
 }
 
 BOOST_AUTO_TEST_CASE(production_refuses_an_empty_secret_key) {
@@ -297,7 +311,8 @@ BOOST_AUTO_TEST_CASE(production_shows_overrides_with_their_source) {
     std::ostringstream out;
     ch03::run(out, std::string("production"));
     const std::string text = out.str();
-    BOOST_TEST(has(text, "SQLALCHEMY_DATABASE_URI        env DATABASE_URI        'sqlite:////tmp/p.db'"));
+    BOOST_TEST(
+        has(text, "SQLALCHEMY_DATABASE_URI        env DATABASE_URI        'sqlite:////tmp/p.db'"));
     BOOST_TEST(has(text, "SECRET_KEY                     env SECRET_KEY          ***"));
 }
 

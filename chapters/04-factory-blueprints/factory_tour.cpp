@@ -27,9 +27,12 @@ std::string text_of(const std::string& html, const std::string& tag, std::size_t
     std::string text;
     bool in_tag = false;
     for (char c : html.substr(start, end - start)) {
-        if (c == '<') in_tag = true;
-        else if (c == '>') in_tag = false;
-        else if (!in_tag && c != '\n') text += c;
+        if (c == '<')
+            in_tag = true;
+        else if (c == '>')
+            in_tag = false;
+        else if (!in_tag && c != '\n')
+            text += c;
     }
     return text;
 }
@@ -58,14 +61,17 @@ void run(std::ostream& out) {
 
     out << ">>> app.config   # from TestingConfig (secrets masked)\n";
     for (const auto& key : app->config.keys())
-        out << "    " << std::left << std::setw(30) << key << " " << app->config.display(key) << "\n";
+        out << "    " << std::left << std::setw(30) << key << " " << app->config.display(key)
+            << "\n";
 
     out << ">>> list(app.extensions)\n    [";
     const char* sep = "";
-    for (const auto& name : app->extensions.names()) out << std::exchange(sep, ", ") << "'" << name << "'";
+    for (const auto& name : app->extensions.names())
+        out << std::exchange(sep, ", ") << "'" << name << "'";
     out << "]\n>>> list(app.blueprints)\n    [";
     sep = "";
-    for (const auto& name : app->blueprints()) out << std::exchange(sep, ", ") << "'" << name << "'";
+    for (const auto& name : app->blueprints())
+        out << std::exchange(sep, ", ") << "'" << name << "'";
     out << "]\n\n$ flask routes\n";
     flasky::manage::print_url_map(out, *app, "    ");
 
@@ -115,11 +121,13 @@ void run(std::ostream& out) {
     out << "\n>>> User.query.all()\n    [";
     common::db::Session session(flasky::db.engine(*app));
     sep = "";
-    for (const auto& user : session.query<flasky::User>().order_by("id").all()) out << std::exchange(sep, ", ") << *user;
+    for (const auto& user : session.query<flasky::User>().order_by("id").all())
+        out << std::exchange(sep, ", ") << *user;
     out << "]\n";
 }
 
-void serve(std::ostream& out, const std::string& config_name, const std::string& host, std::uint16_t port) {
+void serve(std::ostream& out, const std::string& config_name, const std::string& host,
+           std::uint16_t port) {
     flasky::manage::runserver(out, config_name, host, port);
 }
 

@@ -14,6 +14,7 @@ void run(std::ostream& out);
 
 /// `--serve`: create_app(config_name), create missing tables and the default roles, serve on
 /// host:port until Ctrl+C / SIGTERM (in-flight requests finish, queued mail is delivered).
-void serve(std::ostream& out, const std::string& config_name, const std::string& host, std::uint16_t port);
+void serve(std::ostream& out, const std::string& config_name, const std::string& host,
+           std::uint16_t port);
 
 }  // namespace ch04

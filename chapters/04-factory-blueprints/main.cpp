@@ -13,12 +13,17 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         bool has_value = i + 1 < argc;
-        if (arg == "--serve") serve = true;
-        else if (arg == "--host" && has_value) host = argv[++i];
-        else if (arg == "--port" && has_value) port = std::strtol(argv[++i], nullptr, 10);
-        else if (arg == "--config" && has_value) config = argv[++i];
+        if (arg == "--serve")
+            serve = true;
+        else if (arg == "--host" && has_value)
+            host = argv[++i];
+        else if (arg == "--port" && has_value)
+            port = std::strtol(argv[++i], nullptr, 10);
+        else if (arg == "--config" && has_value)
+            config = argv[++i];
         else {
-            std::cerr << "usage: ch04_factory_blueprints [--serve [--host 127.0.0.1] [--port 5000] [--config NAME]]\n";
+            std::cerr << "usage: ch04_factory_blueprints [--serve [--host 127.0.0.1] [--port 5000] "
+                         "[--config NAME]]\n";
             return 2;
         }
     }
@@ -27,8 +32,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        if (serve) ch04::serve(std::cout, config, host, static_cast<std::uint16_t>(port));
-        else ch04::run(std::cout);
+        if (serve)
+            ch04::serve(std::cout, config, host, static_cast<std::uint16_t>(port));
+        else
+            ch04::run(std::cout);
     } catch (const std::exception& e) {
         std::cout.flush();
         std::cerr << "ch04_factory_blueprints: " << e.what() << "\n";

@@ -47,7 +47,8 @@ struct AppFixture {
     }
     std::int64_t users_named(const std::string& name) {
         common::db::Session session(flasky::db.engine(*app));
-        return static_cast<std::int64_t>(session.query<flasky::User>().filter_by("username", name).count());
+        return static_cast<std::int64_t>(
+            session.query<flasky::User>().filter_by("username", name).count());
     }
 };
 
@@ -75,7 +76,8 @@ BOOST_AUTO_TEST_CASE(unknown_or_capitalised_name_is_refused_with_the_valid_names
             flasky::create_app(name);
             BOOST_FAIL("create_app accepted " << name);
         } catch (const common::config::ConfigError& e) {
-            BOOST_TEST(std::string(e.what()).find("development, testing, production, default") != std::string::npos);
+            BOOST_TEST(std::string(e.what()).find("development, testing, production, default") !=
+                       std::string::npos);
         }
     }
 }
@@ -120,8 +122,8 @@ BOOST_AUTO_TEST_CASE(home_page_greets_a_stranger_with_the_form) {
     BOOST_TEST(r.contains("What is your name?"));
     BOOST_TEST(r.contains("name=\"name\""));
     BOOST_TEST(!web::TestClient::csrf_token(r.body).empty());
-    BOOST_TEST(r.contains("class=\"flask-moment\""));         // moment renders the time
-    BOOST_TEST(r.contains("/static/bootstrap4/"));            // Debian's Bootstrap, no CDN
+    BOOST_TEST(r.contains("class=\"flask-moment\""));  // moment renders the time
+    BOOST_TEST(r.contains("/static/bootstrap4/"));     // Debian's Bootstrap, no CDN
     BOOST_TEST(r.contains("/static/moment/moment.min.js"));
     BOOST_TEST(r.contains("navbar-brand"));
 }
@@ -140,7 +142,8 @@ BOOST_AUTO_TEST_CASE(new_name_redirects_then_greets_and_stores_the_user) {
 
 BOOST_AUTO_TEST_CASE(known_name_is_happy_to_see_you_again) {
     post_name("Bob");
-    auto page = client->post("/", {{"name", "Bob"}, {"csrf_token", token()}}, {.follow_redirects = true});
+    auto page =
+        client->post("/", {{"name", "Bob"}, {"csrf_token", token()}}, {.follow_redirects = true});
     BOOST_TEST(page.status == 200);
     BOOST_TEST(page.contains("Hello, Bob!"));
     BOOST_TEST(page.contains("Happy to see you again!"));
@@ -212,7 +215,8 @@ BOOST_AUTO_TEST_CASE(static_files_have_types_and_etags) {
     BOOST_REQUIRE(!etag.empty());
     web::Headers h;
     h.set("If-None-Match", etag);
-    BOOST_TEST(client->get("/static/bootstrap4/css/bootstrap.min.css", {.headers = h}).status == 304);
+    BOOST_TEST(client->get("/static/bootstrap4/css/bootstrap.min.css", {.headers = h}).status ==
+               304);
     BOOST_TEST(client->get("/static/moment/moment.min.js").status == 200);
     BOOST_TEST(client->get("/static/bootstrap4/../../../../etc/passwd").status == 404);
 }
@@ -275,7 +279,10 @@ BOOST_AUTO_TEST_CASE(the_same_new_name_posted_at_once_never_fails) {
     std::vector<int> statuses(clients.size());
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < clients.size(); ++i)
-        threads.emplace_back([&, i] { statuses[i] = clients[i].post("/", {{"name", "Racer"}, {"csrf_token", tokens[i]}}).status; });
+        threads.emplace_back([&, i] {
+            statuses[i] =
+                clients[i].post("/", {{"name", "Racer"}, {"csrf_token", tokens[i]}}).status;
+        });
     for (auto& t : threads) t.join();
     for (int status : statuses) BOOST_TEST(status == 302);
     BOOST_TEST(users_named("Racer") == 1);

@@ -20,7 +20,8 @@ namespace {
 std::vector<std::string> tables_in(const std::string& uri) {
     common::db::Database database(uri, flasky::metadata());
     auto connection = database.acquire();
-    auto& st = connection->prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name");
+    auto& st =
+        connection->prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name");
     std::vector<std::string> names;
     while (st.step()) names.emplace_back(st.get_text(0));
     st.reset();
@@ -56,7 +57,7 @@ BOOST_AUTO_TEST_CASE(setup_creates_the_tables_and_teardown_drops_them) {
         flasky::BasicTestCase test;  // setUp
         BOOST_TEST(test.app->config.get_bool("TESTING"));
         BOOST_TEST((tables_in(uri) == std::vector<std::string>{"roles", "users"}));
-    }                                // tearDown
+    }  // tearDown
     BOOST_TEST(tables_in(uri).empty());
 }
 
@@ -74,7 +75,8 @@ BOOST_AUTO_TEST_CASE(test_runs_the_named_tests_verbosely) {
     BOOST_TEST(run.status == 0);
     BOOST_TEST(run.output.find("Entering test case \"test_app_exists\"") != std::string::npos);
     BOOST_TEST(run.output.find("Leaving test case \"test_app_is_testing\"") != std::string::npos);
-    BOOST_TEST(run.output.find("tests/flasky/test_basics.cpp(") != std::string::npos);  // relative paths
+    BOOST_TEST(run.output.find("tests/flasky/test_basics.cpp(") !=
+               std::string::npos);  // relative paths
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_test_makes_the_command_fail) {

@@ -41,19 +41,25 @@ class BasicTestCase(unittest.TestCase):
 /// tools/docs_include.py for the same job; this is its few-line C++ twin.)
 std::string anchor(const std::string& relative_path, const std::string& name) {
     std::ifstream in(std::string(WORKBOOK_SOURCE_DIR) + "/" + relative_path);
-    if (!in) throw std::runtime_error("cannot read " + relative_path + " (is the source tree beside the build?)");
+    if (!in)
+        throw std::runtime_error("cannot read " + relative_path +
+                                 " (is the source tree beside the build?)");
     std::ostringstream text;
     bool inside = false;
     for (std::string line; std::getline(in, line);) {
-        if (line.find("// ANCHOR: " + name) != std::string::npos) inside = true;
-        else if (line.find("// ANCHOR_END: " + name) != std::string::npos) return text.str();
-        else if (inside && line.find("// ANCHOR") == std::string::npos) text << "    " << line << "\n";
+        if (line.find("// ANCHOR: " + name) != std::string::npos)
+            inside = true;
+        else if (line.find("// ANCHOR_END: " + name) != std::string::npos)
+            return text.str();
+        else if (inside && line.find("// ANCHOR") == std::string::npos)
+            text << "    " << line << "\n";
     }
     throw std::runtime_error(relative_path + " has no complete anchor '" + name + "'");
 }
 
 void banner(std::ostream& out, const std::string& title) {
-    out << "\n---- " << title << " " << std::string(title.size() < 70 ? 70 - title.size() : 0, '-') << "\n";
+    out << "\n---- " << title << " " << std::string(title.size() < 70 ? 70 - title.size() : 0, '-')
+        << "\n";
 }
 
 }  // namespace
@@ -65,7 +71,8 @@ int run(std::ostream& out) {
     out << seed_test_basics;
 
     banner(out, "C++: the fixture (common/flasky/testing.hpp, testing.cpp)");
-    out << anchor("common/flasky/testing.hpp", "fixture") << "\n" << anchor("common/flasky/testing.cpp", "setup_teardown");
+    out << anchor("common/flasky/testing.hpp", "fixture") << "\n"
+        << anchor("common/flasky/testing.cpp", "setup_teardown");
     banner(out, "C++: the two tests (tests/flasky/test_basics.cpp)");
     out << anchor("tests/flasky/test_basics.cpp", "basics");
 
@@ -85,11 +92,13 @@ int run(std::ostream& out) {
 
     banner(out, "bug 3: assertFalse(current_app.config['TESTING'])");
     const int inverted = flasky::manage::test(out, {"SeedErrata/test_app_is_testing_inverted"});
-    out << "exit status: " << inverted << "   (the assertion says the opposite of the test's name)\n";
+    out << "exit status: " << inverted
+        << "   (the assertion says the opposite of the test's name)\n";
 
     const bool as_expected = fixed == 0 && no_setup != 0 && inverted != 0;
-    out << "\n" << (as_expected ? "The fixed tests pass; each of the notes' versions fails, as it should."
-                                : "UNEXPECTED: see the exit statuses above.")
+    out << "\n"
+        << (as_expected ? "The fixed tests pass; each of the notes' versions fails, as it should."
+                        : "UNEXPECTED: see the exit statuses above.")
         << "\n";
     return as_expected ? 0 : 1;
 }

@@ -19,7 +19,8 @@ std::string repr(const Value& value) {
         std::string operator()(std::int64_t i) const { return std::to_string(i); }
         std::string operator()(const std::string& s) const {
             // Python picks the quote that needs no escaping; enough for config values.
-            const char quote = s.find('\'') != std::string::npos && s.find('"') == std::string::npos ? '"' : '\'';
+            const char quote =
+                s.find('\'') != std::string::npos && s.find('"') == std::string::npos ? '"' : '\'';
             std::string out(1, quote);
             for (char c : s) {
                 if (c == quote || c == '\\') out += '\\';
@@ -49,8 +50,8 @@ bool Config::contains(std::string_view key) const { return entries_.find(key) !=
 const Config::Entry& Config::entry(std::string_view key) const {
     if (auto it = entries_.find(key); it != entries_.end()) return it->second;
     std::string where = loaded_from_.empty()
-        ? "nothing was loaded with from_object() and it was never set"
-        : loaded_from_ + " does not define it";
+                            ? "nothing was loaded with from_object() and it was never set"
+                            : loaded_from_ + " does not define it";
     throw ConfigError("no config key '" + std::string(key) + "': " + where +
                       "; add it to the config class or set it with config.set(\"" +
                       std::string(key) + "\", ...)");

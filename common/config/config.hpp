@@ -78,7 +78,8 @@ private:
         std::string environment_variable;
     };
     const Entry& entry(std::string_view key) const;
-    [[noreturn]] void wrong_type(std::string_view key, const Entry& e, std::string_view expected) const;
+    [[noreturn]] void wrong_type(std::string_view key, const Entry& e,
+                                 std::string_view expected) const;
 
     std::map<std::string, Entry, std::less<>> entries_;
     std::string loaded_from_;  ///< the class from_object loaded last, for error messages

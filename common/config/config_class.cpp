@@ -28,7 +28,9 @@ void ConfigClass::class_body(std::string name) {
 
 void ConfigClass::attr(std::string key, Value value) { define(std::move(key), std::move(value)); }
 
-void ConfigClass::attr(std::string key, FromEnv lookup) { define(std::move(key), std::move(lookup)); }
+void ConfigClass::attr(std::string key, FromEnv lookup) {
+    define(std::move(key), std::move(lookup));
+}
 
 void ConfigClass::define(std::string key, std::variant<Value, FromEnv> definition) {
     // Flask's from_object copies only UPPERCASE attributes; a lowercase one would be silently
@@ -37,8 +39,9 @@ void ConfigClass::define(std::string key, std::variant<Value, FromEnv> definitio
         return std::isupper(c) || std::isdigit(c) || c == '_';
     });
     if (!upper)
-        throw ConfigError("config key '" + key + "' in " + name() +
-                          " is not UPPERCASE: from_object() only loads UPPERCASE names, as Flask's does");
+        throw ConfigError(
+            "config key '" + key + "' in " + name() +
+            " is not UPPERCASE: from_object() only loads UPPERCASE names, as Flask's does");
     for (auto& existing : attributes_) {
         if (existing.key == key) {  // a subclass overrides its base: same place, new value
             existing.definition = std::move(definition);
@@ -74,8 +77,8 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 
 void throw_unknown_name(std::string_view name, const std::vector<std::string>& names) {
-    std::string message = "unknown config name '" + std::string(name) + "'; valid names: " +
-                          join_names(names);
+    std::string message =
+        "unknown config name '" + std::string(name) + "'; valid names: " + join_names(names);
     for (const auto& n : names)
         if (Poco::icompare(n, std::string(name)) == 0)
             message += " (names are lowercase: did you mean '" + n + "'?)";
@@ -180,9 +183,10 @@ void Config::from_object(const ConfigClass& cls) {
                 throw ConfigError(
                     "environment variable " + variable + "=" + repr(env_value(variable)) +
                     " is not " + (is_bool ? "a bool" : "an int") + ": " + key + " is " +
-                    (is_bool ? "a bool; use 1/0, true/false, yes/no or on/off"
-                             : "an int; use a whole number like " +
-                                   (body->has(key) ? body->getRawString(key) : std::string("587"))) +
+                    (is_bool
+                         ? "a bool; use 1/0, true/false, yes/no or on/off"
+                         : "an int; use a whole number like " +
+                               (body->has(key) ? body->getRawString(key) : std::string("587"))) +
                     ", or unset " + variable + " to use " + a.defined_in + "'s value");
             }
         }

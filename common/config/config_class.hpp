@@ -90,8 +90,7 @@ std::string join_names(const std::vector<std::string>& names);
 template <class T>
 class Registry {
 public:
-    Registry(std::initializer_list<std::pair<std::string, const T*>> entries)
-        : entries_(entries) {}
+    Registry(std::initializer_list<std::pair<std::string, const T*>> entries) : entries_(entries) {}
 
     const T& operator[](std::string_view name) const {
         for (const auto& [key, cls] : entries_)

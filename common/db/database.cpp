@@ -32,8 +32,10 @@ std::shared_ptr<Connection> Database::acquire() {
     // Back to the pool when the last user lets go (unless the Database is already gone).
     std::weak_ptr<bool> alive = alive_;
     return std::shared_ptr<Connection>(c.release(), [this, alive](Connection* p) {
-        if (auto still = alive.lock()) release(p);
-        else delete p;
+        if (auto still = alive.lock())
+            release(p);
+        else
+            delete p;
     });
 }
 
@@ -82,4 +84,4 @@ void Database::drop_all() {
     }
 }
 
-} // namespace common::db
+}  // namespace common::db

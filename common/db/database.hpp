@@ -58,8 +58,8 @@ private:
     std::mutex mutex_;
     std::timed_mutex writer_;
     std::vector<std::unique_ptr<Connection>> idle_;
-    std::shared_ptr<Connection> shared_; // in-memory databases
+    std::shared_ptr<Connection> shared_;  // in-memory databases
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-} // namespace common::db
+}  // namespace common::db

@@ -25,16 +25,20 @@ void write_double(std::ostream& os, double d) {
     os.write(buf, end - buf);
 }
 
-} // namespace
+}  // namespace
 
 std::ostream& operator<<(std::ostream& os, const Value& v) {
     std::visit(
         [&os](const auto& x) {
             using X = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<X, std::monostate>) os << "None";
-            else if constexpr (std::is_same_v<X, std::int64_t>) os << x;
-            else if constexpr (std::is_same_v<X, double>) write_double(os, x);
-            else write_text_literal(os, x);
+            if constexpr (std::is_same_v<X, std::monostate>)
+                os << "None";
+            else if constexpr (std::is_same_v<X, std::int64_t>)
+                os << x;
+            else if constexpr (std::is_same_v<X, double>)
+                write_double(os, x);
+            else
+                write_text_literal(os, x);
         },
         v.storage());
     return os;
@@ -78,9 +82,12 @@ void Statement::bind(int index, const Value& v) {
     std::visit(
         [&](const auto& x) {
             using X = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<X, std::monostate>) bind_null(index);
-            else if constexpr (std::is_same_v<X, std::string>) bind(index, std::string_view(x));
-            else bind(index, x);
+            if constexpr (std::is_same_v<X, std::monostate>)
+                bind_null(index);
+            else if constexpr (std::is_same_v<X, std::string>)
+                bind(index, std::string_view(x));
+            else
+                bind(index, x);
         },
         v.storage());
 }
@@ -92,10 +99,10 @@ std::string Statement::describe() const {
         if (i) os << ", ";
         const auto& b = params_[i];
         switch (b.kind) {
-        case Bound::null: os << "None"; break;
-        case Bound::integer: os << b.i; break;
-        case Bound::real: write_double(os, b.d); break;
-        case Bound::text: write_text_literal(os, b.s); break;
+            case Bound::null: os << "None"; break;
+            case Bound::integer: os << b.i; break;
+            case Bound::real: write_double(os, b.d); break;
+            case Bound::text: write_text_literal(os, b.s); break;
         }
     }
     if (params_.size() == 1) os << ',';
@@ -127,7 +134,7 @@ Statement& Connection::prepare(const std::string& sql) {
 }
 
 void Connection::execute(const std::string& sql) {
-    if (echo_) { // DDL is formatted with surrounding newlines (as SQLAlchemy's); echo it trimmed
+    if (echo_) {  // DDL is formatted with surrounding newlines (as SQLAlchemy's); echo it trimmed
         auto first = sql.find_first_not_of('\n'), last = sql.find_last_not_of('\n');
         *echo_ << (first == std::string::npos ? sql : sql.substr(first, last - first + 1)) << '\n';
     }
@@ -136,10 +143,10 @@ void Connection::execute(const std::string& sql) {
 
 void Connection::set_echo(std::ostream* echo) {
     echo_ = echo;
-    cache_.clear(); // statements remember the echo stream they were prepared with
+    cache_.clear();  // statements remember the echo stream they were prepared with
 }
 
-} // namespace common::db
+}  // namespace common::db
 
 // ---- URIs -------------------------------------------------------------------------------
 
@@ -154,18 +161,20 @@ std::string Dialect::accepted_uris() {
 // The one place that knows URI schemes; a PostgreSQL dialect adds its branch here.
 std::unique_ptr<Dialect> Dialect::from_uri(std::string_view uri) {
     auto bad = [&](const std::string& why) {
-        return UriError("unsupported database URI '" + std::string(uri) + "': " + why + "; accepted: " +
-                        accepted_uris());
+        return UriError("unsupported database URI '" + std::string(uri) + "': " + why +
+                        "; accepted: " + accepted_uris());
     };
     auto sep = uri.find("://");
     if (sep == std::string_view::npos) throw bad("expected scheme://...");
     std::string_view scheme = uri.substr(0, sep), rest = uri.substr(sep + 3);
     if (scheme == "sqlite") {
         if (rest.find('?') != std::string_view::npos) throw bad("query options are not supported");
-        if (rest.empty() || rest == "/:memory:") return detail::make_sqlite_dialect(std::string(uri), "");
-        if (rest.front() != '/') throw bad("a host is not allowed for sqlite (did you mean sqlite:///" +
-                                           std::string(rest) + "?)");
-        std::string path(rest.substr(1)); // "/rel.db" → "rel.db", "//abs.db" → "/abs.db"
+        if (rest.empty() || rest == "/:memory:")
+            return detail::make_sqlite_dialect(std::string(uri), "");
+        if (rest.front() != '/')
+            throw bad("a host is not allowed for sqlite (did you mean sqlite:///" +
+                      std::string(rest) + "?)");
+        std::string path(rest.substr(1));  // "/rel.db" → "rel.db", "//abs.db" → "/abs.db"
         if (path.empty()) throw bad("the path is empty");
         return detail::make_sqlite_dialect(std::string(uri), path);
     }
@@ -174,4 +183,4 @@ std::unique_ptr<Dialect> Dialect::from_uri(std::string_view uri) {
     throw bad("unknown scheme '" + std::string(scheme) + "'");
 }
 
-} // namespace common::db
+}  // namespace common::db

@@ -21,7 +21,7 @@ enum class SqlType { Integer, String, Text, Boolean, Float };
 
 struct ColumnType {
     SqlType kind = SqlType::Integer;
-    int length = 0; ///< for String(n); 0 = no limit
+    int length = 0;  ///< for String(n); 0 = no limit
 };
 
 /// A prepared statement. Bind (1-based, like SQL placeholders), step through the rows, reset,
@@ -76,7 +76,7 @@ private:
     std::string sql_;
     std::ostream* echo_;
     bool started_ = false;
-    std::vector<Bound> params_; // reused from row to row: no allocation after the first
+    std::vector<Bound> params_;  // reused from row to row: no allocation after the first
 };
 
 /// One open connection. Statements are prepared once and cached by their SQL text.
@@ -139,4 +139,4 @@ public:
     virtual std::string begin_write() const { return "BEGIN"; }
 };
 
-} // namespace common::db
+}  // namespace common::db

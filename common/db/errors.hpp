@@ -65,4 +65,4 @@ public:
     using std::logic_error::logic_error;
 };
 
-} // namespace common::db
+}  // namespace common::db

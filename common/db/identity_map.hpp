@@ -71,7 +71,7 @@ private:
     };
     std::size_t mask() const { return slots_.size() - 1; }
     std::size_t home(std::int64_t key) const {
-        auto x = static_cast<std::uint64_t>(key); // splitmix64 finaliser
+        auto x = static_cast<std::uint64_t>(key);  // splitmix64 finaliser
         x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
         x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
         return static_cast<std::size_t>(x ^ (x >> 31)) & mask();
@@ -89,4 +89,4 @@ private:
     std::size_t size_ = 0;
 };
 
-} // namespace common::db
+}  // namespace common::db

@@ -7,11 +7,12 @@ namespace common::db {
 
 namespace {
 std::atomic<std::size_t> next_model_id{0};
-} // namespace
+}  // namespace
 
 void throw_deleted(const ObjectState& s) {
-    throw ObjectDeletedError("the " + s.model->name() + " row with id " + std::to_string(s.key) +
-                             " is gone (deleted in this session, or by someone else); query it again");
+    throw ObjectDeletedError(
+        "the " + s.model->name() + " row with id " + std::to_string(s.key) +
+        " is gone (deleted in this session, or by someone else); query it again");
 }
 
 std::string RelationshipInfo::qualified_name() const {
@@ -22,10 +23,12 @@ ModelInfo::ModelInfo(std::string table) : table_(std::move(table)), id_(next_mod
 
 void ModelInfo::add_column(ColumnDef column, std::unique_ptr<ColumnAccess> access) {
     if (!access->accepts(column.type.kind))
-        throw UsageError(name() + "." + column.name + ": the C++ member type does not fit the column type");
+        throw UsageError(name() + "." + column.name +
+                         ": the C++ member type does not fit the column type");
     if (column.primary_key) {
         if (pk_ >= 0) throw UsageError(name() + ": models have one integer primary key column");
-        if (column.type.kind != SqlType::Integer) throw UsageError(name() + ": the primary key must be an Integer");
+        if (column.type.kind != SqlType::Integer)
+            throw UsageError(name() + ": the primary key must be an Integer");
         pk_ = static_cast<int>(table_.columns().size());
     }
     table_.add(std::move(column));
@@ -53,7 +56,9 @@ void ModelInfo::resolve() {
         const std::string& me = name();
         const std::string& other = rel.target->name();
         if (rel.secondary) {
-            if (me == other) throw UsageError(rel.qualified_name() + ": self-referential many-to-many is not supported");
+            if (me == other)
+                throw UsageError(rel.qualified_name() +
+                                 ": self-referential many-to-many is not supported");
             rel.direction = Direction::many_to_many;
             rel.secondary_local = rel.secondary->find_foreign_key(me);
             rel.secondary_remote = rel.secondary->find_foreign_key(other);
@@ -61,18 +66,21 @@ void ModelInfo::resolve() {
                 throw UsageError(rel.qualified_name() + ": table " + rel.secondary->name() +
                                  " needs foreign keys to both " + me + " and " + other);
             if (rel.member_kind == MemberKind::scalar)
-                throw UsageError(rel.qualified_name() + ": a many-to-many relationship is a Many<T> or Dynamic<T>");
+                throw UsageError(rel.qualified_name() +
+                                 ": a many-to-many relationship is a Many<T> or Dynamic<T>");
         } else if (int fk = table_.find_foreign_key(other); fk >= 0) {
             rel.direction = Direction::many_to_one;
             rel.fk_column = fk;
             if (rel.member_kind != MemberKind::scalar)
-                throw UsageError(rel.qualified_name() + ": " + me + " holds the foreign key, so this side is a One<T>");
+                throw UsageError(rel.qualified_name() + ": " + me +
+                                 " holds the foreign key, so this side is a One<T>");
         } else if (int rfk = rel.target->table().find_foreign_key(me); rfk >= 0) {
             rel.direction = Direction::one_to_many;
             rel.fk_column = rfk;
         } else {
-            throw UsageError(rel.qualified_name() + ": no foreign key between " + me + " and " + other +
-                             " (add db::ForeignKey(\"" + other + ".id\") to a column, or a secondary table)");
+            throw UsageError(rel.qualified_name() + ": no foreign key between " + me + " and " +
+                             other + " (add db::ForeignKey(\"" + other +
+                             ".id\") to a column, or a secondary table)");
         }
 
         if (rel.backref_member) {
@@ -84,8 +92,10 @@ void ModelInfo::resolve() {
             back->member_kind = rel.backref_kind;
             back->lazy = rel.backref_kind == MemberKind::dynamic ? Lazy::dynamic : Lazy::select;
             if (rel.backref_lazy) {
-                if ((*rel.backref_lazy == Lazy::dynamic) != (rel.backref_kind == MemberKind::dynamic))
-                    throw UsageError(back->qualified_name() + ": lazy='dynamic' goes with a Dynamic<T> member");
+                if ((*rel.backref_lazy == Lazy::dynamic) !=
+                    (rel.backref_kind == MemberKind::dynamic))
+                    throw UsageError(back->qualified_name() +
+                                     ": lazy='dynamic' goes with a Dynamic<T> member");
                 back->lazy = *rel.backref_lazy;
             }
             back->secondary = rel.secondary;
@@ -95,10 +105,14 @@ void ModelInfo::resolve() {
             back->direction = rel.direction == Direction::many_to_one   ? Direction::one_to_many
                               : rel.direction == Direction::one_to_many ? Direction::many_to_one
                                                                         : Direction::many_to_many;
-            if (back->direction == Direction::many_to_one && back->member_kind != MemberKind::scalar)
-                throw UsageError(back->qualified_name() + ": " + other + " holds the foreign key, so this side is a One<T>");
-            if (back->direction == Direction::many_to_many && back->member_kind == MemberKind::scalar)
-                throw UsageError(back->qualified_name() + ": a many-to-many relationship is a Many<T> or Dynamic<T>");
+            if (back->direction == Direction::many_to_one &&
+                back->member_kind != MemberKind::scalar)
+                throw UsageError(back->qualified_name() + ": " + other +
+                                 " holds the foreign key, so this side is a One<T>");
+            if (back->direction == Direction::many_to_many &&
+                back->member_kind == MemberKind::scalar)
+                throw UsageError(back->qualified_name() +
+                                 ": a many-to-many relationship is a Many<T> or Dynamic<T>");
             back->backref = &rel;
             rel.backref = back.get();
             rel.target->relationships_.push_back(back.get());
@@ -122,8 +136,10 @@ Metadata::Metadata(std::vector<ModelInfo*> models) {
     std::vector<const Table*> all;
     auto add = [&all](const Table* t) {
         for (auto* x : all)
-            if (x == t) return;
-            else if (x->name() == t->name()) throw UsageError("two tables are called " + t->name());
+            if (x == t)
+                return;
+            else if (x->name() == t->name())
+                throw UsageError("two tables are called " + t->name());
         all.push_back(t);
     };
     for (auto* m : models) add(&m->table());
@@ -139,14 +155,15 @@ Metadata::Metadata(std::vector<ModelInfo*> models) {
         auto ready = std::find_if(all.begin(), all.end(), [&](const Table* t) {
             for (const auto& c : t->columns()) {
                 if (!c.foreign_key || c.foreign_key->table == t->name()) continue;
-                bool placed = std::any_of(tables_.begin(), tables_.end(),
-                                          [&](const Table* p) { return p->name() == c.foreign_key->table; });
+                bool placed = std::any_of(tables_.begin(), tables_.end(), [&](const Table* p) {
+                    return p->name() == c.foreign_key->table;
+                });
                 bool known = placed || std::any_of(all.begin(), all.end(), [&](const Table* p) {
                                  return p->name() == c.foreign_key->table;
                              });
                 if (!known)
-                    throw UsageError(t->name() + "." + c.name + " references table " + c.foreign_key->table +
-                                     ", which is not in the metadata");
+                    throw UsageError(t->name() + "." + c.name + " references table " +
+                                     c.foreign_key->table + ", which is not in the metadata");
                 if (!placed) return false;
             }
             return true;
@@ -164,4 +181,4 @@ bool Metadata::contains(const ModelInfo& model) const {
     return std::find(models_.begin(), models_.end(), &model) != models_.end();
 }
 
-} // namespace common::db
+}  // namespace common::db

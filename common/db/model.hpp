@@ -41,7 +41,8 @@ struct Slot : ObjectState {
 template <class T>
 class Store final : public StoreBase {
 public:
-    static_assert(alignof(Slot<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "over-aligned model types are not supported");
+    static_assert(alignof(Slot<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+                  "over-aligned model types are not supported");
 
     Store() = default;
     Store(const Store&) = delete;
@@ -66,11 +67,14 @@ public:
 
 private:
     /// Slots are constructed in order: every chunk but the last is full.
-    std::size_t constructed(std::size_t chunk) const { return chunk + 1 == chunks_.size() ? used_ : sizes_[chunk]; }
+    std::size_t constructed(std::size_t chunk) const {
+        return chunk + 1 == chunks_.size() ? used_ : sizes_[chunk];
+    }
 
     Slot<T>* next() {
         if (chunks_.empty() || used_ == sizes_.back()) {
-            std::size_t size = chunks_.empty() ? 16 : std::min<std::size_t>(sizes_.back() * 2, 8192);
+            std::size_t size =
+                chunks_.empty() ? 16 : std::min<std::size_t>(sizes_.back() * 2, 8192);
             chunks_.reserve(chunks_.size() + 1);
             sizes_.reserve(sizes_.size() + 1);
             chunks_.push_back(static_cast<Slot<T>*>(block_cache::take(size * sizeof(Slot<T>))));
@@ -126,7 +130,8 @@ public:
     /// name = db.Column(db.String(64), unique=True)
     template <class M, class... Options>
     Model&& column(std::string name, M T::*member, ColumnType type, const Options&... options) && {
-        add_column(Column(std::move(name), type, options...), std::make_unique<ColumnAccessImpl<T, M>>(member));
+        add_column(Column(std::move(name), type, options...),
+                   std::make_unique<ColumnAccessImpl<T, M>>(member));
         return std::move(*this);
     }
 
@@ -151,7 +156,8 @@ private:
     static void apply(RelationshipInfo& rel, const Backref<U, B>& b) {
         static_assert(std::is_same_v<U, typename R::target_type>,
                       "the backref member must belong to the related model");
-        static_assert(std::is_same_v<typename B::target_type, T>, "the backref member must point back to this model");
+        static_assert(std::is_same_v<typename B::target_type, T>,
+                      "the backref member must point back to this model");
         rel.backref_name = b.name;
         rel.backref_member = std::make_shared<MemberAccessImpl<U, B>>(b.member);
         rel.backref_kind = B::kind;
@@ -161,7 +167,8 @@ private:
     static void apply(RelationshipInfo& rel, UseList u) {
         if (u.value == (R::kind == MemberKind::scalar))
             throw UsageError(rel.name + ": uselist(" + (u.value ? "true" : "false") +
-                             ") does not match its member type (One<T> is uselist=false, Many/Dynamic are lists)");
+                             ") does not match its member type (One<T> is uselist=false, "
+                             "Many/Dynamic are lists)");
     }
     template <class R>
     static void apply(RelationshipInfo& rel, Secondary s) {
@@ -170,7 +177,8 @@ private:
     template <class R>
     static void apply(RelationshipInfo& rel, Lazy l) {
         if ((l == Lazy::dynamic) != (R::kind == MemberKind::dynamic))
-            throw UsageError(rel.name + ": lazy='dynamic' goes with a Dynamic<T> member, and only with it");
+            throw UsageError(rel.name +
+                             ": lazy='dynamic' goes with a Dynamic<T> member, and only with it");
         if (l == Lazy::joined && R::kind != MemberKind::scalar)
             throw UsageError(rel.name + ": lazy='joined' is supported for One<T> members");
         rel.lazy = l;
@@ -199,4 +207,4 @@ private:
     std::vector<const Table*> tables_;
 };
 
-} // namespace common::db
+}  // namespace common::db

@@ -24,10 +24,10 @@ class ModelInfo;
 struct RelationshipInfo;
 
 enum class Status : std::uint8_t {
-    transient,  ///< not (or no longer) in a session: never added, or discarded by rollback()
-    pending,    ///< added, INSERT happens at the next flush
-    persistent, ///< has a row
-    deleted,    ///< its row was deleted (by this session, or found missing)
+    transient,   ///< not (or no longer) in a session: never added, or discarded by rollback()
+    pending,     ///< added, INSERT happens at the next flush
+    persistent,  ///< has a row
+    deleted,     ///< its row was deleted (by this session, or found missing)
 };
 
 /// What the session knows about one object. Lives next to the object in the session's storage.
@@ -35,11 +35,11 @@ struct ObjectState {
     void* object = nullptr;
     const ModelInfo* model = nullptr;
     Session* session = nullptr;
-    std::int64_t key = 0; ///< primary key once known
+    std::int64_t key = 0;  ///< primary key once known
     Status status = Status::transient;
-    bool dirty = false;         ///< queued for UPDATE
-    bool doomed = false;        ///< queued for DELETE
-    bool key_generated = false; ///< key came from autoincrement (undone by rollback)
+    bool dirty = false;          ///< queued for UPDATE
+    bool doomed = false;         ///< queued for DELETE
+    bool key_generated = false;  ///< key came from autoincrement (undone by rollback)
 };
 
 [[noreturn]] void throw_deleted(const ObjectState& state);
@@ -65,38 +65,54 @@ struct Field {
     using U = typename Unoptional<M>::type;
     static constexpr bool optional = Unoptional<M>::optional;
     static constexpr bool integral = std::is_integral_v<U>;
-    static_assert(integral || std::is_same_v<U, double> || std::is_same_v<U, std::string>,
-                  "column members must be integers, bool, double, std::string or std::optional of them");
+    static_assert(
+        integral || std::is_same_v<U, double> || std::is_same_v<U, std::string>,
+        "column members must be integers, bool, double, std::string or std::optional of them");
 
     static bool accepts(SqlType t) {
-        if constexpr (std::is_same_v<U, bool>) return t == SqlType::Boolean || t == SqlType::Integer;
-        else if constexpr (integral) return t == SqlType::Integer;
-        else if constexpr (std::is_same_v<U, double>) return t == SqlType::Float;
-        else return t == SqlType::String || t == SqlType::Text;
+        if constexpr (std::is_same_v<U, bool>)
+            return t == SqlType::Boolean || t == SqlType::Integer;
+        else if constexpr (integral)
+            return t == SqlType::Integer;
+        else if constexpr (std::is_same_v<U, double>)
+            return t == SqlType::Float;
+        else
+            return t == SqlType::String || t == SqlType::Text;
     }
     static void bind_inner(Statement& s, int i, const U& v) {
-        if constexpr (integral) s.bind(i, static_cast<std::int64_t>(v));
-        else if constexpr (std::is_same_v<U, double>) s.bind(i, v);
-        else s.bind(i, std::string_view(v));
+        if constexpr (integral)
+            s.bind(i, static_cast<std::int64_t>(v));
+        else if constexpr (std::is_same_v<U, double>)
+            s.bind(i, v);
+        else
+            s.bind(i, std::string_view(v));
     }
     static void read_inner(Statement& s, int c, U& v) {
-        if constexpr (std::is_same_v<U, bool>) v = s.get_int(c) != 0;
-        else if constexpr (integral) v = static_cast<U>(s.get_int(c));
-        else if constexpr (std::is_same_v<U, double>) v = s.get_double(c);
-        else v.assign(s.get_text(c));
+        if constexpr (std::is_same_v<U, bool>)
+            v = s.get_int(c) != 0;
+        else if constexpr (integral)
+            v = static_cast<U>(s.get_int(c));
+        else if constexpr (std::is_same_v<U, double>)
+            v = s.get_double(c);
+        else
+            v.assign(s.get_text(c));
     }
     static void bind(Statement& s, int i, const M& v) {
         if constexpr (optional) {
-            if (v) bind_inner(s, i, *v);
-            else s.bind_null(i);
+            if (v)
+                bind_inner(s, i, *v);
+            else
+                s.bind_null(i);
         } else {
             bind_inner(s, i, v);
         }
     }
     static void read(Statement& s, int c, M& v) {
         if constexpr (optional) {
-            if (s.is_null(c)) v.reset();
-            else read_inner(s, c, v.emplace());
+            if (s.is_null(c))
+                v.reset();
+            else
+                read_inner(s, c, v.emplace());
         } else if (s.is_null(c)) {
             v = M{};
         } else {
@@ -104,21 +120,27 @@ struct Field {
         }
     }
     static std::optional<std::int64_t> get_int(const M& v) {
-        if constexpr (!integral) return std::nullopt;
-        else if constexpr (optional) return v ? std::optional<std::int64_t>(static_cast<std::int64_t>(*v)) : std::nullopt;
-        else return static_cast<std::int64_t>(v);
+        if constexpr (!integral)
+            return std::nullopt;
+        else if constexpr (optional)
+            return v ? std::optional<std::int64_t>(static_cast<std::int64_t>(*v)) : std::nullopt;
+        else
+            return static_cast<std::int64_t>(v);
     }
     static void set_int(M& v, std::optional<std::int64_t> x) {
-        if constexpr (!integral) throw UsageError("not an integer column");
+        if constexpr (!integral)
+            throw UsageError("not an integer column");
         else if constexpr (optional) {
-            if (x) v = static_cast<U>(*x);
-            else v.reset();
+            if (x)
+                v = static_cast<U>(*x);
+            else
+                v.reset();
         } else {
             v = static_cast<U>(x.value_or(0));
         }
     }
 };
-} // namespace detail
+}  // namespace detail
 
 /// Reads and writes one column of one model's objects without knowing the model's type.
 class ColumnAccess {
@@ -162,7 +184,7 @@ namespace lazy {
 inline constexpr Lazy select = Lazy::select;
 inline constexpr Lazy joined = Lazy::joined;
 inline constexpr Lazy dynamic = Lazy::dynamic;
-} // namespace lazy
+}  // namespace lazy
 
 /// Which member type holds the relationship: One<T> (scalar), Many<T> (list), Dynamic<T>.
 enum class MemberKind { scalar, list, dynamic };
@@ -180,7 +202,7 @@ public:
     ObjectState* owner() const { return owner_; }
 
 protected:
-    Session& session() const; // throws UsageError while detached
+    Session& session() const;  // throws UsageError while detached
 
     ObjectState* owner_ = nullptr;
     const RelationshipInfo* rel_ = nullptr;
@@ -248,9 +270,9 @@ private:
 /// One direction of a relationship (a backref is a second RelationshipInfo, pointing back).
 struct RelationshipInfo {
     std::string name;
-    ModelInfo* parent = nullptr; ///< the model whose member this is (set when resolved)
+    ModelInfo* parent = nullptr;  ///< the model whose member this is (set when resolved)
     ModelInfo& (*target_model)() = nullptr;
-    ModelInfo* target = nullptr; ///< set when resolved
+    ModelInfo* target = nullptr;  ///< set when resolved
     std::shared_ptr<const MemberAccess> member;
     MemberKind member_kind = MemberKind::scalar;
     Lazy lazy = Lazy::select;
@@ -266,9 +288,9 @@ struct RelationshipInfo {
     // Resolved:
     RelationshipInfo* backref = nullptr;
     Direction direction = Direction::many_to_one;
-    int fk_column = -1;       ///< FK column index: in parent (many_to_one) or target (one_to_many)
-    int secondary_local = -1; ///< secondary column pointing at parent's table
-    int secondary_remote = -1;///< secondary column pointing at target's table
+    int fk_column = -1;        ///< FK column index: in parent (many_to_one) or target (one_to_many)
+    int secondary_local = -1;  ///< secondary column pointing at parent's table
+    int secondary_remote = -1;  ///< secondary column pointing at target's table
 
     /// "User.role", for messages.
     std::string qualified_name() const;
@@ -300,7 +322,9 @@ public:
     const std::string& name() const { return table_.name(); }
     /// Index of the (single, integer) primary-key column.
     int primary_key() const { return pk_; }
-    const ColumnAccess& access(int column) const { return *access_[static_cast<std::size_t>(column)]; }
+    const ColumnAccess& access(int column) const {
+        return *access_[static_cast<std::size_t>(column)];
+    }
     /// Relationships declared here plus backrefs installed by other models.
     const std::vector<RelationshipInfo*>& relationships() const { return relationships_; }
     const RelationshipInfo* relationship(std::string_view name) const;
@@ -340,7 +364,9 @@ public:
 
     T* get() const { return s_ ? static_cast<T*>(s_->object) : nullptr; }
     T& operator*() const {
-        if (!s_) throw UsageError("dereferenced a null db::Ptr (Python would say: 'NoneType' object has no attribute)");
+        if (!s_)
+            throw UsageError("dereferenced a null db::Ptr (Python would say: 'NoneType' object has "
+                             "no attribute)");
         if (s_->status == Status::deleted) throw_deleted(*s_);
         return *static_cast<T*>(s_->object);
     }
@@ -368,4 +394,4 @@ std::ostream& operator<<(std::ostream& os, const std::vector<Ptr<T>>& v) {
     return os << ']';
 }
 
-} // namespace common::db
+}  // namespace common::db

@@ -51,9 +51,10 @@ std::string column_list(const Table& t) {
     return s;
 }
 
-} // namespace
+}  // namespace
 
-QueryBase::QueryBase(Session& session, const ModelInfo& model) : session_(&session), model_(&model) {
+QueryBase::QueryBase(Session& session, const ModelInfo& model)
+    : session_(&session), model_(&model) {
     if (!model.resolved()) throw UsageError(model.name() + " is not in any db::Metadata");
     for (const auto* r : model.relationships())
         if (r->lazy == Lazy::joined) joined_.push_back(r);
@@ -75,7 +76,8 @@ void QueryBase::add_filter_by(std::string_view column, Value value) {
 
 void QueryBase::add_filter(std::string_view condition, std::vector<Value> params) {
     if (count_placeholders(condition) != params.size())
-        throw UsageError("filter(\"" + std::string(condition) + "\"): " + std::to_string(count_placeholders(condition)) +
+        throw UsageError("filter(\"" + std::string(condition) +
+                         "\"): " + std::to_string(count_placeholders(condition)) +
                          " placeholders but " + std::to_string(params.size()) +
                          " values; pass every value as a ? parameter");
     if (!where_.empty()) where_ += " AND ";
@@ -90,10 +92,12 @@ void QueryBase::add_order_by(std::string_view spec) {
         direction = spec.substr(space + 1);
     }
     std::string dir(direction);
-    std::transform(dir.begin(), dir.end(), dir.begin(), [](unsigned char c) { return std::toupper(c); });
+    std::transform(dir.begin(), dir.end(), dir.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
     if (model_->table().find(column) < 0 || (!dir.empty() && dir != "ASC" && dir != "DESC"))
-        throw UsageError("order_by(\"" + std::string(spec) + "\"): expected a column of " + model_->name() +
-                         " (" + column_list(model_->table()) + "), optionally followed by ASC or DESC");
+        throw UsageError("order_by(\"" + std::string(spec) + "\"): expected a column of " +
+                         model_->name() + " (" + column_list(model_->table()) +
+                         "), optionally followed by ASC or DESC");
     order_ += (order_.empty() ? " ORDER BY " : ", ") + model_->name() + "." + std::string(column) +
               (dir.empty() ? "" : " " + dir);
 }
@@ -121,8 +125,9 @@ std::string QueryBase::build(bool count, std::vector<Value>& params) const {
             const auto& sec = *parent_rel_->secondary;
             const auto& scol = sec.columns();
             from += ", " + sec.name();
-            where = "? = " + sec.name() + "." + scol[static_cast<std::size_t>(parent_rel_->secondary_local)].name +
-                    " AND " + pk + " = " + sec.name() + "." +
+            where = "? = " + sec.name() + "." +
+                    scol[static_cast<std::size_t>(parent_rel_->secondary_local)].name + " AND " +
+                    pk + " = " + sec.name() + "." +
                     scol[static_cast<std::size_t>(parent_rel_->secondary_remote)].name;
         } else {
             where = "? = " + t + "." + cols[static_cast<std::size_t>(parent_rel_->fk_column)].name;
@@ -136,19 +141,24 @@ std::string QueryBase::build(bool count, std::vector<Value>& params) const {
     if (count) {
         select += "count(*)";
     } else {
-        for (std::size_t i = 0; i < cols.size(); ++i) select += (i ? ", " : "") + t + "." + cols[i].name;
+        for (std::size_t i = 0; i < cols.size(); ++i)
+            select += (i ? ", " : "") + t + "." + cols[i].name;
         for (std::size_t j = 0; j < joined_.size(); ++j) {
             const auto* r = joined_[j];
             const auto& target = *r->target;
             std::string alias = target.name() + "_" + std::to_string(j + 1);
             for (const auto& c : target.table().columns()) select += ", " + alias + "." + c.name;
-            const auto& tpk = target.table().columns()[static_cast<std::size_t>(target.primary_key())].name;
+            const auto& tpk =
+                target.table().columns()[static_cast<std::size_t>(target.primary_key())].name;
             if (r->direction == Direction::many_to_one)
-                joins += " LEFT OUTER JOIN " + target.name() + " AS " + alias + " ON " + alias + "." + tpk + " = " + t +
-                         "." + cols[static_cast<std::size_t>(r->fk_column)].name;
+                joins += " LEFT OUTER JOIN " + target.name() + " AS " + alias + " ON " + alias +
+                         "." + tpk + " = " + t + "." +
+                         cols[static_cast<std::size_t>(r->fk_column)].name;
             else
-                joins += " LEFT OUTER JOIN " + target.name() + " AS " + alias + " ON " + alias + "." +
-                         target.table().columns()[static_cast<std::size_t>(r->fk_column)].name + " = " + pk;
+                joins += " LEFT OUTER JOIN " + target.name() + " AS " + alias + " ON " + alias +
+                         "." +
+                         target.table().columns()[static_cast<std::size_t>(r->fk_column)].name +
+                         " = " + pk;
         }
     }
     std::string tail;
@@ -174,7 +184,7 @@ std::string QueryBase::build(bool count, std::vector<Value>& params) const {
 std::vector<ObjectState*> QueryBase::fetch() const {
     session_->autoflush_now();
     std::vector<ObjectState*> out;
-    if (parent_ && parent_->status != Status::persistent) return out; // not in the database yet
+    if (parent_ && parent_->status != Status::persistent) return out;  // not in the database yet
     std::vector<Value> params;
     std::string sql = build(false, params);
     Statement& st = session_->connection().prepare(sql);
@@ -185,7 +195,9 @@ std::vector<ObjectState*> QueryBase::fetch() const {
         int col = ncols;
         for (const auto* r : joined_) {
             const auto& target = *r->target;
-            ObjectState* t = st.is_null(col + target.primary_key()) ? nullptr : session_->load_row(target, st, col);
+            ObjectState* t = st.is_null(col + target.primary_key())
+                                 ? nullptr
+                                 : session_->load_row(target, st, col);
             col += static_cast<int>(target.table().columns().size());
             session_->set_loaded(s, r, t);
         }
@@ -204,10 +216,11 @@ ObjectState* QueryBase::fetch_first() const {
 
 ObjectState* QueryBase::fetch_one() const {
     QueryBase q(*this);
-    q.limit_ = (limit_ >= 0 && limit_ < 2) ? limit_ : 2; // enough to tell "one" from "many"
+    q.limit_ = (limit_ >= 0 && limit_ < 2) ? limit_ : 2;  // enough to tell "one" from "many"
     auto rows = q.fetch();
     if (rows.empty()) throw NoResultFound("one(): no " + model_->name() + " row matched");
-    if (rows.size() > 1) throw MultipleResultsFound("one(): more than one " + model_->name() + " row matched");
+    if (rows.size() > 1)
+        throw MultipleResultsFound("one(): more than one " + model_->name() + " row matched");
     return rows.front();
 }
 
@@ -223,4 +236,4 @@ std::int64_t QueryBase::count() const {
     return n;
 }
 
-} // namespace common::db
+}  // namespace common::db

@@ -39,7 +39,7 @@ private:
 
     Session* session_;
     const ModelInfo* model_;
-    const RelationshipInfo* parent_rel_ = nullptr; ///< set for dynamic relationships
+    const RelationshipInfo* parent_rel_ = nullptr;  ///< set for dynamic relationships
     ObjectState* parent_ = nullptr;
     std::string where_;
     std::vector<Value> params_;
@@ -104,4 +104,4 @@ public:
     Ptr<T> one() const { return Ptr<T>(fetch_one()); }
 };
 
-} // namespace common::db
+}  // namespace common::db

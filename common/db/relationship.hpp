@@ -96,7 +96,9 @@ public:
     std::vector<Ptr<T>> all() const { return query().all(); }
     Ptr<T> first() const { return query().first(); }
     std::int64_t count() const { return query().count(); }
-    Query<T> filter_by(std::string_view column, Value value) const { return query().filter_by(column, std::move(value)); }
+    Query<T> filter_by(std::string_view column, Value value) const {
+        return query().filter_by(column, std::move(value));
+    }
     Query<T> filter(std::string_view condition, std::vector<Value> params = {}) const {
         return query().filter(condition, std::move(params));
     }
@@ -109,4 +111,4 @@ public:
     void remove(Ptr<T> value) { remove_state(value.state()); }
 };
 
-} // namespace common::db
+}  // namespace common::db

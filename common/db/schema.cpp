@@ -30,7 +30,8 @@ int Table::find(std::string_view column) const {
 
 int Table::find_foreign_key(std::string_view table) const {
     for (std::size_t i = 0; i < columns_.size(); ++i)
-        if (columns_[i].foreign_key && columns_[i].foreign_key->table == table) return static_cast<int>(i);
+        if (columns_[i].foreign_key && columns_[i].foreign_key->table == table)
+            return static_cast<int>(i);
     return -1;
 }
 
@@ -59,11 +60,11 @@ std::vector<std::string> Table::create_sql(const Dialect& dialect) const {
     std::vector<std::string> out{std::move(sql)};
     for (const auto& c : columns_)
         if (c.is_indexed())
-            out.push_back(std::string(c.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") + "ix_" + name_ + '_' +
-                          c.name + " ON " + name_ + " (" + c.name + ")");
+            out.push_back(std::string(c.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") + "ix_" +
+                          name_ + '_' + c.name + " ON " + name_ + " (" + c.name + ")");
     return out;
 }
 
 std::string Table::drop_sql() const { return "\nDROP TABLE " + name_ + "\n"; }
 
-} // namespace common::db
+}  // namespace common::db

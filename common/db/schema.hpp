@@ -48,8 +48,8 @@ struct ColumnDef {
     ColumnType type;
     bool primary_key = false;
     bool unique = false;
-    std::optional<bool> index{};    ///< unset: true for foreign keys, false otherwise
-    std::optional<bool> nullable{}; ///< unset: NOT NULL only for the primary key
+    std::optional<bool> index{};     ///< unset: true for foreign keys, false otherwise
+    std::optional<bool> nullable{};  ///< unset: NOT NULL only for the primary key
     std::optional<ForeignKey> foreign_key{};
 
     bool is_nullable() const { return nullable.value_or(!primary_key); }
@@ -62,7 +62,7 @@ inline void apply(ColumnDef& c, Unique) { c.unique = true; }
 inline void apply(ColumnDef& c, Index i) { c.index = i.on; }
 inline void apply(ColumnDef& c, Nullable n) { c.nullable = n.value; }
 inline void apply(ColumnDef& c, const ForeignKey& fk) { c.foreign_key = fk; }
-} // namespace detail
+}  // namespace detail
 
 /// Column("student_id", Integer, ForeignKey("students.id")), for association tables.
 template <class... Options>
@@ -94,4 +94,4 @@ private:
     std::vector<ColumnDef> columns_;
 };
 
-} // namespace common::db
+}  // namespace common::db

@@ -12,16 +12,19 @@ ScalarBase& scalar_member(ObjectState* s, const RelationshipInfo* r) {
 ListBase& list_member(ObjectState* s, const RelationshipInfo* r) {
     return static_cast<ListBase&>(r->member->get(s->object));
 }
-const std::string& column_name(const Table& t, int i) { return t.columns()[static_cast<std::size_t>(i)].name; }
+const std::string& column_name(const Table& t, int i) {
+    return t.columns()[static_cast<std::size_t>(i)].name;
+}
 
-} // namespace
+}  // namespace
 
 // ---- relationship members: thin forwarding into the session -------------------------------
 
 Session& RelationBase::session() const {
     if (!owner_)
-        throw UsageError("this relationship belongs to an object that is not in a session (a copy, or never "
-                         "added): use the handle session.add() returned");
+        throw UsageError(
+            "this relationship belongs to an object that is not in a session (a copy, or never "
+            "added): use the handle session.add() returned");
     return *owner_->session;
 }
 
@@ -47,12 +50,13 @@ Session::Session(Database& database) : db_(&database) {}
 Session::~Session() {
     try {
         close();
-    } catch (...) { // a destructor must not throw; close() already did what it could
+    } catch (...) {  // a destructor must not throw; close() already did what it could
     }
 }
 
 void Session::close() {
-    if (conn_ && conn_->in_transaction() && (own_tx_ || needs_rollback_)) conn_->execute("ROLLBACK");
+    if (conn_ && conn_->in_transaction() && (own_tx_ || needs_rollback_))
+        conn_->execute("ROLLBACK");
     release_connection();
     needs_rollback_ = has_changes_ = false;
     associations_.clear();
@@ -80,15 +84,17 @@ Connection& Session::connection() {
 Connection& Session::write_connection() {
     connection();
     if (!in_tx_) {
-        own_tx_ = !conn_->in_transaction(); // in memory, another session may have begun it
+        own_tx_ = !conn_->in_transaction();  // in memory, another session may have begun it
         if (own_tx_) {
             // An in-memory database is one shared connection: its sessions share one
             // transaction, so they must not wait for each other.
             if (!db_->dialect().in_memory()) {
                 writing_ = std::unique_lock(db_->writer(), std::defer_lock);
                 if (!writing_.try_lock_for(std::chrono::seconds(5)))
-                    throw Error("database is locked: another session of this program kept a write transaction open "
-                                "for 5 s; commit, roll back or close sessions when their work is done");
+                    throw Error(
+                        "database is locked: another session of this program kept a write "
+                        "transaction open "
+                        "for 5 s; commit, roll back or close sessions when their work is done");
             }
             conn_->execute(db_->dialect().begin_write());
         }
@@ -99,8 +105,9 @@ Connection& Session::write_connection() {
 
 void Session::check_usable() const {
     if (needs_rollback_)
-        throw PendingRollbackError("this session's transaction was rolled back after an error during flush; call "
-                                   "session.rollback() before using it again");
+        throw PendingRollbackError(
+            "this session's transaction was rolled back after an error during flush; call "
+            "session.rollback() before using it again");
 }
 
 void Session::check_mine(const ObjectState* state) const {
@@ -141,14 +148,14 @@ void Session::readd(ObjectState* state) {
     if (!state) throw UsageError("session.add(None)");
     check_mine(state);
     switch (state->status) {
-    case Status::transient:
-        state->status = Status::pending;
-        store(*state->model).pending.push_back(state);
-        has_changes_ = true;
-        break;
-    case Status::persistent: mark_dirty(state); break;
-    case Status::pending: break;
-    case Status::deleted: throw_deleted(*state);
+        case Status::transient:
+            state->status = Status::pending;
+            store(*state->model).pending.push_back(state);
+            has_changes_ = true;
+            break;
+        case Status::persistent: mark_dirty(state); break;
+        case Status::pending: break;
+        case Status::deleted: throw_deleted(*state);
     }
 }
 
@@ -157,7 +164,8 @@ void Session::doom(ObjectState* state) {
     check_mine(state);
     auto& st = store(*state->model);
     if (state->status == Status::pending) {
-        st.pending.erase(std::remove(st.pending.begin(), st.pending.end(), state), st.pending.end());
+        st.pending.erase(std::remove(st.pending.begin(), st.pending.end(), state),
+                         st.pending.end());
         state->status = Status::transient;
     } else if (state->status == Status::persistent && !state->doomed) {
         state->doomed = true;
@@ -177,7 +185,7 @@ void Session::mark_dirty(ObjectState* state) {
 ObjectState* Session::load_row(const ModelInfo& model, Statement& st, int first) {
     auto& s = store(model);
     const std::int64_t key = st.get_int(first + model.primary_key());
-    if (ObjectState* found = s.identity.find(key)) return found; // one object per row
+    if (ObjectState* found = s.identity.find(key)) return found;  // one object per row
     ObjectState* state = s.emplace();
     state->model = &model;
     state->session = this;
@@ -218,9 +226,10 @@ void Session::refresh_state(ObjectState* state) {
     const auto& model = *state->model;
     const auto& t = model.table();
     std::string sql = "SELECT ";
-    for (std::size_t i = 0; i < t.columns().size(); ++i) sql += (i ? ", " : "") + t.name() + "." + t.columns()[i].name;
-    sql += " FROM " + t.name() + " WHERE " + t.name() + "." + column_name(t, model.primary_key()) + " = " +
-           db_->dialect().placeholder(1);
+    for (std::size_t i = 0; i < t.columns().size(); ++i)
+        sql += (i ? ", " : "") + t.name() + "." + t.columns()[i].name;
+    sql += " FROM " + t.name() + " WHERE " + t.name() + "." + column_name(t, model.primary_key()) +
+           " = " + db_->dialect().placeholder(1);
     Statement& st = connection().prepare(sql);
     st.bind(1, state->key);
     if (!st.step()) {
@@ -229,7 +238,8 @@ void Session::refresh_state(ObjectState* state) {
         store(model).identity.erase(state->key);
         throw_deleted(*state);
     }
-    for (int i = 0; i < static_cast<int>(t.columns().size()); ++i) model.access(i).read(st, i, state->object);
+    for (int i = 0; i < static_cast<int>(t.columns().size()); ++i)
+        model.access(i).read(st, i, state->object);
     st.reset();
     reset_relationships(*state);
 }
@@ -257,7 +267,8 @@ ObjectState* Session::scalar_get(const ScalarBase& m) {
     if (owner->status == Status::deleted) throw_deleted(*owner);
     ObjectState* target = nullptr;
     if (rel->direction == Direction::many_to_one) {
-        if (auto fk = owner->model->access(rel->fk_column).get_int(owner->object)) target = get_state(*rel->target, *fk);
+        if (auto fk = owner->model->access(rel->fk_column).get_int(owner->object))
+            target = get_state(*rel->target, *fk);
     } else if (owner->status == Status::persistent) {
         // one-to-one seen from the side without the foreign key: the row pointing at us
         QueryBase q(*this, *rel->target);
@@ -276,7 +287,7 @@ void Session::scalar_set(ScalarBase& m, ObjectState* value) {
     ObjectState* owner = m.owner_;
     const auto* rel = m.rel_;
     if (owner->status == Status::deleted) throw_deleted(*owner);
-    if (value && value->status == Status::transient) readd(value); // save-update cascade
+    if (value && value->status == Status::transient) readd(value);  // save-update cascade
     if (rel->direction == Direction::many_to_one) {
         set_many_to_one(owner, rel, value);
         return;
@@ -291,7 +302,8 @@ void Session::scalar_set(ScalarBase& m, ObjectState* value) {
     m.loaded_ = true;
 }
 
-void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel, ObjectState* parent) {
+void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel,
+                              ObjectState* parent) {
     ScalarBase& mem = scalar_member(child, rel);
     ObjectState* old = mem.target_;
     if (!mem.loaded_) {
@@ -305,7 +317,9 @@ void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel, O
             auto& bm = back->member->get(old->object);
             if (back->member_kind == MemberKind::list) {
                 auto& l = static_cast<ListBase&>(bm);
-                if (l.loaded_) l.items_.erase(std::remove(l.items_.begin(), l.items_.end(), child), l.items_.end());
+                if (l.loaded_)
+                    l.items_.erase(std::remove(l.items_.begin(), l.items_.end(), child),
+                                   l.items_.end());
             } else if (back->member_kind == MemberKind::scalar) {
                 auto& s = static_cast<ScalarBase&>(bm);
                 if (s.loaded_ && s.target_ == child) s.target_ = nullptr;
@@ -364,12 +378,14 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
     if (value->status == Status::transient) readd(value);
     const auto* rel = member.rel_;
     ObjectState* owner = member.owner_;
-    if (rel->member_kind == MemberKind::list) list_items(static_cast<const ListBase&>(member)); // as SQLAlchemy: load, then append
+    if (rel->member_kind == MemberKind::list)
+        list_items(static_cast<const ListBase&>(member));  // as SQLAlchemy: load, then append
     if (rel->direction == Direction::one_to_many) {
-        set_many_to_one(value, rel->backref, owner); // also appends to this list
+        set_many_to_one(value, rel->backref, owner);  // also appends to this list
         return;
     }
-    if (rel->member_kind == MemberKind::list) static_cast<const ListBase&>(member).items_.push_back(value);
+    if (rel->member_kind == MemberKind::list)
+        static_cast<const ListBase&>(member).items_.push_back(value);
     if (const auto* back = rel->backref; back && back->member_kind == MemberKind::list) {
         auto& bl = list_member(value, back);
         if (!bl.loaded_ && value->status != Status::persistent) bl.loaded_ = true;
@@ -385,13 +401,15 @@ void Session::collection_remove(const RelationBase& member, ObjectState* value) 
     ObjectState* owner = member.owner_;
     if (rel->member_kind == MemberKind::list) list_items(static_cast<const ListBase&>(member));
     if (rel->direction == Direction::one_to_many) {
-        if (scalar_get(scalar_member(value, rel->backref)) == owner) set_many_to_one(value, rel->backref, nullptr);
+        if (scalar_get(scalar_member(value, rel->backref)) == owner)
+            set_many_to_one(value, rel->backref, nullptr);
         return;
     }
     auto erase_one = [](std::vector<ObjectState*>& v, ObjectState* x) {
         if (auto it = std::find(v.begin(), v.end(), x); it != v.end()) v.erase(it);
     };
-    if (rel->member_kind == MemberKind::list) erase_one(static_cast<const ListBase&>(member).items_, value);
+    if (rel->member_kind == MemberKind::list)
+        erase_one(static_cast<const ListBase&>(member).items_, value);
     if (const auto* back = rel->backref; back && back->member_kind == MemberKind::list) {
         auto& bl = list_member(value, back);
         if (bl.loaded_) erase_one(bl.items_, owner);
@@ -399,7 +417,8 @@ void Session::collection_remove(const RelationBase& member, ObjectState* value) 
     record_association(rel, owner, value, false);
 }
 
-void Session::record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target, bool insert) {
+void Session::record_association(const RelationshipInfo* rel, ObjectState* owner,
+                                 ObjectState* target, bool insert) {
     if (!insert) {
         // Removing what was appended since the last flush just forgets the append.
         for (auto it = associations_.rbegin(); it != associations_.rend(); ++it) {
@@ -421,7 +440,7 @@ void Session::sync_foreign_keys(ObjectState* state) {
     for (const auto* rel : state->model->relationships()) {
         if (rel->direction != Direction::many_to_one) continue;
         auto& m = scalar_member(state, rel);
-        if (!m.loaded_) continue; // never touched: the FK column says what it says
+        if (!m.loaded_) continue;  // never touched: the FK column says what it says
         std::optional<std::int64_t> fk;
         if (m.target_) {
             if (m.target_->key == 0)
@@ -433,7 +452,8 @@ void Session::sync_foreign_keys(ObjectState* state) {
     }
 }
 
-void Session::flush_inserts(const ModelInfo& model, StoreBase& store, std::vector<ObjectState*>& inserted) {
+void Session::flush_inserts(const ModelInfo& model, StoreBase& store,
+                            std::vector<ObjectState*>& inserted) {
     if (store.pending.empty()) return;
     const auto& t = model.table();
     const int pk = model.primary_key();
@@ -481,7 +501,7 @@ void Session::flush_updates(const ModelInfo& model, StoreBase& store) {
     const auto& t = model.table();
     const int pk = model.primary_key();
     const int n = static_cast<int>(t.columns().size());
-    if (n == 1) return; // nothing but the key
+    if (n == 1) return;  // nothing but the key
     const auto& d = db_->dialect();
     std::string sql = "UPDATE " + t.name() + " SET ";
     int p = 0;
@@ -519,21 +539,24 @@ void Session::flush_associations() {
     for (const auto& a : associations_) {
         if (a.owner->status == Status::deleted || a.target->status == Status::deleted) continue;
         if (a.owner->key == 0 || a.target->key == 0)
-            throw UsageError(a.rel->qualified_name() + ": an object in this association has no row");
+            throw UsageError(a.rel->qualified_name() +
+                             ": an object in this association has no row");
         const Table& sec = *a.rel->secondary;
         // Columns in table order, so both sides of the relationship share one statement.
         const bool local_first = a.rel->secondary_local < a.rel->secondary_remote;
         const int c1 = local_first ? a.rel->secondary_local : a.rel->secondary_remote;
         const int c2 = local_first ? a.rel->secondary_remote : a.rel->secondary_local;
-        auto it = std::find_if(prepared.begin(), prepared.end(),
-                               [&](const Prepared& p) { return p.table == &sec && p.insert == a.insert; });
+        auto it = std::find_if(prepared.begin(), prepared.end(), [&](const Prepared& p) {
+            return p.table == &sec && p.insert == a.insert;
+        });
         if (it == prepared.end()) {
-            std::string sql = a.insert ? "INSERT INTO " + sec.name() + " (" + column_name(sec, c1) + ", " +
-                                             column_name(sec, c2) + ") VALUES (" + d.placeholder(1) + ", " +
-                                             d.placeholder(2) + ")"
-                                       : "DELETE FROM " + sec.name() + " WHERE " + sec.name() + "." +
-                                             column_name(sec, c1) + " = " + d.placeholder(1) + " AND " + sec.name() +
-                                             "." + column_name(sec, c2) + " = " + d.placeholder(2);
+            std::string sql = a.insert ? "INSERT INTO " + sec.name() + " (" + column_name(sec, c1) +
+                                             ", " + column_name(sec, c2) + ") VALUES (" +
+                                             d.placeholder(1) + ", " + d.placeholder(2) + ")"
+                                       : "DELETE FROM " + sec.name() + " WHERE " + sec.name() +
+                                             "." + column_name(sec, c1) + " = " + d.placeholder(1) +
+                                             " AND " + sec.name() + "." + column_name(sec, c2) +
+                                             " = " + d.placeholder(2);
             prepared.push_back({&sec, a.insert, &conn_->prepare(sql)});
             it = std::prev(prepared.end());
         }
@@ -554,8 +577,9 @@ void Session::flush_deletes(const ModelInfo& model, StoreBase& store) {
         for (const auto* rel : model.relationships()) {
             if (rel->direction == Direction::many_to_many) {
                 const Table& sec = *rel->secondary;
-                Statement& st = conn_->prepare("DELETE FROM " + sec.name() + " WHERE " + sec.name() + "." +
-                                               column_name(sec, rel->secondary_local) + " = " + d.placeholder(1));
+                Statement& st = conn_->prepare(
+                    "DELETE FROM " + sec.name() + " WHERE " + sec.name() + "." +
+                    column_name(sec, rel->secondary_local) + " = " + d.placeholder(1));
                 st.bind(1, s->key);
                 st.step();
                 st.reset();
@@ -563,14 +587,16 @@ void Session::flush_deletes(const ModelInfo& model, StoreBase& store) {
                 // As SQLAlchemy does by default: children lose their parent, they are not deleted.
                 const auto& tt = rel->target->table();
                 const auto& fk = column_name(tt, rel->fk_column);
-                Statement& st = conn_->prepare("UPDATE " + tt.name() + " SET " + fk + "=NULL WHERE " + tt.name() +
-                                               "." + fk + " = " + d.placeholder(1));
+                Statement& st =
+                    conn_->prepare("UPDATE " + tt.name() + " SET " + fk + "=NULL WHERE " +
+                                   tt.name() + "." + fk + " = " + d.placeholder(1));
                 st.bind(1, s->key);
                 st.step();
                 st.reset();
                 if (rel->target->id() < stores_.size() && stores_[rel->target->id()])
                     stores_[rel->target->id()]->for_each([&](ObjectState& child) {
-                        if (child.status != Status::persistent && child.status != Status::pending) return;
+                        if (child.status != Status::persistent && child.status != Status::pending)
+                            return;
                         auto& m = scalar_member(&child, rel->backref);
                         auto fkv = rel->target->access(rel->fk_column).get_int(child.object);
                         if ((m.loaded_ && m.target_ == s) || (!m.loaded_ && fkv == s->key)) {
@@ -583,18 +609,22 @@ void Session::flush_deletes(const ModelInfo& model, StoreBase& store) {
                 auto& m = scalar_member(s, rel);
                 if (m.loaded_ && m.target_) {
                     auto& l = list_member(m.target_, rel->backref);
-                    if (l.loaded_) l.items_.erase(std::remove(l.items_.begin(), l.items_.end(), s), l.items_.end());
+                    if (l.loaded_)
+                        l.items_.erase(std::remove(l.items_.begin(), l.items_.end(), s),
+                                       l.items_.end());
                 }
             }
         }
-        Statement& st = conn_->prepare("DELETE FROM " + t.name() + " WHERE " + t.name() + "." +
-                                       column_name(t, model.primary_key()) + " = " + d.placeholder(1));
+        Statement& st =
+            conn_->prepare("DELETE FROM " + t.name() + " WHERE " + t.name() + "." +
+                           column_name(t, model.primary_key()) + " = " + d.placeholder(1));
         st.bind(1, s->key);
         st.step();
         st.reset();
         if (conn_->changes() == 0)
-            throw ObjectDeletedError("DELETE of " + t.name() + " id " + std::to_string(s->key) +
-                                     " matched no row: it was already deleted outside this session");
+            throw ObjectDeletedError(
+                "DELETE of " + t.name() + " id " + std::to_string(s->key) +
+                " matched no row: it was already deleted outside this session");
     }
 }
 
@@ -609,7 +639,7 @@ void Session::flush() {
     };
     try {
         write_connection();
-        for (auto* m : models) // parents first, so children can take their keys
+        for (auto* m : models)  // parents first, so children can take their keys
             if (auto* s = existing(m)) flush_inserts(*m, *s, inserted);
         for (auto* m : models)
             if (auto* s = existing(m)) flush_updates(*m, *s);
@@ -625,7 +655,7 @@ void Session::flush() {
         }
         try {
             if (conn_ && conn_->in_transaction()) conn_->execute("ROLLBACK");
-        } catch (...) { // the original error is the one worth reporting
+        } catch (...) {  // the original error is the one worth reporting
         }
         in_tx_ = false;
         if (writing_.owns_lock()) writing_.unlock();
@@ -671,7 +701,8 @@ void Session::commit() {
 }
 
 void Session::rollback() {
-    if (conn_ && conn_->in_transaction() && (own_tx_ || needs_rollback_)) conn_->execute("ROLLBACK");
+    if (conn_ && conn_->in_transaction() && (own_tx_ || needs_rollback_))
+        conn_->execute("ROLLBACK");
     release_connection();
     needs_rollback_ = false;
     // What the rolled-back transaction inserted, and what was never flushed, leaves the session.
@@ -696,7 +727,7 @@ void Session::rollback() {
         for (auto* x : sp->doomed) x->doomed = false;
         sp->doomed.clear();
     }
-    for (auto* s : tx_deleted_) { // the rows are back
+    for (auto* s : tx_deleted_) {  // the rows are back
         s->status = Status::persistent;
         store(*s->model).identity.insert(s->key, s);
     }
@@ -716,9 +747,9 @@ void Session::rollback() {
         if (s->status == Status::persistent) {
             try {
                 refresh_state(s);
-            } catch (const ObjectDeletedError&) { // gone meanwhile: refresh marked it deleted
+            } catch (const ObjectDeletedError&) {  // gone meanwhile: refresh marked it deleted
             }
         }
 }
 
-} // namespace common::db
+}  // namespace common::db

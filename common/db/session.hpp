@@ -112,11 +112,13 @@ private:
     const std::vector<ObjectState*>& list_items(const ListBase& member);
     void collection_append(const RelationBase& member, ObjectState* value);
     void collection_remove(const RelationBase& member, ObjectState* value);
-    void record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target, bool insert);
+    void record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target,
+                            bool insert);
 
     // flush steps
     void sync_foreign_keys(ObjectState* state);
-    void flush_inserts(const ModelInfo& model, StoreBase& store, std::vector<ObjectState*>& inserted);
+    void flush_inserts(const ModelInfo& model, StoreBase& store,
+                       std::vector<ObjectState*>& inserted);
     void flush_updates(const ModelInfo& model, StoreBase& store);
     void flush_associations();
     void flush_deletes(const ModelInfo& model, StoreBase& store);
@@ -130,7 +132,7 @@ private:
 
     Database* db_;
     std::shared_ptr<Connection> conn_;
-    std::vector<std::unique_ptr<StoreBase>> stores_; // by ModelInfo::id()
+    std::vector<std::unique_ptr<StoreBase>> stores_;  // by ModelInfo::id()
     std::vector<AssociationChange> associations_;
     std::vector<ObjectState*> tx_inserted_, tx_updated_, tx_deleted_;
     bool in_tx_ = false, own_tx_ = false;
@@ -138,4 +140,4 @@ private:
     bool has_changes_ = false, flushing_ = false, needs_rollback_ = false;
 };
 
-} // namespace common::db
+}  // namespace common::db

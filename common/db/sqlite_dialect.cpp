@@ -26,9 +26,10 @@ constexpr int busy_timeout_ms = 5000;
 
 class SqliteStatement final : public Statement {
 public:
-    SqliteStatement(sqlite3* db, const std::string& sql, std::ostream* echo) : Statement(sql, echo), db_(db) {
-        if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                               &stmt_, nullptr) != SQLITE_OK)
+    SqliteStatement(sqlite3* db, const std::string& sql, std::ostream* echo)
+        : Statement(sql, echo), db_(db) {
+        if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                               SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
             throw Error(std::string("SQL error: ") + sqlite3_errmsg(db) + "\n[SQL: " + sql + "]");
     }
     ~SqliteStatement() override { sqlite3_finalize(stmt_); }
@@ -38,7 +39,8 @@ public:
     double get_double(int c) override { return sqlite3_column_double(stmt_, c); }
     std::string_view get_text(int c) override {
         auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
-        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, c))) : std::string_view();
+        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, c)))
+                 : std::string_view();
     }
 
 protected:
@@ -72,10 +74,12 @@ private:
             // "UNIQUE constraint failed: users.name" → constraint "users.name"
             auto colon = msg.find(": ");
             std::string constraint = colon == std::string::npos ? msg : msg.substr(colon + 2);
-            throw IntegrityError("IntegrityError: " + msg + "\n[SQL: " + where + "]", constraint, where);
+            throw IntegrityError("IntegrityError: " + msg + "\n[SQL: " + where + "]", constraint,
+                                 where);
         }
         if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
-            throw Error("database is locked: another connection kept a write transaction open longer than the " +
+            throw Error("database is locked: another connection kept a write transaction open "
+                        "longer than the " +
                         std::to_string(busy_timeout_ms) + " ms busy timeout\n[SQL: " + where + "]");
         throw Error("SQL error: " + msg + "\n[SQL: " + where + "]");
     }
@@ -86,7 +90,8 @@ private:
 
 class SqliteConnection final : public Connection {
 public:
-    SqliteConnection(const std::string& uri, const std::string& target, bool file, std::ostream* echo)
+    SqliteConnection(const std::string& uri, const std::string& target, bool file,
+                     std::ostream* echo)
         : Connection(echo) {
         static std::once_flag registered;
         std::call_once(registered, [] { Poco::Data::SQLite::Connector::registerConnector(); });
@@ -109,7 +114,7 @@ public:
                            " (is it an SQLite database file?)");
         }
     }
-    ~SqliteConnection() override { clear_cache(); } // finalize statements before closing
+    ~SqliteConnection() override { clear_cache(); }  // finalize statements before closing
 
     std::int64_t last_insert_id() override { return sqlite3_last_insert_rowid(db_); }
     std::int64_t changes() override { return sqlite3_changes64(db_); }
@@ -151,9 +156,10 @@ private:
 
 class SqliteDialect final : public Dialect {
 public:
-    SqliteDialect(std::string uri, std::string path) : uri_(std::move(uri)), path_(std::move(path)) {
+    SqliteDialect(std::string uri, std::string path)
+        : uri_(std::move(uri)), path_(std::move(path)) {
         if (path_.empty()) {
-            target_ = ":memory:"; // private to its connection; the Database shares that one
+            target_ = ":memory:";  // private to its connection; the Database shares that one
         } else {
             check_path();
             target_ = path_;
@@ -163,11 +169,12 @@ public:
     std::string_view name() const override { return "sqlite"; }
     std::string type_ddl(ColumnType t) const override {
         switch (t.kind) {
-        case SqlType::Integer: return "INTEGER";
-        case SqlType::String: return t.length ? "VARCHAR(" + std::to_string(t.length) + ")" : "VARCHAR";
-        case SqlType::Text: return "TEXT";
-        case SqlType::Boolean: return "BOOLEAN";
-        case SqlType::Float: return "FLOAT";
+            case SqlType::Integer: return "INTEGER";
+            case SqlType::String:
+                return t.length ? "VARCHAR(" + std::to_string(t.length) + ")" : "VARCHAR";
+            case SqlType::Text: return "TEXT";
+            case SqlType::Boolean: return "BOOLEAN";
+            case SqlType::Float: return "FLOAT";
         }
         return "INTEGER";
     }
@@ -182,7 +189,8 @@ public:
         return std::make_unique<SqliteConnection>(uri_, target_, !path_.empty(), echo);
     }
     std::string location() const override {
-        return path_.empty() ? std::string("memory") : "file " + Poco::Path(path_).absolute().toString();
+        return path_.empty() ? std::string("memory")
+                             : "file " + Poco::Path(path_).absolute().toString();
     }
 
 private:
@@ -196,12 +204,14 @@ private:
                                " does not exist; create it or choose another path (accepted: " +
                                accepted_uris() + ")");
             if (file.exists() && (file.isDirectory() || !file.canRead() || !file.canWrite()))
-                throw UriError("database " + uri_ + ": " + file.path() +
-                               " is not a readable and writable file; fix its permissions or choose another "
-                               "path (accepted: " + accepted_uris() + ")");
+                throw UriError(
+                    "database " + uri_ + ": " + file.path() +
+                    " is not a readable and writable file; fix its permissions or choose another "
+                    "path (accepted: " +
+                    accepted_uris() + ")");
             if (!file.exists() && !dir.canWrite())
-                throw UriError("database " + uri_ + ": cannot create " + file.path() + " (directory " +
-                               dir.path() + " is not writable)");
+                throw UriError("database " + uri_ + ": cannot create " + file.path() +
+                               " (directory " + dir.path() + " is not writable)");
         } catch (const Poco::Exception& e) {
             throw UriError("database " + uri_ + ": " + e.displayText());
         }
@@ -210,10 +220,10 @@ private:
     std::string uri_, path_, target_;
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Dialect> make_sqlite_dialect(std::string uri, std::string path) {
     return std::make_unique<SqliteDialect>(std::move(uri), std::move(path));
 }
 
-} // namespace common::db::detail
+}  // namespace common::db::detail

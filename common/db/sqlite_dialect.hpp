@@ -8,4 +8,4 @@ namespace common::db::detail {
 /// `path` is a file path or "" for a private in-memory database; `uri` is kept for messages.
 std::unique_ptr<Dialect> make_sqlite_dialect(std::string uri, std::string path);
 
-} // namespace common::db::detail
+}  // namespace common::db::detail

@@ -41,4 +41,4 @@ private:
     Storage v_;
 };
 
-} // namespace common::db
+}  // namespace common::db

@@ -48,7 +48,8 @@ DevelopmentConfig::DevelopmentConfig() {
 TestingConfig::TestingConfig() {
     class_body("TestingConfig");
     attr("TESTING", true);
-    attr("SQLALCHEMY_DATABASE_URI", env("TEST_DATABASE_URI", sqlite_beside_app("data-test.sqlite")));
+    attr("SQLALCHEMY_DATABASE_URI",
+         env("TEST_DATABASE_URI", sqlite_beside_app("data-test.sqlite")));
 }
 
 ProductionConfig::ProductionConfig() {
@@ -61,7 +62,8 @@ void ProductionConfig::init_app(common::config::Config& app_config) const {
     // Whoever knows the secret key can forge session cookies, and the default one is printed
     // in every copy of config.py.
     const std::string key = app_config.get_string_or("SECRET_KEY", "");
-    const bool blank = std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isspace(c); });
+    const bool blank =
+        std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isspace(c); });
     if (blank || key == default_secret_key)
         throw ConfigError(std::string("ProductionConfig refuses to start with ") +
                           (blank ? "an empty SECRET_KEY" : "the default SECRET_KEY") +

@@ -62,7 +62,7 @@ std::string sqlite_beside_app(std::string_view file);
 
 /// Which config to use, and why.
 struct ConfigChoice {
-    std::string name;    ///< e.g. "default"
+    std::string name;  ///< e.g. "default"
     /// "from the command line", "from env FLASKY_CONFIG" or
     /// "the default: no argument and FLASKY_CONFIG unset"
     std::string source;

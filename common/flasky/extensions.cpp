@@ -36,10 +36,12 @@ struct MailState {
 void SQLAlchemy::init_app(web::App& app) {
     const std::string uri = app.config.get_string("SQLALCHEMY_DATABASE_URI");
     std::ostream* echo = app.config.get_bool_or("SQLALCHEMY_ECHO", false) ? &std::clog : nullptr;
-    app.extensions.add(std::string(db_key), std::make_shared<common::db::Database>(uri, metadata(), echo));
+    app.extensions.add(std::string(db_key),
+                       std::make_shared<common::db::Database>(uri, metadata(), echo));
     // Flask-SQLAlchemy's teardown_appcontext → session.remove(): a request's unfinished work
     // is rolled back, never left for the next request.
-    app.teardown_request([](web::Context& ctx, std::exception_ptr) { ctx.g.erase(std::string(session_key)); });
+    app.teardown_request(
+        [](web::Context& ctx, std::exception_ptr) { ctx.g.erase(std::string(session_key)); });
 }
 
 common::db::Session& SQLAlchemy::session(web::Context& ctx) const {
@@ -63,17 +65,19 @@ void SQLAlchemy::drop_all(const web::App& app) const { engine(app).drop_all(); }
 
 void Mail::init_app(web::App& app) {
     const auto& config = app.config;
-    auto settings = common::mail::MailSettings::from_lookup([&config](std::string_view key) -> std::optional<std::string> {
-        if (!config.contains(key)) {
-            if (key == "MAIL_SUPPRESS_SEND") return config.get_bool_or("TESTING", false) ? "true" : "false";
-            return std::nullopt;
-        }
-        const auto& value = config[key];
-        if (std::holds_alternative<std::monostate>(value)) return std::nullopt;
-        if (const bool* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
-        if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
-        return std::get<std::string>(value);
-    });
+    auto settings = common::mail::MailSettings::from_lookup(
+        [&config](std::string_view key) -> std::optional<std::string> {
+            if (!config.contains(key)) {
+                if (key == "MAIL_SUPPRESS_SEND")
+                    return config.get_bool_or("TESTING", false) ? "true" : "false";
+                return std::nullopt;
+            }
+            const auto& value = config[key];
+            if (std::holds_alternative<std::monostate>(value)) return std::nullopt;
+            if (const bool* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
+            if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
+            return std::get<std::string>(value);
+        });
     auto state = std::make_shared<MailState>(std::move(settings));
     app.extensions.add(std::string(mail_key), state);
     // On SIGINT/SIGTERM the server finishes its requests, then this delivers what is queued.

@@ -36,31 +36,36 @@ std::string test_program() {
     std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
     auto program = self.parent_path() / "test_flasky";
     if (!std::filesystem::exists(program))
-        throw std::runtime_error(program.string() + " is missing: build it with `cmake --build build --target test_flasky`");
+        throw std::runtime_error(
+            program.string() +
+            " is missing: build it with `cmake --build build --target test_flasky`");
     return program.string();
 }
 
 }  // namespace
 
-void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port,
-               int threads) {
+void runserver(std::ostream& out, std::string_view config_name, const std::string& host,
+               std::uint16_t port, int threads) {
     auto app = create_app(config_name);
     db.create_all(*app);
     {
         common::db::Session session(db.engine(*app));
         insert_roles(session);
     }
-    common::web::ServerOptions options{.host = host, .port = port, .threads = threads, .access_log = &std::clog};
+    common::web::ServerOptions options{
+        .host = host, .port = port, .threads = threads, .access_log = &std::clog};
     common::web::Server server(*app, options);
     server.run(out);
 }
 
 void print_url_map(std::ostream& out, const common::web::App& app, std::string_view indent) {
-    out << indent << std::left << std::setw(20) << "Endpoint" << std::setw(24) << "Methods" << "Rule\n";
+    out << indent << std::left << std::setw(20) << "Endpoint" << std::setw(24) << "Methods"
+        << "Rule\n";
     for (const auto& route : app.url_map()) {
         std::string methods;
         for (const auto& m : route.methods) methods += (methods.empty() ? "" : ", ") + m;
-        out << indent << std::setw(20) << route.endpoint << std::setw(24) << methods << route.rule << "\n";
+        out << indent << std::setw(20) << route.endpoint << std::setw(24) << methods << route.rule
+            << "\n";
     }
 }
 
@@ -80,7 +85,8 @@ void db_command(std::ostream& out, std::string_view config_name, std::string_vie
         db.drop_all(*app);
         out << "Dropped the tables in " << uri << ".\n";
     } else {
-        throw std::invalid_argument("unknown db action '" + std::string(action) + "': use `flasky db create` or `flasky db drop`");
+        throw std::invalid_argument("unknown db action '" + std::string(action) +
+                                    "': use `flasky db create` or `flasky db drop`");
     }
 }
 
@@ -88,10 +94,12 @@ void db_command(std::ostream& out, std::string_view config_name, std::string_vie
 int test(std::ostream& out, const std::vector<std::string>& names) {
     // --log_level=test_suite prints each suite and test as it enters and leaves it, with the
     // failures in between: Boost.Test's verbosity=2.
-    std::vector<std::string> args{"--log_level=test_suite", "--report_level=short", "--color_output=no"};
+    std::vector<std::string> args{"--log_level=test_suite", "--report_level=short",
+                                  "--color_output=no"};
     for (const auto& name : names) args.push_back("--run_test=" + name);
     Poco::Pipe output;
-    Poco::ProcessHandle child = Poco::Process::launch(test_program(), args, nullptr, &output, &output);
+    Poco::ProcessHandle child =
+        Poco::Process::launch(test_program(), args, nullptr, &output, &output);
     Poco::PipeInputStream stream(output);
     // Boost.Test names each place by its absolute source path; relative to the project the
     // lines are shorter and the same on every machine.
@@ -119,9 +127,12 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
             long port = 5000;
             long threads = common::web::default_server_threads();
             for (std::size_t i = 1; i < args.size(); ++i) {
-                if (args[i] == "--host" && i + 1 < args.size()) host = args[++i];
-                else if (args[i] == "--port" && i + 1 < args.size()) port = std::strtol(args[++i].c_str(), nullptr, 10);
-                else if (args[i] == "--threads" && i + 1 < args.size()) threads = std::strtol(args[++i].c_str(), nullptr, 10);
+                if (args[i] == "--host" && i + 1 < args.size())
+                    host = args[++i];
+                else if (args[i] == "--port" && i + 1 < args.size())
+                    port = std::strtol(args[++i].c_str(), nullptr, 10);
+                else if (args[i] == "--threads" && i + 1 < args.size())
+                    threads = std::strtol(args[++i].c_str(), nullptr, 10);
                 else {
                     err << "flasky runserver: unknown option '" << args[i] << "'\n" << usage;
                     return 2;
@@ -135,7 +146,8 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
                 err << "flasky runserver: --threads must be 1-1024\n";
                 return 2;
             }
-            runserver(out, choice.name, host, static_cast<std::uint16_t>(port), static_cast<int>(threads));
+            runserver(out, choice.name, host, static_cast<std::uint16_t>(port),
+                      static_cast<int>(threads));
             return 0;
         }
         if (command == "routes" && args.size() == 1) {

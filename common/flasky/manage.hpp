@@ -21,8 +21,8 @@ namespace flasky::manage {
 /// flasky runserver [--host H] [--port P] [--threads N]: create_app(config_name), create
 /// missing tables and the default roles (so a first run on an empty database works), serve
 /// with N event loops until Ctrl+C/SIGTERM.
-void runserver(std::ostream& out, std::string_view config_name, const std::string& host, std::uint16_t port,
-               int threads = common::web::default_server_threads());
+void runserver(std::ostream& out, std::string_view config_name, const std::string& host,
+               std::uint16_t port, int threads = common::web::default_server_threads());
 
 /// flasky routes: the URL map, as `flask routes` prints it.
 void routes(std::ostream& out, std::string_view config_name);

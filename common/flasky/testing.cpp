@@ -24,15 +24,15 @@ std::unique_ptr<common::web::App> testing_app(const Poco::TemporaryFile& file) {
 
 // ANCHOR: setup_teardown
 BasicTestCase::BasicTestCase() {
-    app = testing_app(database_file_);      // self.app = create_app('testing')
-    session.emplace(db.engine(*app));       // self.app_context.push(): db.session is this app's
-    db.create_all(*app);                    // db.create_all()
+    app = testing_app(database_file_);  // self.app = create_app('testing')
+    session.emplace(db.engine(*app));   // self.app_context.push(): db.session is this app's
+    db.create_all(*app);                // db.create_all()
 }
 
 BasicTestCase::~BasicTestCase() {
-    session.reset();                        // db.session.remove()
-    db.drop_all(*app);                      // db.drop_all()
-    app.reset();                            // self.app_context.pop()
+    session.reset();    // db.session.remove()
+    db.drop_all(*app);  // db.drop_all()
+    app.reset();        // self.app_context.pop()
 }
 // ANCHOR_END: setup_teardown
 

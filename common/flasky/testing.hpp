@@ -24,8 +24,8 @@ struct BasicTestCase {
     BasicTestCase(const BasicTestCase&) = delete;
     BasicTestCase& operator=(const BasicTestCase&) = delete;
 
-    std::unique_ptr<common::web::App> app;          ///< self.app
-    std::optional<common::db::Session> session;     ///< db.session of the pushed app context
+    std::unique_ptr<common::web::App> app;       ///< self.app
+    std::optional<common::db::Session> session;  ///< db.session of the pushed app context
 
 private:
     // Each test gets its own database file: ctest runs tests in parallel processes, and the

@@ -59,7 +59,9 @@ void AsyncSender::run() {
         busy_ = true;
 
         // Past the shutdown grace nothing more is tried: what is left is given up on.
-        auto out_of_time = [this] { return closing_ && std::chrono::steady_clock::now() >= give_up_at_; };
+        auto out_of_time = [this] {
+            return closing_ && std::chrono::steady_clock::now() >= give_up_at_;
+        };
         auto give_up = [&](const MailError& error) {
             lock.unlock();
             if (on_failure_) on_failure_(msg, error);
@@ -70,7 +72,9 @@ void AsyncSender::run() {
         auto backoff = options_.first_backoff;
         for (int attempt = 1;; ++attempt) {
             if (out_of_time()) {
-                give_up(MailError(MailError::Kind::temporary, "not delivered: the sender shut down while the server kept failing"));
+                give_up(
+                    MailError(MailError::Kind::temporary,
+                              "not delivered: the sender shut down while the server kept failing"));
                 break;
             }
             lock.unlock();  // never hold the lock during network I/O
@@ -93,7 +97,8 @@ void AsyncSender::run() {
                 // Waits out the back-off, or less when shutdown() sets an earlier deadline.
                 auto until = std::chrono::steady_clock::now() + backoff;
                 auto cut_short = [&] { return closing_ && give_up_at_ < until; };
-                if (wake_.wait_until(lock, until, cut_short)) wake_.wait_until(lock, give_up_at_, [] { return false; });
+                if (wake_.wait_until(lock, until, cut_short))
+                    wake_.wait_until(lock, give_up_at_, [] { return false; });
                 backoff = std::min(backoff * 2, options_.max_backoff);
                 continue;
             }
@@ -108,4 +113,4 @@ void AsyncSender::run() {
 }
 // ANCHOR_END: worker
 
-} // namespace common::mail
+}  // namespace common::mail

@@ -28,7 +28,7 @@ struct AsyncOptions {
 
 /// Counters a test (or a status page) can read at any time.
 struct AsyncStats {
-    std::size_t queued = 0;    ///< waiting or being sent now
+    std::size_t queued = 0;  ///< waiting or being sent now
     std::size_t sent = 0;
     std::size_t failed = 0;    ///< gave up: permanent error or attempts exhausted
     std::size_t retries = 0;   ///< attempts after a temporary failure
@@ -68,8 +68,8 @@ private:
     AsyncOptions options_;
     FailureHandler on_failure_;
     mutable std::mutex mutex_;
-    std::condition_variable wake_;   // worker: work arrived or closing
-    std::condition_variable idle_;   // flush(): queue drained
+    std::condition_variable wake_;  // worker: work arrived or closing
+    std::condition_variable idle_;  // flush(): queue drained
     std::deque<Message> queue_;
     bool busy_ = false;
     bool closing_ = false;
@@ -78,4 +78,4 @@ private:
     std::thread worker_;
 };
 
-} // namespace common::mail
+}  // namespace common::mail

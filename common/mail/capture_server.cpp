@@ -49,7 +49,7 @@ Poco::Timespan timespan(std::chrono::milliseconds ms) {
     return Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(ms).count());
 }
 
-} // namespace
+}  // namespace
 
 namespace detail {
 
@@ -106,7 +106,7 @@ struct CaptureState {
     }
 };
 
-} // namespace detail
+}  // namespace detail
 
 namespace {
 
@@ -122,7 +122,8 @@ public:
 // One client, one thread: the SMTP dialogue of RFC 5321 §4, as much as tests need.
 class SmtpConnection : public Poco::Net::TCPServerConnection {
 public:
-    SmtpConnection(const Poco::Net::StreamSocket& socket, std::shared_ptr<detail::CaptureState> state)
+    SmtpConnection(const Poco::Net::StreamSocket& socket,
+                   std::shared_ptr<detail::CaptureState> state)
         : TCPServerConnection(socket), state_(std::move(state)) {}
 
     void run() override {
@@ -139,8 +140,7 @@ public:
             }
         } catch (const Poco::Exception&) {
             // The client went away or timed out; nothing to report to anyone.
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         state_->close_session(id);
     }
 
@@ -165,19 +165,31 @@ private:
         while (io_.receiveMessage(line)) {
             const auto space = line.find(' ');
             const std::string verb = Poco::toUpper(line.substr(0, space));
-            const std::string arg = space == std::string::npos ? "" : Poco::trim(line.substr(space + 1));
+            const std::string arg =
+                space == std::string::npos ? "" : Poco::trim(line.substr(space + 1));
             if (verb == "EHLO" || verb == "HELO") {
                 reset_transaction();
-                if (verb == "HELO") { reply("250 " + o.hostname); continue; }
-                std::string r = "250-" + o.hostname + " greets " + (arg.empty() ? "you" : arg) + "\r\n";
+                if (verb == "HELO") {
+                    reply("250 " + o.hostname);
+                    continue;
+                }
+                std::string r =
+                    "250-" + o.hostname + " greets " + (arg.empty() ? "you" : arg) + "\r\n";
                 r += "250-SIZE " + std::to_string(o.max_size) + "\r\n250-8BITMIME\r\n";
                 if (state_->tls_context && !tls_) r += "250-STARTTLS\r\n";
-                if (!o.username.empty() && (tls_ || !o.require_tls)) r += "250-AUTH PLAIN LOGIN\r\n";
+                if (!o.username.empty() && (tls_ || !o.require_tls))
+                    r += "250-AUTH PLAIN LOGIN\r\n";
                 r += "250 HELP";
                 reply(r);
             } else if (verb == "STARTTLS") {
-                if (!state_->tls_context) { reply("502 5.5.1 STARTTLS not available"); continue; }
-                if (tls_) { reply("503 5.5.1 TLS already active"); continue; }
+                if (!state_->tls_context) {
+                    reply("502 5.5.1 STARTTLS not available");
+                    continue;
+                }
+                if (tls_) {
+                    reply("503 5.5.1 TLS already active");
+                    continue;
+                }
                 reply("220 2.0.0 Ready to start TLS");
                 io_ = Poco::Net::SecureStreamSocket::attach(io_, state_->tls_context);
                 tls_ = true;
@@ -185,31 +197,54 @@ private:
             } else if (verb == "AUTH") {
                 auth(arg);
             } else if (verb == "MAIL") {
-                if (o.require_tls && !tls_) { reply("530 5.7.0 Must issue a STARTTLS command first"); continue; }
-                if (!o.username.empty() && user_.empty()) { reply("530 5.7.0 Authentication required"); continue; }
-                if (Poco::toUpper(arg.substr(0, 5)) != "FROM:") { reply("501 5.5.4 Syntax: MAIL FROM:<address>"); continue; }
+                if (o.require_tls && !tls_) {
+                    reply("530 5.7.0 Must issue a STARTTLS command first");
+                    continue;
+                }
+                if (!o.username.empty() && user_.empty()) {
+                    reply("530 5.7.0 Authentication required");
+                    continue;
+                }
+                if (Poco::toUpper(arg.substr(0, 5)) != "FROM:") {
+                    reply("501 5.5.4 Syntax: MAIL FROM:<address>");
+                    continue;
+                }
                 const auto size_at = Poco::toUpper(arg).find("SIZE=");
                 if (size_at != std::string::npos) {
                     Poco::UInt64 size = 0;
-                    Poco::NumberParser::tryParseUnsigned64(arg.substr(size_at + 5, arg.find(' ', size_at) - size_at - 5), size);
-                    if (size > o.max_size) { reply("552 5.3.4 Message size exceeds fixed maximum message size"); continue; }
+                    Poco::NumberParser::tryParseUnsigned64(
+                        arg.substr(size_at + 5, arg.find(' ', size_at) - size_at - 5), size);
+                    if (size > o.max_size) {
+                        reply("552 5.3.4 Message size exceeds fixed maximum message size");
+                        continue;
+                    }
                 }
                 reset_transaction();
                 from_ = path_argument(arg);
                 from_given_ = true;
                 reply("250 2.1.0 OK");
             } else if (verb == "RCPT") {
-                if (!from_given_) { reply("503 5.5.1 Error: need MAIL command"); continue; }
+                if (!from_given_) {
+                    reply("503 5.5.1 Error: need MAIL command");
+                    continue;
+                }
                 const std::string to = path_argument(arg);
-                if (Poco::toUpper(arg.substr(0, 3)) != "TO:" || to.empty()) { reply("501 5.5.4 Syntax: RCPT TO:<address>"); continue; }
-                if (std::find(o.refused_recipients.begin(), o.refused_recipients.end(), to) != o.refused_recipients.end()) {
+                if (Poco::toUpper(arg.substr(0, 3)) != "TO:" || to.empty()) {
+                    reply("501 5.5.4 Syntax: RCPT TO:<address>");
+                    continue;
+                }
+                if (std::find(o.refused_recipients.begin(), o.refused_recipients.end(), to) !=
+                    o.refused_recipients.end()) {
                     reply("550 5.1.1 <" + to + ">: Recipient address rejected: User unknown");
                     continue;
                 }
                 rcpt_.push_back(to);
                 reply("250 2.1.5 OK");
             } else if (verb == "DATA") {
-                if (rcpt_.empty()) { reply("503 5.5.1 Error: need RCPT command"); continue; }
+                if (rcpt_.empty()) {
+                    reply("503 5.5.1 Error: need RCPT command");
+                    continue;
+                }
                 data();
             } else if (verb == "RSET") {
                 reset_transaction();
@@ -219,7 +254,8 @@ private:
             } else if (verb == "VRFY") {
                 reply("252 2.0.0 Cannot VRFY user, but will accept message");
             } else if (verb == "HELP") {
-                reply("214 2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP VRFY QUIT");
+                reply("214 2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP VRFY "
+                      "QUIT");
             } else if (verb == "QUIT") {
                 reply("221 2.0.0 Bye");
                 break;
@@ -231,9 +267,18 @@ private:
 
     void auth(const std::string& arg) {
         const auto& o = state_->options;
-        if (o.username.empty()) { reply("502 5.5.1 AUTH not available"); return; }
-        if (o.require_tls && !tls_) { reply("530 5.7.0 Must issue a STARTTLS command first"); return; }
-        if (!user_.empty()) { reply("503 5.5.1 Already authenticated"); return; }
+        if (o.username.empty()) {
+            reply("502 5.5.1 AUTH not available");
+            return;
+        }
+        if (o.require_tls && !tls_) {
+            reply("530 5.7.0 Must issue a STARTTLS command first");
+            return;
+        }
+        if (!user_.empty()) {
+            reply("503 5.5.1 Already authenticated");
+            return;
+        }
         const auto space = arg.find(' ');
         const std::string mechanism = Poco::toUpper(arg.substr(0, space));
         std::string initial = space == std::string::npos ? "" : Poco::trim(arg.substr(space + 1));
@@ -246,7 +291,10 @@ private:
             const std::string decoded = base64_decode(initial);  // authzid \0 user \0 password
             const auto first = decoded.find('\0');
             const auto second = first == std::string::npos ? first : decoded.find('\0', first + 1);
-            if (second == std::string::npos) { reply("501 5.5.2 Cannot decode AUTH PLAIN response"); return; }
+            if (second == std::string::npos) {
+                reply("501 5.5.2 Cannot decode AUTH PLAIN response");
+                return;
+            }
             user = decoded.substr(first + 1, second - first - 1);
             pass = decoded.substr(second + 1);
         } else if (mechanism == "LOGIN") {
@@ -317,8 +365,10 @@ private:
 
 class SmtpConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 public:
-    explicit SmtpConnectionFactory(std::shared_ptr<detail::CaptureState> state) : state_(std::move(state)) {}
-    Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+    explicit SmtpConnectionFactory(std::shared_ptr<detail::CaptureState> state)
+        : state_(std::move(state)) {}
+    Poco::Net::TCPServerConnection*
+    createConnection(const Poco::Net::StreamSocket& socket) override {
         return new SmtpConnection(socket, state_);
     }
 
@@ -326,9 +376,10 @@ private:
     std::shared_ptr<detail::CaptureState> state_;
 };
 
-} // namespace
+}  // namespace
 
-CaptureServer::CaptureServer(CaptureOptions options) : state_(std::make_shared<detail::CaptureState>()) {
+CaptureServer::CaptureServer(CaptureOptions options)
+    : state_(std::make_shared<detail::CaptureState>()) {
     state_->options = std::move(options);
     auto& o = state_->options;
     if (!o.directory.empty()) std::filesystem::create_directories(o.directory);
@@ -338,12 +389,14 @@ CaptureServer::CaptureServer(CaptureOptions options) : state_(std::make_shared<d
         static std::once_flag once;
         std::call_once(once, [] { Poco::Net::initializeSSL(); });
         try {
-            state_->tls_context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, o.key_file.string(),
-                                                         o.cert_file.string(), "", Poco::Net::Context::VERIFY_NONE,
-                                                         9, false, "ALL:!ADH:!LOW:!EXP:!MD5:!aNULL:@STRENGTH");
+            state_->tls_context =
+                new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, o.key_file.string(),
+                                       o.cert_file.string(), "", Poco::Net::Context::VERIFY_NONE, 9,
+                                       false, "ALL:!ADH:!LOW:!EXP:!MD5:!aNULL:@STRENGTH");
         } catch (const Poco::Exception& e) {
-            throw std::runtime_error("CaptureServer: cannot load certificate '" + o.cert_file.string() +
-                                     "' / key '" + o.key_file.string() + "': " + e.displayText());
+            throw std::runtime_error("CaptureServer: cannot load certificate '" +
+                                     o.cert_file.string() + "' / key '" + o.key_file.string() +
+                                     "': " + e.displayText());
         }
     }
     try {
@@ -352,12 +405,12 @@ CaptureServer::CaptureServer(CaptureOptions options) : state_(std::make_shared<d
         state_->pool = std::make_unique<Poco::ThreadPool>(1, 16);
         auto* params = new Poco::Net::TCPServerParams;
         params->setMaxThreads(16);
-        state_->server = std::make_unique<Poco::Net::TCPServer>(new SmtpConnectionFactory(state_), *state_->pool,
-                                                                listener, params);
+        state_->server = std::make_unique<Poco::Net::TCPServer>(new SmtpConnectionFactory(state_),
+                                                                *state_->pool, listener, params);
         state_->server->start();
     } catch (const Poco::Exception& e) {
-        throw std::runtime_error("CaptureServer: cannot listen on 127.0.0.1:" + std::to_string(o.port) + ": " +
-                                 e.displayText());
+        throw std::runtime_error("CaptureServer: cannot listen on 127.0.0.1:" +
+                                 std::to_string(o.port) + ": " + e.displayText());
     }
 }
 
@@ -370,7 +423,9 @@ void CaptureServer::stop() {
         std::lock_guard lock(state_->mutex);
         state_->stopping = true;
         for (auto& [id, socket] : state_->open_sockets) {
-            try { socket.shutdown(); } catch (...) {}  // wakes the blocked reader
+            try {
+                socket.shutdown();
+            } catch (...) {}  // wakes the blocked reader
         }
     }
     state_->pool->joinAll();
@@ -394,7 +449,8 @@ int CaptureServer::sessions() const {
 
 bool CaptureServer::wait_for(std::size_t count, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(state_->mutex);
-    return state_->arrived.wait_for(lock, timeout, [&] { return state_->messages.size() >= count; });
+    return state_->arrived.wait_for(lock, timeout,
+                                    [&] { return state_->messages.size() >= count; });
 }
 
-} // namespace common::mail
+}  // namespace common::mail

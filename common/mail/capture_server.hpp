@@ -18,17 +18,17 @@ struct CaptureState;
 
 struct CaptureOptions {
     std::filesystem::path directory{};   ///< where NNNN.eml files go; empty → keep in memory only
-    std::uint16_t port = 0;            ///< 0 → a free port (see CaptureServer::port())
-    std::string hostname = "localhost";///< the name in the greeting and EHLO reply
+    std::uint16_t port = 0;              ///< 0 → a free port (see CaptureServer::port())
+    std::string hostname = "localhost";  ///< the name in the greeting and EHLO reply
     std::filesystem::path cert_file{};   ///< PEM certificate; with key_file, STARTTLS is offered
     std::filesystem::path key_file{};
-    bool require_tls = false;          ///< refuse AUTH/MAIL before STARTTLS (530)
-    std::string username{};              ///< non-empty → AUTH PLAIN/LOGIN required, checked
+    bool require_tls = false;  ///< refuse AUTH/MAIL before STARTTLS (530)
+    std::string username{};    ///< non-empty → AUTH PLAIN/LOGIN required, checked
     std::string password{};
     std::size_t max_size = 10 * 1024 * 1024;  ///< bigger DATA → 552, and SIZE in EHLO
-    int temporary_failures = 0;        ///< answer 451 to the end of DATA of the first N messages
+    int temporary_failures = 0;  ///< answer 451 to the end of DATA of the first N messages
     std::vector<std::string> refused_recipients{};  ///< RCPT TO these → 550
-    bool silent = false;               ///< accept connections and never answer (time-out tests)
+    bool silent = false;  ///< accept connections and never answer (time-out tests)
     std::chrono::milliseconds idle_timeout{60'000};  ///< drop a client silent for this long
 };
 
@@ -36,11 +36,11 @@ struct CaptureOptions {
 struct CapturedMessage {
     std::string mail_from{};
     std::vector<std::string> rcpt_to{};
-    std::string data{};                  ///< after dot-unstuffing, CRLF line ends
-    std::filesystem::path file{};        ///< the .eml, empty when directory is empty
-    bool tls = false;                  ///< arrived over STARTTLS
-    std::string auth_user{};             ///< who authenticated, empty when nobody
-    int session = 0;                   ///< 1, 2, ...: which connection brought it
+    std::string data{};            ///< after dot-unstuffing, CRLF line ends
+    std::filesystem::path file{};  ///< the .eml, empty when directory is empty
+    bool tls = false;              ///< arrived over STARTTLS
+    std::string auth_user{};       ///< who authenticated, empty when nobody
+    int session = 0;               ///< 1, 2, ...: which connection brought it
 };
 
 class CaptureServer {
@@ -69,4 +69,4 @@ private:
     std::shared_ptr<detail::CaptureState> state_{};
 };
 
-} // namespace common::mail
+}  // namespace common::mail

@@ -77,22 +77,20 @@ std::string local_hostname() {
 // exposes the few pieces the session below drives by hand.
 class SmtpClient : public Poco::Net::SMTPClientSession {
 public:
-    using SMTPClientSession::SMTPClientSession;
     using SMTPClientSession::loginUsingCRAMMD5;
+    using SMTPClientSession::SMTPClientSession;
     using SMTPClientSession::socket;
 };
 
-} // namespace
+}  // namespace
 
 bool MailError::temporary() const noexcept {
     switch (kind_) {
-    case Kind::connection_refused:
-    case Kind::connection_failed:
-    case Kind::timeout:
-    case Kind::temporary:
-        return true;
-    default:
-        return smtp_code_ >= 400 && smtp_code_ < 500;
+        case Kind::connection_refused:
+        case Kind::connection_failed:
+        case Kind::timeout:
+        case Kind::temporary: return true;
+        default: return smtp_code_ >= 400 && smtp_code_ < 500;
     }
 }
 
@@ -103,7 +101,7 @@ struct Connection::Session {
     const MailSettings& settings;
     std::string where;  // "host:port" for messages
     std::unique_ptr<SmtpClient> client;
-    std::string step;   // what we were doing, for error messages
+    std::string step;              // what we were doing, for error messages
     bool step_is_command = false;  // step names an SMTP command ("EHLO") rather than an activity
     std::string ehlo;
     std::string auth;
@@ -118,32 +116,39 @@ struct Connection::Session {
         if (!client) return;
         try {
             std::string reply;
-            client->socket().setReceiveTimeout(Poco::Timespan(0, 500'000)); // don't wait long for 221
+            client->socket().setReceiveTimeout(
+                Poco::Timespan(0, 500'000));  // don't wait long for 221
             client->sendCommand("QUIT", reply);
         } catch (...) {
             // The message is already delivered; a server that hangs up first is fine.
         }
-        try { client->socket().close(); } catch (...) {}
+        try {
+            client->socket().close();
+        } catch (...) {}
         client.reset();
     }
 
     // Turns whatever Poco threw into a MailError that says what to check.
     [[noreturn]] void network_failure() const {
-        const std::string during = " while " + (step_is_command ? "waiting for the answer to " + step : step);
+        const std::string during =
+            " while " + (step_is_command ? "waiting for the answer to " + step : step);
         try {
             throw;
         } catch (const MailError&) {
             throw;
         } catch (const Poco::TimeoutException&) {
-            throw MailError(MailError::Kind::timeout,
-                            "no answer from " + where + " within " + seconds(settings.timeout) +
-                                " s (MAIL_TIMEOUT)" + during + ". Check MAIL_SERVER and MAIL_PORT "
-                                "(port 465 needs MAIL_USE_SSL, 587 needs MAIL_USE_TLS) and that the "
-                                "server is up, or raise MAIL_TIMEOUT.");
+            throw MailError(
+                MailError::Kind::timeout,
+                "no answer from " + where + " within " + seconds(settings.timeout) +
+                    " s (MAIL_TIMEOUT)" + during +
+                    ". Check MAIL_SERVER and MAIL_PORT "
+                    "(port 465 needs MAIL_USE_SSL, 587 needs MAIL_USE_TLS) and that the "
+                    "server is up, or raise MAIL_TIMEOUT.");
         } catch (const Poco::Net::ConnectionRefusedException&) {
             throw MailError(MailError::Kind::connection_refused,
-                            "connection to " + where + " refused: no SMTP server listens there. Check "
-                            "MAIL_SERVER and MAIL_PORT.");
+                            "connection to " + where +
+                                " refused: no SMTP server listens there. Check "
+                                "MAIL_SERVER and MAIL_PORT.");
         } catch (const Poco::Net::SSLException& e) {
             throw MailError(MailError::Kind::tls,
                             "TLS with " + where + " failed" + during + ": " + e.displayText() +
@@ -152,8 +157,8 @@ struct Connection::Session {
                                 "MAIL_CA_FILE to its PEM file.");
         } catch (const Poco::Net::DNSException& e) {
             throw MailError(MailError::Kind::connection_failed,
-                            "cannot resolve MAIL_SERVER '" + settings.server + "': " + e.displayText() +
-                                ". Check the host name.");
+                            "cannot resolve MAIL_SERVER '" + settings.server +
+                                "': " + e.displayText() + ". Check the host name.");
         } catch (const Poco::Net::SMTPException& e) {
             reply_failure(e.code(), e.message(), e.displayText());
         } catch (const Poco::Exception& e) {
@@ -166,29 +171,38 @@ struct Connection::Session {
     }
 
     // A reply that is not the one expected.
-    [[noreturn]] void reply_failure(int code, const std::string& reply, const std::string& detail = {}) const {
+    [[noreturn]] void reply_failure(int code, const std::string& reply,
+                                    const std::string& detail = {}) const {
         const std::string said = where + " answered " + step + " with \"" +
                                  Poco::trim(detail.empty() ? reply : detail) + "\"";
         if (code == 535 || (step.rfind("AUTH", 0) == 0 && code >= 500))
-            throw MailError(MailError::Kind::auth_failed,
-                            said + ": authentication failed. Check MAIL_USERNAME and MAIL_PASSWORD. QQ "
-                                   "Mail (and 163/126) want the authorization code (授权码) generated in "
-                                   "the mailbox settings, not the account password; Gmail wants an app "
-                                   "password (Google account → Security → App passwords).", code);
+            throw MailError(
+                MailError::Kind::auth_failed,
+                said + ": authentication failed. Check MAIL_USERNAME and MAIL_PASSWORD. QQ "
+                       "Mail (and 163/126) want the authorization code (授权码) generated in "
+                       "the mailbox settings, not the account password; Gmail wants an app "
+                       "password (Google account → Security → App passwords).",
+                code);
         if (code == 530 || code == 550 || code == 554) {
             const std::string lower = Poco::toLower(reply);
             if (lower.find("starttls") != std::string::npos)
-                throw MailError(MailError::Kind::tls, said + ": the server requires TLS. Set "
-                                "MAIL_USE_TLS=true (port 587) or MAIL_USE_SSL=true (port 465).", code);
+                throw MailError(MailError::Kind::tls,
+                                said +
+                                    ": the server requires TLS. Set "
+                                    "MAIL_USE_TLS=true (port 587) or MAIL_USE_SSL=true (port 465).",
+                                code);
             if (lower.find("auth") != std::string::npos)
-                throw MailError(MailError::Kind::auth_required, said + ": the server requires "
-                                "authentication. Set MAIL_USERNAME and MAIL_PASSWORD.", code);
+                throw MailError(MailError::Kind::auth_required,
+                                said + ": the server requires "
+                                       "authentication. Set MAIL_USERNAME and MAIL_PASSWORD.",
+                                code);
         }
         if (step.rfind("RCPT", 0) == 0 && code >= 500)
             throw MailError(MailError::Kind::recipient_refused,
                             said + ": the recipient was refused. Check the address.", code);
         if (code >= 400 && code < 500)
-            throw MailError(MailError::Kind::temporary, said + ": a temporary failure; try again later.", code);
+            throw MailError(MailError::Kind::temporary,
+                            said + ": a temporary failure; try again later.", code);
         throw MailError(MailError::Kind::rejected, said + ".", code);
     }
 
@@ -212,8 +226,8 @@ struct Connection::Session {
         // VERIFY_STRICT also checks the host name for loopback servers (RELAXED skips it there);
         // the system CAs are loaded and MAIL_CA_FILE, when set, is trusted in addition.
         Poco::Net::Context::Ptr context = new Poco::Net::Context(
-            Poco::Net::Context::TLS_CLIENT_USE, "", "", s.ca_file, Poco::Net::Context::VERIFY_STRICT, 9,
-            true, "ALL:!ADH:!LOW:!EXP:!MD5:!aNULL:@STRENGTH");
+            Poco::Net::Context::TLS_CLIENT_USE, "", "", s.ca_file,
+            Poco::Net::Context::VERIFY_STRICT, 9, true, "ALL:!ADH:!LOW:!EXP:!MD5:!aNULL:@STRENGTH");
         context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
         // Never fall back to asking a console or accepting: a bad certificate fails the send.
         context->setInvalidCertificateHandler(new Poco::Net::RejectCertificateHandler(false));
@@ -222,7 +236,8 @@ struct Connection::Session {
 
     // ANCHOR: open
     void open() {
-        const Poco::Timespan timeout(std::chrono::duration_cast<std::chrono::microseconds>(settings.timeout).count());
+        const Poco::Timespan timeout(
+            std::chrono::duration_cast<std::chrono::microseconds>(settings.timeout).count());
         Poco::Net::StreamSocket socket;
         try {
             step_is_command = false;
@@ -233,7 +248,8 @@ struct Connection::Session {
             socket.setSendTimeout(timeout);
             if (settings.use_ssl) {  // port 465: TLS from the first byte
                 step = "doing the TLS handshake (MAIL_USE_SSL)";
-                socket = Poco::Net::SecureStreamSocket::attach(socket, settings.server, tls_context(settings));
+                socket = Poco::Net::SecureStreamSocket::attach(socket, settings.server,
+                                                               tls_context(settings));
                 tls = true;
             }
             client = std::make_unique<SmtpClient>(socket);
@@ -246,16 +262,17 @@ struct Connection::Session {
         ehlo = command("EHLO " + local_hostname(), 2, "EHLO");
         if (settings.use_tls) {  // port 587: STARTTLS, and never go on without it
             if (!has_extension(ehlo, "STARTTLS"))
-                throw MailError(MailError::Kind::tls,
-                                where + " does not offer STARTTLS, but MAIL_USE_TLS is true. Refusing to "
-                                "send in clear text: check MAIL_PORT (587 for STARTTLS, 465 needs "
-                                "MAIL_USE_SSL instead).");
+                throw MailError(
+                    MailError::Kind::tls,
+                    where + " does not offer STARTTLS, but MAIL_USE_TLS is true. Refusing to "
+                            "send in clear text: check MAIL_PORT (587 for STARTTLS, 465 needs "
+                            "MAIL_USE_SSL instead).");
             command("STARTTLS", 2, "STARTTLS");
             try {
                 step_is_command = false;
                 step = "doing the TLS handshake after STARTTLS";
-                client->socket() = Poco::Net::SecureStreamSocket::attach(client->socket(), settings.server,
-                                                                         tls_context(settings));
+                client->socket() = Poco::Net::SecureStreamSocket::attach(
+                    client->socket(), settings.server, tls_context(settings));
                 tls = true;
             } catch (...) {
                 network_failure();
@@ -270,19 +287,27 @@ struct Connection::Session {
     // inside TLS (one round trip), CRAM-MD5 first in clear text (no password on the wire).
     void authenticate() {
         const auto offered = auth_mechanisms(ehlo);
-        const std::vector<std::string> preference = tls ? std::vector<std::string>{"PLAIN", "LOGIN", "CRAM-MD5"}
-                                                        : std::vector<std::string>{"CRAM-MD5", "PLAIN", "LOGIN"};
-        auto chosen = std::find_first_of(preference.begin(), preference.end(), offered.begin(), offered.end());
+        const std::vector<std::string> preference =
+            tls ? std::vector<std::string>{"PLAIN", "LOGIN", "CRAM-MD5"}
+                : std::vector<std::string>{"CRAM-MD5", "PLAIN", "LOGIN"};
+        auto chosen = std::find_first_of(preference.begin(), preference.end(), offered.begin(),
+                                         offered.end());
         if (chosen == preference.end())
-            throw MailError(MailError::Kind::auth_failed,
-                            where + " offers no AUTH mechanism we support (it offers: " +
-                                (offered.empty() ? std::string("none") : Poco::cat(std::string(" "), offered.begin(), offered.end())) +
-                                ")" + (tls ? "" : "; many servers offer AUTH only after STARTTLS: set MAIL_USE_TLS=true") +
-                                ". Or leave MAIL_USERNAME unset if the server needs no login.");
+            throw MailError(
+                MailError::Kind::auth_failed,
+                where + " offers no AUTH mechanism we support (it offers: " +
+                    (offered.empty()
+                         ? std::string("none")
+                         : Poco::cat(std::string(" "), offered.begin(), offered.end())) +
+                    ")" +
+                    (tls ? ""
+                         : "; many servers offer AUTH only after STARTTLS: set MAIL_USE_TLS=true") +
+                    ". Or leave MAIL_USERNAME unset if the server needs no login.");
         const std::string& user = settings.username;
         const std::string& pass = settings.password;
         if (*chosen == "PLAIN") {
-            command("AUTH PLAIN " + base64(std::string(1, '\0') + user + '\0' + pass), 2, "AUTH PLAIN");
+            command("AUTH PLAIN " + base64(std::string(1, '\0') + user + '\0' + pass), 2,
+                    "AUTH PLAIN");
         } else if (*chosen == "LOGIN") {
             // By hand: Poco's loginUsingLogin() expects the exact challenge "Username:" and
             // desynchronises with servers that word it otherwise (aiosmtpd: "User Name").
@@ -301,7 +326,8 @@ struct Connection::Session {
         auth = *chosen;
     }
 
-    std::string transmit(const std::string& from, const std::vector<std::string>& to, const std::string& data) {
+    std::string transmit(const std::string& from, const std::vector<std::string>& to,
+                         const std::string& data) {
         try {
             command("MAIL FROM:<" + from + ">", 2, "MAIL FROM:<" + from + ">");
             for (const auto& r : to) command("RCPT TO:<" + r + ">", 2, "RCPT TO:<" + r + ">");
@@ -310,7 +336,9 @@ struct Connection::Session {
             // Nothing was sent; RSET leaves the session usable for the next message.
             if (e.smtp_code() != 0 && client) {
                 std::string ignored;
-                try { client->sendCommand("RSET", ignored); } catch (...) {}
+                try {
+                    client->sendCommand("RSET", ignored);
+                } catch (...) {}
             }
             throw;
         }
@@ -443,8 +471,9 @@ Message Mail::prepare(const Message& msg) const {
                         "the message has no sender and MAIL_DEFAULT_SENDER is not set: give "
                         "Message a sender or set MAIL_DEFAULT_SENDER");
     if (m.recipients.empty() && m.cc.empty() && m.bcc.empty())
-        throw MailError(MailError::Kind::no_recipients,
-                        "the message has no recipients: add at least one address to recipients, cc or bcc");
+        throw MailError(
+            MailError::Kind::no_recipients,
+            "the message has no recipients: add at least one address to recipients, cc or bcc");
     m.check_headers();
     try {
         Address::parse(m.sender);
@@ -469,4 +498,4 @@ Delivery Mail::send(const Message& msg) {
 
 Connection Mail::connect() { return Connection(*this); }
 
-} // namespace common::mail
+}  // namespace common::mail

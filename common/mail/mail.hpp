@@ -47,14 +47,14 @@ private:
 
 /// What a send did, for the reader (the chapter prints it).
 struct Delivery {
-    std::string server{};       ///< "host:port"
+    std::string server{};     ///< "host:port"
     bool suppressed = false;  ///< MAIL_SUPPRESS_SEND: nothing was sent
     bool tls = false;         ///< the session was encrypted (STARTTLS or implicit TLS)
-    std::string auth{};         ///< the AUTH mechanism used ("PLAIN"), empty when none
-    std::string reply{};        ///< the server's answer to the message data ("250 OK ...")
+    std::string auth{};       ///< the AUTH mechanism used ("PLAIN"), empty when none
+    std::string reply{};      ///< the server's answer to the message data ("250 OK ...")
     std::string envelope_from{};
     std::vector<std::string> envelope_to{};
-    std::string data{};         ///< the message bytes as sent after DATA (before dot-stuffing)
+    std::string data{};  ///< the message bytes as sent after DATA (before dot-stuffing)
 };
 
 class Mail;
@@ -83,11 +83,11 @@ public:
 
 private:
     friend class Mail;
-class AsyncSender;
+    class AsyncSender;
     struct Session;
     explicit Connection(Mail& mail);
     Mail* mail_;
-    std::unique_ptr<Session> session_{}; // null when sending is suppressed
+    std::unique_ptr<Session> session_{};  // null when sending is suppressed
     std::size_t sent_in_session_ = 0;
 };
 
@@ -104,7 +104,7 @@ public:
 
 private:
     friend class Mail;
-class AsyncSender;
+    class AsyncSender;
     explicit Outbox(Mail& mail);
     void add(const Message& msg);
     Mail& mail_;
@@ -143,4 +143,4 @@ private:
     std::vector<Outbox*> outboxes_;
 };
 
-} // namespace common::mail
+}  // namespace common::mail

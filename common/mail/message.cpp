@@ -21,7 +21,8 @@ namespace {
 using Poco::Net::MailMessage;
 
 bool is_ascii(const std::string& s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 128; });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 128; });
 }
 
 bool has_newline(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
@@ -92,7 +93,7 @@ std::string text_type(const std::string& subtype, const std::string& charset) {
     return type.toString();
 }
 
-} // namespace
+}  // namespace
 
 Address Address::parse(const std::string& text) {
     Address a;
@@ -116,7 +117,8 @@ Address Address::parse(const std::string& text) {
     }
     if (a.email.empty() || a.email.find('@') == std::string::npos ||
         a.email.find_first_of(" \t<>,") != std::string::npos)
-        throw std::invalid_argument("'" + text + "' is not an e-mail address; write "
+        throw std::invalid_argument("'" + text +
+                                    "' is not an e-mail address; write "
                                     "\"user@example.com\" or \"Name <user@example.com>\"");
     return a;
 }
@@ -124,11 +126,12 @@ Address Address::parse(const std::string& text) {
 Message::Message() : message_id(make_msgid()) {}
 
 Message::Message(std::string subject_, std::string sender_, std::vector<std::string> recipients_)
-    : subject(std::move(subject_)), sender(std::move(sender_)),
-      recipients(std::move(recipients_)), message_id(make_msgid()) {}
+    : subject(std::move(subject_)), sender(std::move(sender_)), recipients(std::move(recipients_)),
+      message_id(make_msgid()) {}
 
 void Message::attach(std::string filename, std::string content_type, std::string data) {
-    attachments.push_back({std::move(filename), std::move(content_type), std::move(data), "attachment"});
+    attachments.push_back(
+        {std::move(filename), std::move(content_type), std::move(data), "attachment"});
 }
 
 std::vector<std::string> Message::send_to() const {
@@ -146,7 +149,7 @@ void Message::check_headers() const {
     auto check = [](const std::string& field, const std::string& value) {
         if (has_newline(value))
             throw BadHeaderError(field + " contains a line break (CR or LF); a header value must "
-                                 "be one line, otherwise it could inject headers");
+                                         "be one line, otherwise it could inject headers");
     };
     check("subject", subject);
     check("sender", sender);
@@ -171,15 +174,17 @@ std::string Message::as_string() const {
     // multipart/mixed(text/plain, files...); html → multipart/mixed(multipart/alternative(
     // text/plain, text/html), files...).
     MailMessage mime;
-    mime.erase(MailMessage::HEADER_DATE); // Poco's constructor sets Date and Content-Type;
-    mime.erase(MailMessage::HEADER_CONTENT_TYPE); // we add them again in Flask-Mail's order.
+    mime.erase(MailMessage::HEADER_DATE);          // Poco's constructor sets Date and Content-Type;
+    mime.erase(MailMessage::HEADER_CONTENT_TYPE);  // we add them again in Flask-Mail's order.
     const bool single_part = attachments.empty() && html.empty();
     mime.setContentType(single_part ? text_type("plain", charset) : "multipart/mixed");
     mime.set("MIME-Version", "1.0");  // Poco spells it "Mime-Version"
-    if (!subject.empty()) mime.set(MailMessage::HEADER_SUBJECT, encode_header_word(subject, charset));
+    if (!subject.empty())
+        mime.set(MailMessage::HEADER_SUBJECT, encode_header_word(subject, charset));
     if (!sender.empty()) mime.set(MailMessage::HEADER_FROM, format_address(sender, charset));
     if (!recipients.empty()) mime.set(MailMessage::HEADER_TO, join_addresses(recipients, charset));
-    mime.set(MailMessage::HEADER_DATE, format_date(date.value_or(std::chrono::system_clock::now())));
+    mime.set(MailMessage::HEADER_DATE,
+             format_date(date.value_or(std::chrono::system_clock::now())));
     mime.set("Message-ID", message_id);
     if (!cc.empty()) mime.set(MailMessage::HEADER_CC, join_addresses(cc, charset));
     if (!reply_to.empty()) mime.set("Reply-To", format_address(reply_to, charset));
@@ -193,17 +198,21 @@ std::string Message::as_string() const {
     } else {
         // Poco's MultipartSource nests a multipart inside the outer one; it owns its parts.
         auto* alternative = new Poco::Net::MultipartSource("multipart/alternative");
-        alternative->addPart("", new Poco::Net::StringPartSource(crlf(body), text_type("plain", charset)),
-                             MailMessage::CONTENT_INLINE, text_encoding(body));
-        alternative->addPart("", new Poco::Net::StringPartSource(crlf(html), text_type("html", charset)),
-                             MailMessage::CONTENT_INLINE, text_encoding(html));
+        alternative->addPart(
+            "", new Poco::Net::StringPartSource(crlf(body), text_type("plain", charset)),
+            MailMessage::CONTENT_INLINE, text_encoding(body));
+        alternative->addPart(
+            "", new Poco::Net::StringPartSource(crlf(html), text_type("html", charset)),
+            MailMessage::CONTENT_INLINE, text_encoding(html));
         mime.addPart("", alternative, MailMessage::CONTENT_INLINE, MailMessage::ENCODING_7BIT);
     }
     for (const auto& a : attachments) {
-        const std::string filename = is_ascii(a.filename) ? a.filename : encode_header_word(a.filename, charset);
+        const std::string filename =
+            is_ascii(a.filename) ? a.filename : encode_header_word(a.filename, charset);
         auto* source = new Poco::Net::StringPartSource(a.data, a.content_type, filename);
         mime.addPart("", source,
-                     a.disposition == "inline" ? MailMessage::CONTENT_INLINE : MailMessage::CONTENT_ATTACHMENT,
+                     a.disposition == "inline" ? MailMessage::CONTENT_INLINE
+                                               : MailMessage::CONTENT_ATTACHMENT,
                      MailMessage::ENCODING_BASE64);
     }
     std::ostringstream out;
@@ -215,7 +224,9 @@ std::string Message::as_string() const {
 std::string make_msgid() {
     thread_local std::mt19937_64 random{std::random_device{}()};
     const auto centis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count() / 10;
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() /
+                        10;
     std::ostringstream id;
     id << '<' << centis << '.' << Poco::Process::id() << '.' << random() << '@'
        << Poco::Environment::nodeName() << '>';
@@ -245,7 +256,8 @@ std::string encode_header_word(const std::string& text, const std::string& chars
 }
 
 std::string format_date(std::chrono::system_clock::time_point when) {
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count();
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count();
     const Poco::LocalDateTime local{Poco::Timestamp(micros)};
     const int tzd = local.tzd();
     const int minutes = (tzd < 0 ? -tzd : tzd) / 60;
@@ -255,4 +267,4 @@ std::string format_date(std::chrono::system_clock::time_point when) {
     return Poco::DateTimeFormatter::format(local, "%w, %e %b %Y %H:%M:%S ") + zone;
 }
 
-} // namespace common::mail
+}  // namespace common::mail

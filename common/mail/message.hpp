@@ -44,18 +44,18 @@ struct Address {
 /// `bcc` only reaches the SMTP envelope, never a header.
 struct Message {
     std::string subject{};
-    std::string sender{};                  ///< "addr" or "Name <addr>"; empty → MAIL_DEFAULT_SENDER
-    std::vector<std::string> recipients{}; ///< To
+    std::string sender{};  ///< "addr" or "Name <addr>"; empty → MAIL_DEFAULT_SENDER
+    std::vector<std::string> recipients{};  ///< To
     std::vector<std::string> cc{};
-    std::vector<std::string> bcc{};        ///< envelope only
+    std::vector<std::string> bcc{};  ///< envelope only
     std::string reply_to{};
-    std::string body{};                    ///< text/plain
-    std::string html{};                    ///< text/html; with body → multipart/alternative
+    std::string body{};  ///< text/plain
+    std::string html{};  ///< text/html; with body → multipart/alternative
     std::vector<Attachment> attachments{};
     std::string charset = "utf-8";
     std::vector<std::pair<std::string, std::string>> extra_headers{};
-    std::optional<std::chrono::system_clock::time_point> date{}; ///< unset → the time of sending
-    std::string message_id{};              ///< "<...@host>", made in the constructor
+    std::optional<std::chrono::system_clock::time_point> date{};  ///< unset → the time of sending
+    std::string message_id{};  ///< "<...@host>", made in the constructor
 
     Message();
     Message(std::string subject_, std::string sender_, std::vector<std::string> recipients_);
@@ -84,4 +84,4 @@ std::string encode_header_word(const std::string& text, const std::string& chars
 /// RFC 5322 date ("Thu, 26 Nov 2026 02:45:57 +0100") in local time, like formatdate(localtime=True).
 std::string format_date(std::chrono::system_clock::time_point when);
 
-} // namespace common::mail
+}  // namespace common::mail

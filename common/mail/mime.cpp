@@ -5,8 +5,8 @@
 #include <Poco/Net/MediaType.h>
 #include <Poco/Net/MessageHeader.h>
 #include <Poco/Net/MultipartReader.h>
-#include <Poco/Net/QuotedPrintableDecoder.h>
 #include <Poco/Net/NameValueCollection.h>
+#include <Poco/Net/QuotedPrintableDecoder.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
@@ -34,17 +34,20 @@ MimePart parse_part(std::istream& in, int depth) {
     const Poco::Net::MediaType type(header.get("Content-Type", "text/plain"));
     part.content_type = Poco::toLower(type.getType() + "/" + type.getSubType());
     part.charset = Poco::toLower(parameter(type, "charset"));
-    part.transfer_encoding = Poco::toLower(Poco::trim(header.get("Content-Transfer-Encoding", "7bit")));
+    part.transfer_encoding =
+        Poco::toLower(Poco::trim(header.get("Content-Transfer-Encoding", "7bit")));
     if (header.has("Content-Disposition")) {
         std::string disposition;
         Poco::Net::NameValueCollection params;
-        Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"), disposition, params);
+        Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"), disposition,
+                                                  params);
         part.filename = params.get("filename", "");
     }
 
     if (type.matches("multipart")) {
         const std::string boundary = parameter(type, "boundary");
-        if (boundary.empty()) throw std::invalid_argument(part.content_type + " without a boundary parameter");
+        if (boundary.empty())
+            throw std::invalid_argument(part.content_type + " without a boundary parameter");
         Poco::Net::MultipartReader reader(in, boundary);
         try {
             while (reader.hasNextPart()) {
@@ -81,11 +84,18 @@ std::string quoted(const std::string& text) {
     std::string out = "\"";
     std::size_t n = 0;
     for (char c : text) {
-        if (++n > 60) { out += "..."; break; }
-        if (c == '\r') out += "\\r";
-        else if (c == '\n') out += "\\n";
-        else if (c == '"') out += "\\\"";
-        else out += c;
+        if (++n > 60) {
+            out += "...";
+            break;
+        }
+        if (c == '\r')
+            out += "\\r";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '"')
+            out += "\\\"";
+        else
+            out += c;
     }
     return out + "\"";
 }
@@ -102,7 +112,7 @@ void describe(const MimePart& part, int depth, std::string& out) {
     for (const auto& child : part.parts) describe(child, depth + 1, out);
 }
 
-} // namespace
+}  // namespace
 
 std::string MimePart::header(const std::string& name) const {
     for (const auto& [n, v] : headers)
@@ -128,7 +138,9 @@ std::string join_encoded_words(const std::string& raw) {
         out += raw[i];
         if (i < header_end && raw[i] == '=' && i > 0 && raw[i - 1] == '?') {
             std::size_t j = i + 1;
-            while (j < header_end && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\r' || raw[j] == '\n')) ++j;
+            while (j < header_end &&
+                   (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\r' || raw[j] == '\n'))
+                ++j;
             if (j > i + 1 && j + 1 < raw.size() && raw[j] == '=' && raw[j + 1] == '?') i = j - 1;
         }
     }
@@ -150,4 +162,4 @@ std::string describe_tree(const MimePart& root) {
     return out;
 }
 
-} // namespace common::mail
+}  // namespace common::mail

@@ -10,12 +10,12 @@ namespace common::mail {
 
 struct MimePart {
     std::vector<std::pair<std::string, std::string>> headers{};  ///< in order, values decoded
-    std::string content_type{};          ///< lower case, no parameters: "text/plain"
-    std::string charset{};               ///< the charset parameter, if any
-    std::string transfer_encoding{};     ///< "7bit", "quoted-printable", "base64", ...
-    std::string filename{};              ///< from Content-Disposition, if any
-    std::string body{};                  ///< leaves: the content with the transfer encoding undone
-    std::vector<MimePart> parts{};       ///< multiparts: the children, in order
+    std::string content_type{};       ///< lower case, no parameters: "text/plain"
+    std::string charset{};            ///< the charset parameter, if any
+    std::string transfer_encoding{};  ///< "7bit", "quoted-printable", "base64", ...
+    std::string filename{};           ///< from Content-Disposition, if any
+    std::string body{};               ///< leaves: the content with the transfer encoding undone
+    std::vector<MimePart> parts{};    ///< multiparts: the children, in order
 
     /// The first header of that name (case-insensitive), or "".
     std::string header(const std::string& name) const;
@@ -32,4 +32,4 @@ MimePart parse_mime(const std::string& raw);
 ///         text/plain; charset=utf-8; 7bit: "text body"
 std::string describe_tree(const MimePart& root);
 
-} // namespace common::mail
+}  // namespace common::mail

@@ -24,17 +24,17 @@ using SettingsLookup = std::function<std::optional<std::string>(std::string_view
 /// One field per Flask-Mail key, with Flask-Mail's defaults, plus MAIL_TIMEOUT and
 /// MAIL_CA_FILE which Flask-Mail lacks.
 struct MailSettings {
-    std::string server = "localhost";      ///< MAIL_SERVER
-    std::uint16_t port = 25;               ///< MAIL_PORT
-    bool use_tls = false;                  ///< MAIL_USE_TLS: STARTTLS after EHLO (port 587)
-    bool use_ssl = false;                  ///< MAIL_USE_SSL: TLS from the first byte (port 465)
-    std::string username{};                  ///< MAIL_USERNAME: empty → no AUTH
-    std::string password{};                  ///< MAIL_PASSWORD
-    std::string default_sender{};            ///< MAIL_DEFAULT_SENDER
-    bool suppress_send = false;            ///< MAIL_SUPPRESS_SEND: record, never connect
-    std::optional<std::size_t> max_emails{}; ///< MAIL_MAX_EMAILS: reconnect after this many
-    std::chrono::milliseconds timeout{10'000}; ///< MAIL_TIMEOUT (seconds): connect, send, receive
-    std::string ca_file{};                   ///< MAIL_CA_FILE: extra PEM CA bundle to trust
+    std::string server = "localhost";         ///< MAIL_SERVER
+    std::uint16_t port = 25;                  ///< MAIL_PORT
+    bool use_tls = false;                     ///< MAIL_USE_TLS: STARTTLS after EHLO (port 587)
+    bool use_ssl = false;                     ///< MAIL_USE_SSL: TLS from the first byte (port 465)
+    std::string username{};                   ///< MAIL_USERNAME: empty → no AUTH
+    std::string password{};                   ///< MAIL_PASSWORD
+    std::string default_sender{};             ///< MAIL_DEFAULT_SENDER
+    bool suppress_send = false;               ///< MAIL_SUPPRESS_SEND: record, never connect
+    std::optional<std::size_t> max_emails{};  ///< MAIL_MAX_EMAILS: reconnect after this many
+    std::chrono::milliseconds timeout{10'000};  ///< MAIL_TIMEOUT (seconds): connect, send, receive
+    std::string ca_file{};                      ///< MAIL_CA_FILE: extra PEM CA bundle to trust
 
     /// Reads every MAIL_* key through `lookup`; unset keys keep their defaults. Strings are
     /// parsed ("true"/"false"/"1"/"0"/"yes"/"no", port 1-65535, timeout in seconds such as
@@ -49,4 +49,4 @@ struct MailSettings {
     void validate() const;
 };
 
-} // namespace common::mail
+}  // namespace common::mail

@@ -16,15 +16,19 @@ namespace fs = std::filesystem;
 // ---- Blueprint ------------------------------------------------------------------------
 
 Blueprint::Blueprint(std::string name, std::string template_folder, std::string url_prefix)
-    : name_(std::move(name)), template_folder_(std::move(template_folder)), url_prefix_(std::move(url_prefix)) {
+    : name_(std::move(name)), template_folder_(std::move(template_folder)),
+      url_prefix_(std::move(url_prefix)) {
     if (name_.empty() || name_.find('.') != std::string::npos)
-        throw std::invalid_argument("blueprint name '" + name_ + "' must be non-empty and contain no '.'");
+        throw std::invalid_argument("blueprint name '" + name_ +
+                                    "' must be non-empty and contain no '.'");
 }
 
-Blueprint& Blueprint::route(std::string rule, std::string endpoint, View view, std::vector<std::string> methods) {
+Blueprint& Blueprint::route(std::string rule, std::string endpoint, View view,
+                            std::vector<std::string> methods) {
     if (endpoint.find('.') != std::string::npos)
         throw std::invalid_argument("endpoint '" + endpoint + "' of blueprint '" + name_ +
-                                    "' must not contain '.': the blueprint adds its name (" + name_ + ".endpoint)");
+                                    "' must not contain '.': the blueprint adds its name (" +
+                                    name_ + ".endpoint)");
     routes_.push_back({std::move(rule), std::move(endpoint), std::move(view), std::move(methods)});
     return *this;
 }
@@ -74,8 +78,8 @@ std::vector<std::string> Extensions::names() const {
 }
 
 void Extensions::missing(std::string_view name) {
-    throw std::out_of_range("no extension '" + std::string(name) + "' on this app: call " + std::string(name) +
-                            ".init_app(app) in create_app()");
+    throw std::out_of_range("no extension '" + std::string(name) + "' on this app: call " +
+                            std::string(name) + ".init_app(app) in create_app()");
 }
 
 // ---- App::Impl ------------------------------------------------------------------------
@@ -108,7 +112,8 @@ bool is_unsafe(std::string_view method) {
 std::string default_error_page(const HTTPError& e) {
     // Werkzeug's error page, so a missing handler looks like Flask's.
     return "<!doctype html>\n<html lang=en>\n<title>" + e.title() + "</title>\n<h1>" +
-           std::string(reason_phrase(e.code())) + "</h1>\n<p>" + html_escape(e.description()) + "</p>\n";
+           std::string(reason_phrase(e.code())) + "</h1>\n<p>" + html_escape(e.description()) +
+           "</p>\n";
 }
 
 std::string alert_class(const std::string& category) {
@@ -130,8 +135,8 @@ std::string exception_text(std::exception_ptr error) {
 std::size_t positive(const common::config::Config& c, std::string_view key, std::int64_t fallback) {
     const std::int64_t v = c.get_int_or(key, fallback);
     if (v <= 0)
-        throw common::config::ConfigError("config " + std::string(key) + " must be a positive number, got " +
-                                          std::to_string(v));
+        throw common::config::ConfigError("config " + std::string(key) +
+                                          " must be a positive number, got " + std::to_string(v));
     return static_cast<std::size_t>(v);
 }
 
@@ -151,7 +156,9 @@ struct App::Impl {
     std::vector<Scoped<Teardown>> teardown;
     std::set<std::string, std::less<>> csrf_exempt;
     std::vector<std::function<void()>> shutdown_hooks;
-    std::function<void(const std::string&)> logger = [](const std::string& msg) { std::cerr << msg + "\n"; };
+    std::function<void(const std::string&)> logger = [](const std::string& msg) {
+        std::cerr << msg + "\n";
+    };
 
     /// Template sources after the app folder, in registration order: folder, or name+text.
     struct TemplateSource {
@@ -174,11 +181,13 @@ struct App::Impl {
 
     void check_not_frozen(std::string_view what) const {
         if (frozen.load(std::memory_order_acquire))
-            throw std::logic_error("The setup method '" + std::string(what) + "' can no longer be called on app '" +
-                                   name + "': it has already started serving. Make all setup calls in create_app().");
+            throw std::logic_error(
+                "The setup method '" + std::string(what) + "' can no longer be called on app '" +
+                name + "': it has already started serving. Make all setup calls in create_app().");
     }
 
-    void add_rule(std::string rule, std::string endpoint, View view, std::vector<std::string> methods) {
+    void add_rule(std::string rule, std::string endpoint, View view,
+                  std::vector<std::string> methods) {
         views.push_back(std::move(view));
         try {
             router.add(std::move(rule), std::move(endpoint), std::move(methods), views.size() - 1);
@@ -205,9 +214,12 @@ App::App(std::string name, std::string root_path) : impl_(std::make_unique<Impl>
     impl_->root_path = std::move(root_path);
     // Flask adds the static route in its constructor; the folder is looked up per request so
     // set_static_folder() may still change it.
-    impl_->add_rule("/static/<path:filename>", "static", [im = impl_.get()](Context& ctx) {
-        return send_from_directory(im->resolve(im->static_folder), ctx.request.view_arg("filename"), ctx.request);
-    }, {"GET"});
+    impl_->add_rule("/static/<path:filename>", "static",
+                    [im = impl_.get()](Context& ctx) {
+                        return send_from_directory(im->resolve(im->static_folder),
+                                                   ctx.request.view_arg("filename"), ctx.request);
+                    },
+                    {"GET"});
 }
 
 App::~App() = default;
@@ -226,7 +238,8 @@ void App::set_static_folder(std::string folder) {
     impl_->static_folder = std::move(folder);
 }
 
-App& App::route(std::string rule, std::string endpoint, View view, std::vector<std::string> methods) {
+App& App::route(std::string rule, std::string endpoint, View view,
+                std::vector<std::string> methods) {
     impl_->check_not_frozen("route");
     impl_->add_rule(std::move(rule), std::move(endpoint), std::move(view), std::move(methods));
     return *this;
@@ -236,12 +249,13 @@ void App::register_blueprint(const Blueprint& bp, std::optional<std::string> url
     impl_->check_not_frozen("register_blueprint");
     for (const auto& n : impl_->blueprint_names)
         if (n == bp.name())
-            throw std::invalid_argument("a blueprint named '" + bp.name() + "' is already registered on app '" +
-                                        impl_->name + "'");
+            throw std::invalid_argument("a blueprint named '" + bp.name() +
+                                        "' is already registered on app '" + impl_->name + "'");
     std::string prefix = url_prefix.value_or(bp.url_prefix());
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
     if (!prefix.empty() && prefix.front() != '/')
-        throw std::invalid_argument("url_prefix '" + prefix + "' of blueprint '" + bp.name() + "' must start with '/'");
+        throw std::invalid_argument("url_prefix '" + prefix + "' of blueprint '" + bp.name() +
+                                    "' must start with '/'");
 
     for (const auto& r : bp.routes_) {
         std::string rule = prefix + r.rule;
@@ -256,7 +270,8 @@ void App::register_blueprint(const Blueprint& bp, std::optional<std::string> url
     for (const auto& h : bp.teardown_) impl_->teardown.push_back({bp.name(), h});
     for (const auto& h : bp.teardown_app_) impl_->teardown.push_back({"", h});
     for (const auto& e : bp.csrf_exempt_) impl_->csrf_exempt.insert(bp.name() + "." + e);
-    if (!bp.template_folder().empty()) impl_->template_sources.push_back({bp.template_folder(), {}, {}});
+    if (!bp.template_folder().empty())
+        impl_->template_sources.push_back({bp.template_folder(), {}, {}});
     impl_->blueprint_names.push_back(bp.name());
 }
 
@@ -292,7 +307,8 @@ App& App::add_static_files(std::string url_prefix, std::string directory, std::s
     while (!url_prefix.empty() && url_prefix.back() == '/') url_prefix.pop_back();
     impl_->add_rule(url_prefix + "/<path:filename>", std::move(endpoint),
                     [dir = std::move(directory)](Context& ctx) {
-                        return send_from_directory(dir, ctx.request.view_arg("filename"), ctx.request);
+                        return send_from_directory(dir, ctx.request.view_arg("filename"),
+                                                   ctx.request);
                     },
                     {"GET"});
     return *this;
@@ -354,15 +370,20 @@ void App::freeze() {
     Settings s;
     s.cookie_name = config.get_string_or("SESSION_COOKIE_NAME", "session");
     s.cookie_secure = config.get_bool_or("SESSION_COOKIE_SECURE", false);
-    s.lifetime = static_cast<std::int64_t>(positive(config, "PERMANENT_SESSION_LIFETIME", s.lifetime));
-    s.max_content_length = positive(config, "MAX_CONTENT_LENGTH", static_cast<std::int64_t>(s.max_content_length));
-    s.max_form_parts = positive(config, "MAX_FORM_PARTS", static_cast<std::int64_t>(s.max_form_parts));
+    s.lifetime =
+        static_cast<std::int64_t>(positive(config, "PERMANENT_SESSION_LIFETIME", s.lifetime));
+    s.max_content_length =
+        positive(config, "MAX_CONTENT_LENGTH", static_cast<std::int64_t>(s.max_content_length));
+    s.max_form_parts =
+        positive(config, "MAX_FORM_PARTS", static_cast<std::int64_t>(s.max_form_parts));
     s.max_form_memory_size =
         positive(config, "MAX_FORM_MEMORY_SIZE", static_cast<std::int64_t>(s.max_form_memory_size));
     s.csrf_enabled = config.get_bool_or("WTF_CSRF_ENABLED", true);
-    const bool debug_or_testing = config.get_bool_or("TESTING", false) || config.get_bool_or("DEBUG", false);
+    const bool debug_or_testing =
+        config.get_bool_or("TESTING", false) || config.get_bool_or("DEBUG", false);
     s.propagate = config.get_bool_or("PROPAGATE_EXCEPTIONS", debug_or_testing);
-    if (auto key = config.get_optional_string("SECRET_KEY"); key && !key->empty()) s.serializer.emplace(*key);
+    if (auto key = config.get_optional_string("SECRET_KEY"); key && !key->empty())
+        s.serializer.emplace(*key);
 
     auto engine = std::make_unique<TemplateEngine>();
     engine->add_folder(impl_->resolve(impl_->template_folder));
@@ -395,8 +416,10 @@ void check_csrf(Context& ctx) {
     // Flask-WTF's messages.
     if (token.empty()) throw HTTPError(400, "The CSRF token is missing.");
     const Data* expected = ctx.session().get("csrf_token");
-    if (!expected || !expected->is_string()) throw HTTPError(400, "The CSRF session token is missing.");
-    if (!constant_time_equals(token, expected->as_string())) throw HTTPError(400, "The CSRF tokens do not match.");
+    if (!expected || !expected->is_string())
+        throw HTTPError(400, "The CSRF session token is missing.");
+    if (!constant_time_equals(token, expected->as_string()))
+        throw HTTPError(400, "The CSRF tokens do not match.");
 }
 
 }  // namespace
@@ -448,7 +471,8 @@ Response App::handle(Request& req) {
         }
         if (match.rule) {
             req.endpoint = match.rule->endpoint;
-            if (auto dot = req.endpoint.find('.'); dot != std::string::npos) req.blueprint = req.endpoint.substr(0, dot);
+            if (auto dot = req.endpoint.find('.'); dot != std::string::npos)
+                req.blueprint = req.endpoint.substr(0, dot);
             for (auto& [k, v] : match.args) req.view_args.emplace(std::move(k), std::move(v));
         } else if (!routing_error) {
             // Automatic OPTIONS answer, as Flask gives.
@@ -468,7 +492,8 @@ Response App::handle(Request& req) {
             }
         }
         if (routing_error) throw *routing_error;
-        if (s.csrf_enabled && is_unsafe(req.method) && !im.csrf_exempt.contains(req.endpoint)) check_csrf(ctx);
+        if (s.csrf_enabled && is_unsafe(req.method) && !im.csrf_exempt.contains(req.endpoint))
+            check_csrf(ctx);
         return im.views[match.rule->view](ctx);
     };
     // ANCHOR_END: dispatch
@@ -497,10 +522,12 @@ Response App::handle(Request& req) {
                     if (ctx.session_cookie_present_) r.delete_cookie(s.cookie_name, options);
                 } else {
                     if (!s.serializer)
-                        throw std::runtime_error("The session is unavailable because no SECRET_KEY is set. Set "
-                                                 "app.config SECRET_KEY (or export SECRET_KEY) to a long random "
-                                                 "string.");
-                    r.set_cookie(s.cookie_name, s.serializer->dumps(session.data(), unix_now() + s.lifetime),
+                        throw std::runtime_error(
+                            "The session is unavailable because no SECRET_KEY is set. Set "
+                            "app.config SECRET_KEY (or export SECRET_KEY) to a long random "
+                            "string.");
+                    r.set_cookie(s.cookie_name,
+                                 s.serializer->dumps(session.data(), unix_now() + s.lifetime),
                                  options);
                 }
             }
@@ -518,13 +545,13 @@ Response App::handle(Request& req) {
         finalize(response);
     } catch (...) {
         unhandled = std::current_exception();
-        im.logger("Exception on " + req.path + " [" + req.method + "]: " + exception_text(unhandled));
+        im.logger("Exception on " + req.path + " [" + req.method +
+                  "]: " + exception_text(unhandled));
         if (s.propagate) {
             for_each_reversed(im.teardown, [&](Teardown& hook) {
                 try {
                     hook(ctx, unhandled);
-                } catch (...) {
-                }
+                } catch (...) {}
             });
             throw;
         }
@@ -565,7 +592,8 @@ Session& Context::session() {
     if (auto it = cookies.find(s.cookie_name); it != cookies.end()) {
         session_cookie_present_ = true;
         if (s.serializer)
-            if (auto data = s.serializer->loads(it->second, unix_now())) return session_.emplace(std::move(*data));
+            if (auto data = s.serializer->loads(it->second, unix_now()))
+                return session_.emplace(std::move(*data));
     }
     return session_.emplace();
 }
@@ -586,13 +614,16 @@ std::string Context::render_template(std::string_view name, const Data& vars) {
     if (uses.flashes) {
         Data list = Data::list();
         for (auto& f : get_flashed_messages())
-            list.push_back(Data{{"message", f.message}, {"category", f.category}, {"alert", alert_class(f.category)}});
+            list.push_back(Data{{"message", f.message},
+                                {"category", f.category},
+                                {"alert", alert_class(f.category)}});
         globals["get_flashed_messages"] = std::move(list);
     }
     if (uses.csrf) {
         const std::string token = csrf_token();
         globals["csrf_token"] = token;
-        globals["csrf_field"] = "<input type=\"hidden\" name=\"csrf_token\" value=\"" + token + "\">";
+        globals["csrf_field"] =
+            "<input type=\"hidden\" name=\"csrf_token\" value=\"" + token + "\">";
     }
     return engine.render(name, vars, &globals);
 }
@@ -603,7 +634,8 @@ void Context::flash(std::string message, std::string category) {
 
 std::vector<Flash> Context::get_flashed_messages() {
     // Do not open (and so re-sign) a session just to find it has no flashes.
-    if (!session_opened() && !request.cookies().contains(app.impl_->settings.cookie_name)) return {};
+    if (!session_opened() && !request.cookies().contains(app.impl_->settings.cookie_name))
+        return {};
     if (!session().has_flashes()) return {};
     return session().pop_flashes();
 }

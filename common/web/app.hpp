@@ -55,7 +55,8 @@ using Teardown = std::function<void(Context&, std::exception_ptr error)>;
 class Blueprint {
 public:
     /// template_folder: absolute, or relative to the App's root_path. url_prefix: e.g. "/auth".
-    explicit Blueprint(std::string name, std::string template_folder = {}, std::string url_prefix = {});
+    explicit Blueprint(std::string name, std::string template_folder = {},
+                       std::string url_prefix = {});
 
     const std::string& name() const { return name_; }
     const std::string& template_folder() const { return template_folder_; }
@@ -63,7 +64,8 @@ public:
 
     /// @bp.route(rule, methods=...): endpoint is the view's name inside the blueprint
     /// ("index" → "main.index"). Methods default to GET (HEAD and OPTIONS are automatic).
-    Blueprint& route(std::string rule, std::string endpoint, View view, std::vector<std::string> methods = {"GET"});
+    Blueprint& route(std::string rule, std::string endpoint, View view,
+                     std::vector<std::string> methods = {"GET"});
     /// Same as route(), Flask's name.
     Blueprint& add_url_rule(std::string rule, std::string endpoint, View view,
                             std::vector<std::string> methods = {"GET"}) {
@@ -133,7 +135,7 @@ public:
 private:
     [[noreturn]] static void missing(std::string_view name);
     struct Item {
-        std::any pointer;                ///< T*
+        std::any pointer;                 ///< T*
         std::shared_ptr<void> keepalive;  ///< set when the registry owns it
     };
     std::map<std::string, Item, std::less<>> items_;
@@ -216,14 +218,17 @@ public:
     void set_static_folder(std::string folder);
 
     /// Routes on the app itself (endpoint without blueprint prefix).
-    App& route(std::string rule, std::string endpoint, View view, std::vector<std::string> methods = {"GET"});
-    App& add_url_rule(std::string rule, std::string endpoint, View view, std::vector<std::string> methods = {"GET"}) {
+    App& route(std::string rule, std::string endpoint, View view,
+               std::vector<std::string> methods = {"GET"});
+    App& add_url_rule(std::string rule, std::string endpoint, View view,
+                      std::vector<std::string> methods = {"GET"}) {
         return route(std::move(rule), std::move(endpoint), std::move(view), std::move(methods));
     }
     /// Copies the blueprint's routes (prefixed), handlers, hooks and template folder into the
     /// app. url_prefix overrides the blueprint's. Throws std::invalid_argument when a
     /// blueprint of that name is already registered.
-    void register_blueprint(const Blueprint& bp, std::optional<std::string> url_prefix = std::nullopt);
+    void register_blueprint(const Blueprint& bp,
+                            std::optional<std::string> url_prefix = std::nullopt);
     /// Names of the registered blueprints, in registration order.
     std::vector<std::string> blueprints() const;
 

@@ -15,7 +15,8 @@ namespace common::web {
 namespace {
 
 [[noreturn]] void wrong_type(const Data& d, const char* wanted) {
-    throw std::invalid_argument(std::string("expected a ") + wanted + " value, got " + d.type_name());
+    throw std::invalid_argument(std::string("expected a ") + wanted + " value, got " +
+                                d.type_name());
 }
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -148,10 +149,14 @@ bool Data::truthy() const {
     return std::visit(
         [](const auto& x) -> bool {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, std::monostate>) return false;
-            else if constexpr (std::is_same_v<T, bool>) return x;
-            else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) return x != 0;
-            else return !x.empty();
+            if constexpr (std::is_same_v<T, std::monostate>)
+                return false;
+            else if constexpr (std::is_same_v<T, bool>)
+                return x;
+            else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+                return x != 0;
+            else
+                return !x.empty();
         },
         v_);
 }
@@ -216,7 +221,8 @@ Data Data::from_json(std::string_view text) {
 }
 
 const char* Data::type_name() const {
-    static constexpr const char* names[] = {"null", "bool", "integer", "number", "string", "list", "object"};
+    static constexpr const char* names[] = {"null",   "bool", "integer", "number",
+                                            "string", "list", "object"};
     return names[v_.index()];
 }
 

@@ -25,8 +25,8 @@ public:
     Data(std::nullptr_t) {}
     Data(bool b) : v_(b) {}
     template <class T>
-        requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-    Data(T i) : v_(static_cast<std::int64_t>(i)) {}
+    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) Data(T i)
+        : v_(static_cast<std::int64_t>(i)) {}
     Data(double d) : v_(d) {}
     Data(const char* s) : v_(std::string(s)) {}
     Data(std::string s) : v_(std::move(s)) {}

@@ -95,14 +95,16 @@ document.addEventListener('DOMContentLoaded', flask_moment_render_all);
 </script>
 )";
 
-std::string span(Moment::time_point t, std::string_view function, std::string_view fmt, int refresh_ms) {
+std::string span(Moment::time_point t, std::string_view function, std::string_view fmt,
+                 int refresh_ms) {
     const std::string iso = Moment::iso8601(t);
-    std::string out = "<span class=\"flask-moment\" data-timestamp=\"" + iso + "\" data-function=\"";
+    std::string out =
+        "<span class=\"flask-moment\" data-timestamp=\"" + iso + "\" data-function=\"";
     out.append(function);
     out += "\"";
     if (!fmt.empty()) out += " data-format=\"" + html_escape(fmt) + "\"";
-    out += " data-refresh=\"" + std::to_string(refresh_ms > 0 ? refresh_ms : 0) + "\" style=\"display: none\">" +
-           iso + "</span>";
+    out += " data-refresh=\"" + std::to_string(refresh_ms > 0 ? refresh_ms : 0) +
+           "\" style=\"display: none\">" + iso + "</span>";
     return out;
 }
 
@@ -129,7 +131,9 @@ std::string Moment::format(time_point t, std::string_view fmt, int refresh_ms) {
     return span(t, "format", fmt, refresh_ms);
 }
 
-std::string Moment::from_now(time_point t, int refresh_ms) { return span(t, "fromNow", {}, refresh_ms); }
+std::string Moment::from_now(time_point t, int refresh_ms) {
+    return span(t, "fromNow", {}, refresh_ms);
+}
 
 std::string Moment::calendar(time_point t) { return span(t, "calendar", {}, 0); }
 

@@ -5,12 +5,14 @@
 namespace common::web {
 
 namespace {
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 
 // ---- MultiDict ------------------------------------------------------------------------
@@ -101,7 +103,8 @@ namespace {
 std::string default_description(int code) {
     // Werkzeug's wording, so error pages read like Flask's.
     switch (code) {
-        case 400: return "The browser (or proxy) sent a request that this server could not understand.";
+        case 400:
+            return "The browser (or proxy) sent a request that this server could not understand.";
         case 403: return "You don't have the permission to access the requested resource.";
         case 404:
             return "The requested URL was not found on the server. If you entered the URL manually "
@@ -109,19 +112,23 @@ std::string default_description(int code) {
         case 405: return "The method is not allowed for the requested URL.";
         case 413: return "The data value transmitted exceeds the capacity limit.";
         case 500:
-            return "The server encountered an internal error and was unable to complete your request.";
+            return "The server encountered an internal error and was unable to complete your "
+                   "request.";
         default: return {};
     }
 }
 }  // namespace
 
 HTTPError::HTTPError(int code, std::string description)
-    : code_(code), description_(description.empty() ? default_description(code) : std::move(description)) {
+    : code_(code),
+      description_(description.empty() ? default_description(code) : std::move(description)) {
     what_ = title();
     if (!description_.empty()) what_ += ": " + description_;
 }
 
-std::string HTTPError::title() const { return std::to_string(code_) + " " + std::string(reason_phrase(code_)); }
+std::string HTTPError::title() const {
+    return std::to_string(code_) + " " + std::string(reason_phrase(code_));
+}
 
 void abort(int code, std::string description) { throw HTTPError(code, std::move(description)); }
 
@@ -135,8 +142,8 @@ std::string url_quote(std::string_view s, bool keep_slash) {
     out.reserve(s.size());
     for (char c : s) {
         auto u = static_cast<unsigned char>(c);
-        if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~' || (keep_slash && c == '/')) {
+        if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
             out += c;
         } else {
             out += '%';

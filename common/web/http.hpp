@@ -21,7 +21,9 @@ public:
     MultiDict() = default;
     MultiDict(std::initializer_list<Item> items) : items_(items) {}
 
-    void add(std::string key, std::string value) { items_.emplace_back(std::move(key), std::move(value)); }
+    void add(std::string key, std::string value) {
+        items_.emplace_back(std::move(key), std::move(value));
+    }
     /// Replaces every value of key with one value.
     void set(std::string_view key, std::string value);
     bool contains(std::string_view key) const { return find(key) != nullptr; }
@@ -47,7 +49,9 @@ public:
 
     /// Replaces all headers of that name.
     void set(std::string_view name, std::string value);
-    void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+    void add(std::string name, std::string value) {
+        items_.emplace_back(std::move(name), std::move(value));
+    }
     const std::string* find(std::string_view name) const;
     std::string get(std::string_view name, std::string_view fallback = {}) const;
     std::vector<std::string> get_all(std::string_view name) const;

@@ -22,18 +22,23 @@ enum class Chunks { incomplete, complete, bad, too_large };
 /// `used` is its length and `body` the decoded bytes. Poco decodes chunked bodies only from a
 /// blocking HTTPSession, so the non-blocking server needs its own few lines. The first pass
 /// only measures, so a body arriving in many small reads is copied once.
-Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::string& body, std::size_t& used) {
+Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::string& body,
+                         std::size_t& used) {
     std::size_t pos = 0;
     std::size_t total = 0;
     while (true) {
         const auto eol = data.find(crlf, pos);
-        if (eol == std::string_view::npos) return data.size() - pos > 1024 ? Chunks::bad : Chunks::incomplete;
+        if (eol == std::string_view::npos)
+            return data.size() - pos > 1024 ? Chunks::bad : Chunks::incomplete;
         auto size_text = data.substr(pos, eol - pos);
         size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions are ignored
-        while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t')) size_text.remove_suffix(1);
+        while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t'))
+            size_text.remove_suffix(1);
         std::size_t size = 0;
-        const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-        if (size_text.empty() || ec != std::errc{} || end != size_text.data() + size_text.size()) return Chunks::bad;
+        const auto [end, ec] =
+            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+        if (size_text.empty() || ec != std::errc{} || end != size_text.data() + size_text.size())
+            return Chunks::bad;
         pos = eol + crlf.size();
         if (size == 0) break;
         if (size > max_body || total + size > max_body) return Chunks::too_large;
@@ -45,7 +50,8 @@ Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::strin
     // Trailer fields, then an empty line.
     while (true) {
         const auto eol = data.find(crlf, pos);
-        if (eol == std::string_view::npos) return data.size() - pos > 8192 ? Chunks::bad : Chunks::incomplete;
+        if (eol == std::string_view::npos)
+            return data.size() - pos > 8192 ? Chunks::bad : Chunks::incomplete;
         const bool last = eol == pos;
         pos = eol + crlf.size();
         if (last) break;
@@ -69,7 +75,8 @@ Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::strin
 /// The Date header's value.
 const std::string& http_date() {
     return once_a_second([](std::time_t now) {
-        return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(now), Poco::DateTimeFormat::HTTP_FORMAT);
+        return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(now),
+                                               Poco::DateTimeFormat::HTTP_FORMAT);
     });
 }
 
@@ -98,7 +105,8 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
     while (buffer.substr(start, 2) == crlf) start += 2;
     const auto head_end = buffer.find("\r\n\r\n", start);
     if (head_end == std::string_view::npos)
-        return buffer.size() - start > limits.max_head ? Framing::head_too_large : Framing::incomplete;
+        return buffer.size() - start > limits.max_head ? Framing::head_too_large
+                                                       : Framing::incomplete;
     const std::size_t head_size = head_end + 4 - start;
     if (head_size > limits.max_head) return Framing::head_too_large;
 
@@ -110,7 +118,8 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
         out.error = e.displayText();
         return Framing::bad_request;
     }
-    if (head.getMethod().empty() || head.getURI().empty() || head.getVersion().rfind("HTTP/1.", 0) != 0) {
+    if (head.getMethod().empty() || head.getURI().empty() ||
+        head.getVersion().rfind("HTTP/1.", 0) != 0) {
         out.error = "not an HTTP/1.x request line";
         return Framing::bad_request;
     }
@@ -144,8 +153,7 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
         Poco::Int64 length = -1;
         try {
             length = head.getContentLength64();
-        } catch (const Poco::Exception&) {
-        }
+        } catch (const Poco::Exception&) {}
         if (length < 0) {
             out.error = "bad Content-Length '" + head.get("Content-Length") + "'";
             return Framing::bad_request;
@@ -184,7 +192,8 @@ std::string serialize_response(const Response& response, std::string_view versio
     bool has_server = false;
     for (const auto& [name, value] : response.headers.items()) {
         // The server owns the framing of the message.
-        if (iequals(name, "Content-Length") || iequals(name, "Connection") || iequals(name, "Transfer-Encoding"))
+        if (iequals(name, "Content-Length") || iequals(name, "Connection") ||
+            iequals(name, "Transfer-Encoding"))
             continue;
         has_date = has_date || iequals(name, "Date");
         has_server = has_server || iequals(name, "Server");
@@ -192,7 +201,8 @@ std::string serialize_response(const Response& response, std::string_view versio
     }
     if (!has_date) append_header(out, "Date", http_date());
     if (!has_server) append_header(out, "Server", "common-web");
-    if (status != 204 && status != 304) append_header(out, "Content-Length", std::to_string(response.body.size()));
+    if (status != 204 && status != 304)
+        append_header(out, "Content-Length", std::to_string(response.body.size()));
     if (!keep_alive)
         append_header(out, "Connection", "close");
     else if (version == "HTTP/1.0")
@@ -204,8 +214,9 @@ std::string serialize_response(const Response& response, std::string_view versio
 
 std::string error_response(int status, std::string_view detail) {
     const std::string title = std::to_string(status) + " " + std::string(reason_phrase(status));
-    Response page("<!doctype html>\n<title>" + title + "</title>\n<h1>" + std::string(reason_phrase(status)) +
-                      "</h1>\n" + (detail.empty() ? std::string() : "<p>" + html_escape(detail) + "</p>\n"),
+    Response page("<!doctype html>\n<title>" + title + "</title>\n<h1>" +
+                      std::string(reason_phrase(status)) + "</h1>\n" +
+                      (detail.empty() ? std::string() : "<p>" + html_escape(detail) + "</p>\n"),
                   status);
     return serialize_response(page, "HTTP/1.1", false, true);
 }

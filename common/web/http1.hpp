@@ -18,7 +18,7 @@
 namespace common::web {
 
 struct FramingLimits {
-    std::size_t max_head = 64 * 1024;        ///< request line + headers
+    std::size_t max_head = 64 * 1024;         ///< request line + headers
     std::size_t max_body = 16 * 1024 * 1024;  ///< MAX_CONTENT_LENGTH
 };
 
@@ -32,12 +32,12 @@ enum class Framing {
 
 struct FramedRequest {
     Request request;
-    std::string target;           ///< as sent ("/?a=1"), for the access log
-    std::string version;          ///< "HTTP/1.1"
-    std::size_t consumed = 0;     ///< bytes of the buffer this request used
-    bool keep_alive = true;       ///< the client allows another request on this connection
+    std::string target;             ///< as sent ("/?a=1"), for the access log
+    std::string version;            ///< "HTTP/1.1"
+    std::size_t consumed = 0;       ///< bytes of the buffer this request used
+    bool keep_alive = true;         ///< the client allows another request on this connection
     bool expects_continue = false;  ///< "Expect: 100-continue" and the body is not here yet
-    std::string error;            ///< why, for bad_request
+    std::string error;              ///< why, for bad_request
 };
 
 /// Looks for one whole request at the front of `buffer`. A body above limits.max_body is

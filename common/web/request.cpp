@@ -19,8 +19,9 @@ namespace common::web {
 namespace {
 
 std::string lowercase(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    });
     return s;
 }
 
@@ -31,7 +32,9 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
-int to_poco_limit(std::size_t n) { return n > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(n); }
+int to_poco_limit(std::size_t n) {
+    return n > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(n);
+}
 
 /// Keeps uploaded files: HTMLForm hands every part with a filename to a PartHandler.
 class KeepFiles : public Poco::Net::PartHandler {
@@ -42,13 +45,15 @@ public:
         std::string disposition;
         Poco::Net::NameValueCollection params;
         if (header.has("Content-Disposition")) {
-            Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"), disposition, params);
+            Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"),
+                                                      disposition, params);
             f.name = params.get("name", "");
             f.filename = params.get("filename", "");
         }
         f.content_type = header.get("Content-Type", "application/octet-stream");
         Poco::StreamCopier::copyToString(stream, f.content);
-        if (f.content.size() > limit_) throw HTTPError(413, "An uploaded file is larger than MAX_CONTENT_LENGTH.");
+        if (f.content.size() > limit_)
+            throw HTTPError(413, "An uploaded file is larger than MAX_CONTENT_LENGTH.");
         files_.push_back(std::move(f));
     }
 
@@ -84,7 +89,8 @@ void Request::parse_form() const {
 
     // HTMLForm reads from a Poco HTTPRequest + body stream; the test client has no Poco
     // request, so both paths build this small one from our headers (one code path).
-    Poco::Net::HTTPRequest poco_request(Poco::Net::HTTPRequest::HTTP_POST, "/", Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::HTTPRequest poco_request(Poco::Net::HTTPRequest::HTTP_POST, "/",
+                                        Poco::Net::HTTPMessage::HTTP_1_1);
     poco_request.setContentType(headers.get("Content-Type"));
     poco_request.setContentLength(static_cast<std::streamsize>(body.size()));
     Poco::Net::HTMLForm form;
@@ -100,7 +106,8 @@ void Request::parse_form() const {
             throw HTTPError(413, "The form has more than " + std::to_string(max_form_parts) +
                                      " fields (MAX_FORM_PARTS).");
         if (msg.find("too long") != std::string::npos)
-            throw HTTPError(413, "A form field is longer than " + std::to_string(max_form_memory_size) +
+            throw HTTPError(413, "A form field is longer than " +
+                                     std::to_string(max_form_memory_size) +
                                      " bytes (MAX_FORM_MEMORY_SIZE).");
         throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
     } catch (const Poco::Exception& e) {
@@ -141,8 +148,10 @@ const std::map<std::string, std::string, std::less<>>& Request::cookies() const 
             if (eq == std::string_view::npos) continue;
             std::string name = trim(pair.substr(0, eq));
             std::string value = trim(pair.substr(eq + 1));
-            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-            if (!name.empty()) cookies_->emplace(std::move(name), std::move(value));  // first one wins
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                value = value.substr(1, value.size() - 2);
+            if (!name.empty())
+                cookies_->emplace(std::move(name), std::move(value));  // first one wins
         }
     }
     return *cookies_;
@@ -150,13 +159,15 @@ const std::map<std::string, std::string, std::less<>>& Request::cookies() const 
 
 bool Request::is_json() const {
     const std::string type = mimetype();
-    return type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
+    return type == "application/json" ||
+           (type.starts_with("application/") && type.ends_with("+json"));
 }
 
 Data Request::get_json() const {
     if (!is_json())
-        throw HTTPError(415, "Did not attempt to load JSON data because the request Content-Type was not "
-                             "'application/json'.");
+        throw HTTPError(
+            415, "Did not attempt to load JSON data because the request Content-Type was not "
+                 "'application/json'.");
     try {
         return Data::from_json(body);
     } catch (const std::invalid_argument& e) {
@@ -166,13 +177,15 @@ Data Request::get_json() const {
 
 std::string Request::host() const { return headers.get("Host", "localhost"); }
 
-std::string Request::full_path() const { return query_string.empty() ? path : path + "?" + query_string; }
+std::string Request::full_path() const {
+    return query_string.empty() ? path : path + "?" + query_string;
+}
 
 const std::string& Request::view_arg(std::string_view name) const {
     auto it = view_args.find(name);
     if (it == view_args.end())
-        throw std::out_of_range("no path variable '" + std::string(name) + "' in the rule of endpoint '" + endpoint +
-                                "'");
+        throw std::out_of_range("no path variable '" + std::string(name) +
+                                "' in the rule of endpoint '" + endpoint + "'");
     return it->second;
 }
 
@@ -181,7 +194,8 @@ std::int64_t Request::view_arg_int(std::string_view name) const {
     std::int64_t value = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec != std::errc{} || ptr != s.data() + s.size())
-        throw std::invalid_argument("path variable '" + std::string(name) + "' is not an integer: '" + s +
+        throw std::invalid_argument("path variable '" + std::string(name) +
+                                    "' is not an integer: '" + s +
                                     "' (declare it as <int:" + std::string(name) + ">)");
     return value;
 }

@@ -17,8 +17,8 @@ namespace common::web {
 
 /// An uploaded file (Werkzeug's FileStorage), held in memory.
 struct FileStorage {
-    std::string name;          ///< form field name
-    std::string filename;      ///< as the browser sent it: never use it as a path unchecked
+    std::string name;      ///< form field name
+    std::string filename;  ///< as the browser sent it: never use it as a path unchecked
     std::string content_type;
     std::string content;
 };
@@ -30,8 +30,8 @@ public:
     Request(std::string method, std::string_view target);
 
     std::string method = "GET";
-    std::string path = "/";        ///< percent-decoded, without the query string
-    std::string query_string;      ///< raw, still encoded
+    std::string path = "/";    ///< percent-decoded, without the query string
+    std::string query_string;  ///< raw, still encoded
     Headers headers;
     std::string body;
     std::string remote_addr;

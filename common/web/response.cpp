@@ -21,13 +21,15 @@ bool cookie_safe(std::string_view s) {
 // Hand-written rather than Poco::Net::HTTPCookie: its version-0 format writes only Expires
 // (from this server's clock), and version 1 quotes values and adds Version="1"; Flask writes
 // Max-Age and Expires, which is what browsers and our test client expect.
-std::string format_cookie(std::string_view name, std::string_view value, const CookieOptions& o, bool expire_now) {
+std::string format_cookie(std::string_view name, std::string_view value, const CookieOptions& o,
+                          bool expire_now) {
     if (name.empty() || !cookie_safe(name))
         throw std::invalid_argument("invalid cookie name '" + std::string(name) + "'");
     if (!cookie_safe(value))
-        throw std::invalid_argument("cookie '" + std::string(name) +
-                                    "' has characters a cookie value cannot carry (space, quote, comma, semicolon, "
-                                    "backslash or control character): encode the value first");
+        throw std::invalid_argument(
+            "cookie '" + std::string(name) +
+            "' has characters a cookie value cannot carry (space, quote, comma, semicolon, "
+            "backslash or control character): encode the value first");
     std::string out;
     out.append(name).append("=").append(value);
     if (!o.domain.empty()) out += "; Domain=" + o.domain;
@@ -36,7 +38,8 @@ std::string format_cookie(std::string_view name, std::string_view value, const C
     } else if (o.max_age) {
         Poco::Timestamp expires;
         expires += *o.max_age * Poco::Timestamp::resolution();
-        out += "; Expires=" + Poco::DateTimeFormatter::format(expires, Poco::DateTimeFormat::HTTP_FORMAT);
+        out += "; Expires=" +
+               Poco::DateTimeFormatter::format(expires, Poco::DateTimeFormat::HTTP_FORMAT);
         out += "; Max-Age=" + std::to_string(*o.max_age);
     }
     if (o.secure) out += "; Secure";
@@ -48,13 +51,17 @@ std::string format_cookie(std::string_view name, std::string_view value, const C
 
 }  // namespace
 
-Response::Response(std::string text, int code, std::string content_type) : status(code), body(std::move(text)) {
+Response::Response(std::string text, int code, std::string content_type)
+    : status(code), body(std::move(text)) {
     headers.add("Content-Type", std::move(content_type));
 }
 
-std::string Response::status_line() const { return std::to_string(status) + " " + std::string(reason_phrase(status)); }
+std::string Response::status_line() const {
+    return std::to_string(status) + " " + std::string(reason_phrase(status));
+}
 
-void Response::set_cookie(std::string_view name, std::string_view value, const CookieOptions& options) {
+void Response::set_cookie(std::string_view name, std::string_view value,
+                          const CookieOptions& options) {
     headers.add("Set-Cookie", format_cookie(name, value, options, false));
 }
 
@@ -65,10 +72,11 @@ void Response::delete_cookie(std::string_view name, const CookieOptions& options
 Response Response::redirect(std::string_view location, int code) {
     // Werkzeug's redirect body, for clients that do not follow Location.
     const std::string href = html_escape(location);
-    Response r("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
-               "<p>You should be redirected automatically to the target URL: <a href=\"" +
-                   href + "\">" + href + "</a>. If not, click the link.\n",
-               code);
+    Response r(
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
+        "<p>You should be redirected automatically to the target URL: <a href=\"" +
+            href + "\">" + href + "</a>. If not, click the link.\n",
+        code);
     r.headers.add("Location", std::string(location));
     return r;
 }

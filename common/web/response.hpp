@@ -25,7 +25,8 @@ struct CookieOptions {
 class Response {
 public:
     Response() : Response(std::string{}) {}
-    Response(std::string text, int code = 200, std::string content_type = "text/html; charset=utf-8");
+    Response(std::string text, int code = 200,
+             std::string content_type = "text/html; charset=utf-8");
     Response(const char* text, int code = 200) : Response(std::string(text), code) {}
 
     int status = 200;
@@ -39,7 +40,8 @@ public:
 
     /// Adds a Set-Cookie header. The value must be cookie-safe (no spaces, quotes, commas,
     /// semicolons, backslashes or control characters): std::invalid_argument otherwise.
-    void set_cookie(std::string_view name, std::string_view value, const CookieOptions& options = {});
+    void set_cookie(std::string_view name, std::string_view value,
+                    const CookieOptions& options = {});
     /// Expires the cookie in the browser (empty value, Max-Age=0, Expires in 1970).
     void delete_cookie(std::string_view name, const CookieOptions& options = {});
 
@@ -50,7 +52,9 @@ public:
 };
 
 /// Free-function spelling, as in Flask: `return redirect(ctx.url_for(".index"));`
-inline Response redirect(std::string_view location, int code = 302) { return Response::redirect(location, code); }
+inline Response redirect(std::string_view location, int code = 302) {
+    return Response::redirect(location, code);
+}
 inline Response jsonify(const Data& value, int code = 200) { return Response::json(value, code); }
 
 }  // namespace common::web

@@ -22,7 +22,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && s.size() <= 18 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() && s.size() <= 18 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::string upper(std::string s) {
@@ -35,7 +36,8 @@ std::string upper(std::string s) {
 bool more_specific(const Rule& a, const Rule& b) {
     const auto n = std::min(a.segments.size(), b.segments.size());
     for (std::size_t i = 0; i < n; ++i)
-        if (a.segments[i].kind != b.segments[i].kind) return a.segments[i].kind < b.segments[i].kind;
+        if (a.segments[i].kind != b.segments[i].kind)
+            return a.segments[i].kind < b.segments[i].kind;
     return a.segments.size() > b.segments.size();
 }
 
@@ -45,11 +47,14 @@ bool Rule::allows(std::string_view method) const {
     return std::find(methods.begin(), methods.end(), method) != methods.end();
 }
 
-const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std::string> methods, std::size_t view) {
+const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std::string> methods,
+                        std::size_t view) {
     auto bad = [&](const std::string& why) {
-        return std::invalid_argument("bad URL rule '" + rule + "' for endpoint '" + endpoint + "': " + why);
+        return std::invalid_argument("bad URL rule '" + rule + "' for endpoint '" + endpoint +
+                                     "': " + why);
     };
-    if (rule.empty() || rule.front() != '/') throw bad("a rule starts with '/', e.g. '/user/<username>'");
+    if (rule.empty() || rule.front() != '/')
+        throw bad("a rule starts with '/', e.g. '/user/<username>'");
     if (endpoint.empty()) throw bad("the endpoint name is empty");
 
     Rule r;
@@ -60,11 +65,13 @@ const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std:
         Rule::Segment seg;
         auto open = s.find('<');
         if (open == std::string_view::npos) {
-            if (s.find('>') != std::string_view::npos) throw bad("stray '>' in '" + std::string(s) + "'");
+            if (s.find('>') != std::string_view::npos)
+                throw bad("stray '>' in '" + std::string(s) + "'");
             seg.text = std::string(s);
         } else {
             if (open != 0 || s.back() != '>')
-                throw bad("put each <variable> in a path segment of its own (got '" + std::string(s) + "')");
+                throw bad("put each <variable> in a path segment of its own (got '" +
+                          std::string(s) + "')");
             std::string_view inner = s.substr(1, s.size() - 2);
             std::string_view converter = "string";
             if (auto colon = inner.find(':'); colon != std::string_view::npos) {
@@ -82,24 +89,28 @@ const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std:
                 seg.kind = 2;
                 if (i + 1 != segs.size()) throw bad("<path:...> must be the last part of the rule");
             } else {
-                throw bad("unknown converter '" + std::string(converter) + "' (use string, int or path)");
+                throw bad("unknown converter '" + std::string(converter) +
+                          "' (use string, int or path)");
             }
             seg.text = std::string(inner);
-            if (!names.insert(seg.text).second) throw bad("variable '" + seg.text + "' appears twice");
+            if (!names.insert(seg.text).second)
+                throw bad("variable '" + seg.text + "' appears twice");
         }
         r.segments.push_back(std::move(seg));
     }
 
     for (auto& m : methods) m = upper(m);
     if (methods.empty()) methods = {"GET"};
-    if (std::find(methods.begin(), methods.end(), "GET") != methods.end()) methods.push_back("HEAD");
+    if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
+        methods.push_back("HEAD");
     std::sort(methods.begin(), methods.end());
     methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
 
     for (const auto& existing : rules_)
         if (existing.endpoint == endpoint && existing.view != view)
-            throw std::invalid_argument("endpoint '" + endpoint +
-                                        "' is already bound to another view: give this route another endpoint name");
+            throw std::invalid_argument(
+                "endpoint '" + endpoint +
+                "' is already bound to another view: give this route another endpoint name");
 
     r.rule = std::move(rule);
     r.endpoint = std::move(endpoint);
@@ -112,8 +123,10 @@ const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std:
     const bool is_static = std::all_of(added.segments.begin(), added.segments.end(),
                                        [](const Rule::Segment& s) { return s.kind == 0; });
     if (is_static) static_rules_[added.rule].push_back(index);
-    auto pos = std::upper_bound(order_.begin(), order_.end(), index,
-                                [this](std::size_t a, std::size_t b) { return more_specific(rules_[a], rules_[b]); });
+    auto pos =
+        std::upper_bound(order_.begin(), order_.end(), index, [this](std::size_t a, std::size_t b) {
+            return more_specific(rules_[a], rules_[b]);
+        });
     order_.insert(pos, index);
     return added;
 }
@@ -193,7 +206,8 @@ Match Router::match(std::string_view path, std::string_view method, std::string_
 }
 
 bool Router::has_endpoint(std::string_view endpoint) const {
-    return std::any_of(rules_.begin(), rules_.end(), [&](const Rule& r) { return r.endpoint == endpoint; });
+    return std::any_of(rules_.begin(), rules_.end(),
+                       [&](const Rule& r) { return r.endpoint == endpoint; });
 }
 
 std::string Router::build(std::string_view endpoint, const UrlParams& params) const {
@@ -219,9 +233,10 @@ std::string Router::build(std::string_view endpoint, const UrlParams& params) co
     }
     if (!best) {
         if (!seen)
-            throw std::invalid_argument("Could not build url for endpoint '" + std::string(endpoint) +
-                                        "': no such endpoint. Blueprint views are named 'blueprint.view' "
-                                        "(or '.view' from inside the same blueprint).");
+            throw std::invalid_argument(
+                "Could not build url for endpoint '" + std::string(endpoint) +
+                "': no such endpoint. Blueprint views are named 'blueprint.view' "
+                "(or '.view' from inside the same blueprint).");
         std::string list;
         for (const auto& m : missing_for_first) list += (list.empty() ? "'" : ", '") + m + "'";
         throw std::invalid_argument("Could not build url for endpoint '" + std::string(endpoint) +
@@ -239,11 +254,12 @@ std::string Router::build(std::string_view endpoint, const UrlParams& params) co
         used.insert(s.text);
         const std::string value = find_param(s.text)->to_text();
         if (s.integer && !all_digits(value))
-            throw std::invalid_argument("Could not build url for endpoint '" + std::string(endpoint) + "': '" +
-                                        s.text + "' must be a non-negative integer, got '" + value + "'");
+            throw std::invalid_argument("Could not build url for endpoint '" +
+                                        std::string(endpoint) + "': '" + s.text +
+                                        "' must be a non-negative integer, got '" + value + "'");
         if (value.empty())
-            throw std::invalid_argument("Could not build url for endpoint '" + std::string(endpoint) + "': '" +
-                                        s.text + "' is empty");
+            throw std::invalid_argument("Could not build url for endpoint '" +
+                                        std::string(endpoint) + "': '" + s.text + "' is empty");
         url += url_quote(value, s.kind == 2);
     }
     MultiDict query;

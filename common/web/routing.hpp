@@ -20,16 +20,17 @@ using UrlParams = std::vector<std::pair<std::string, Data>>;
 
 /// One rule of the URL map.
 struct Rule {
-    std::string rule;                  ///< "/user/<username>"
-    std::string endpoint;              ///< "main.user"
-    std::vector<std::string> methods;  ///< sorted, upper case; GET implies HEAD; OPTIONS is automatic
-    std::size_t view = 0;              ///< index of the view in the app's view table
+    std::string rule;      ///< "/user/<username>"
+    std::string endpoint;  ///< "main.user"
+    std::vector<std::string>
+        methods;           ///< sorted, upper case; GET implies HEAD; OPTIONS is automatic
+    std::size_t view = 0;  ///< index of the view in the app's view table
 
     // Parsed form. kind: 0 static text, 1 <string>/<int> (one segment), 2 <path> (the rest).
     struct Segment {
         int kind = 0;
-        std::string text;       ///< the static text, or the variable name
-        bool integer = false;   ///< <int:...>
+        std::string text;      ///< the static text, or the variable name
+        bool integer = false;  ///< <int:...>
     };
     std::vector<Segment> segments;
     bool allows(std::string_view method) const;
@@ -46,7 +47,8 @@ public:
     /// Adds a rule. Throws std::invalid_argument with what to fix for a malformed rule
     /// (no leading '/', unknown converter, a variable not alone in its segment, <path> not
     /// last, a variable named twice) or an endpoint already bound to a different view.
-    const Rule& add(std::string rule, std::string endpoint, std::vector<std::string> methods, std::size_t view);
+    const Rule& add(std::string rule, std::string endpoint, std::vector<std::string> methods,
+                    std::size_t view);
 
     /// Finds the rule for path and method. Throws HTTPError: 404 when no rule matches the
     /// path, 405 (with an Allow header) when rules match but not for this method, 308 to
@@ -66,8 +68,10 @@ public:
 private:
     bool match_rule(const Rule& r, const std::vector<std::string_view>& segs, Match& m) const;
     std::vector<Rule> rules_;
-    std::vector<std::size_t> order_;  ///< rule indices, most specific first (static before variables)
-    std::unordered_map<std::string, std::vector<std::size_t>> static_rules_;  ///< path → rules without variables
+    std::vector<std::size_t>
+        order_;  ///< rule indices, most specific first (static before variables)
+    std::unordered_map<std::string, std::vector<std::size_t>>
+        static_rules_;  ///< path → rules without variables
 };
 
 }  // namespace common::web

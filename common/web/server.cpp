@@ -14,20 +14,20 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <csignal>
 #include <ctime>
 #include <fcntl.h>
 #include <iostream>
 #include <mutex>
-#include <thread>
-#include <unordered_set>
-#include <vector>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
+#include <unordered_set>
+#include <vector>
 
 namespace common::web {
 
@@ -104,7 +104,8 @@ class Connection;
 
 /// What every connection of one server shares.
 struct Shared {
-    Shared(App& a, AccessLog& l, FramingLimits fl, Clock::duration ka, Clock::duration rt, std::size_t mc)
+    Shared(App& a, AccessLog& l, FramingLimits fl, Clock::duration ka, Clock::duration rt,
+           std::size_t mc)
         : app(a), log(l), limits(fl), keep_alive(ka), request_timeout(rt), max_connections(mc) {}
     App& app;
     AccessLog& log;
@@ -113,7 +114,7 @@ struct Shared {
     Clock::duration request_timeout;
     std::size_t max_connections;
     std::atomic<bool> stopping{false};
-    std::mutex mutex;  ///< guards `open` and `sweeping`; never held during a request
+    std::mutex mutex;                 ///< guards `open` and `sweeping`; never held during a request
     std::condition_variable emptied;  ///< the last connection closed
     std::condition_variable wake_sweeper;
     std::unordered_set<Connection*> open;
@@ -131,7 +132,8 @@ class Connection {
 public:
     enum State : int { idle, receiving, handling, writing, lingering, closing };
 
-    Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketReactor& loop, Shared& shared)
+    Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketReactor& loop,
+               Shared& shared)
         : socket_(socket), loop_(loop), shared_(shared) {
         socket_.setBlocking(false);
         socket_.setNoDelay(true);
@@ -163,8 +165,7 @@ public:
                     loop_.removeEventHandler(socket_, readable());
             }
             socket_.close();
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 
     /// Called by the sweeper, with shared.mutex held: closes the connection when it idles
@@ -180,8 +181,10 @@ public:
             case receiving:
             case writing:
                 // While stopping, a half-sent request gets a few seconds, not the full timeout.
-                expired = age > (shared_.stopping ? std::min<Clock::duration>(shared_.request_timeout, std::chrono::seconds(5))
-                                                  : shared_.request_timeout);
+                expired =
+                    age > (shared_.stopping ? std::min<Clock::duration>(shared_.request_timeout,
+                                                                        std::chrono::seconds(5))
+                                            : shared_.request_timeout);
                 break;
             case lingering: expired = age > std::chrono::seconds(2); break;
             default: break;
@@ -189,8 +192,7 @@ public:
         if (expired && state_.compare_exchange_strong(state, closing)) {
             try {
                 socket_.shutdown();
-            } catch (...) {
-            }
+            } catch (...) {}
         }
     }
 
@@ -223,7 +225,7 @@ private:
         try {
             char buffer[16 * 1024];
             const int n = socket_.receiveBytes(buffer, sizeof buffer);
-            if (n < 0) return;  // nothing after all (non-blocking socket)
+            if (n < 0) return;           // nothing after all (non-blocking socket)
             if (n == 0) return close();  // the client hung up, or the sweeper shut us down
             const int state = state_.load();
             if (state == lingering || state == closing) return;  // draining before close
@@ -258,8 +260,10 @@ private:
                     }
                     if (in_.empty()) move(receiving, idle);
                     return;
-                case Framing::bad_request: return reject(400, "The request is not valid HTTP/1.1: " + framed.error);
-                case Framing::head_too_large: return reject(431, "The request line and headers are too large.");
+                case Framing::bad_request:
+                    return reject(400, "The request is not valid HTTP/1.1: " + framed.error);
+                case Framing::head_too_large:
+                    return reject(431, "The request line and headers are too large.");
                 case Framing::complete: break;
             }
             in_.erase(0, framed.consumed);
@@ -280,16 +284,18 @@ private:
         } catch (...) {
             // Only reached when exceptions propagate (DEBUG/TESTING; App::handle logged it):
             // answer 500 rather than drop the connection.
-            resp = Response("<!doctype html>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n",
+            resp = Response("<!doctype html>\n<title>500 Internal Server "
+                            "Error</title>\n<h1>Internal Server Error</h1>\n",
                             500);
         }
         const bool keep_alive = framed.keep_alive && !shared_.stopping;
         const bool head = req.method == "HEAD";
         if (shared_.log.enabled()) {
             const bool no_body = head || resp.status == 304 || resp.status == 204;
-            shared_.log.write(remote_addr_ + " - - [" + log_time() + "] \"" + req.method + " " + framed.target + " " +
-                              framed.version + "\" " + std::to_string(resp.status) + " " +
-                              (no_body ? std::string("-") : std::to_string(resp.body.size())) + "\n");
+            shared_.log.write(
+                remote_addr_ + " - - [" + log_time() + "] \"" + req.method + " " + framed.target +
+                " " + framed.version + "\" " + std::to_string(resp.status) + " " +
+                (no_body ? std::string("-") : std::to_string(resp.body.size())) + "\n");
         }
         return queue(serialize_response(resp, framed.version, keep_alive, !head), !keep_alive);
     }
@@ -316,7 +322,8 @@ private:
     /// closed.
     bool flush() {
         while (out_sent_ < out_.size()) {
-            const int chunk = static_cast<int>(std::min<std::size_t>(out_.size() - out_sent_, INT_MAX));
+            const int chunk =
+                static_cast<int>(std::min<std::size_t>(out_.size() - out_sent_, INT_MAX));
             const int n = send_some(out_.data() + out_sent_, chunk);
             if (n < 0) {  // the socket's buffer is full: wait until the client reads
                 if (!waiting_writable_) {
@@ -325,7 +332,8 @@ private:
                     loop_.addEventHandler(socket_, writable());
                 }
                 int state = state_.load();
-                if (state != writing && !state_.compare_exchange_strong(state, writing)) return false;
+                if (state != writing && !state_.compare_exchange_strong(state, writing))
+                    return false;
                 touch();
                 return false;
             }
@@ -366,7 +374,8 @@ private:
     /// Poco 1.11's StreamSocket::sendBytes throws "I/O error" for a full non-blocking socket
     /// (its receiveBytes returns -1 as expected).
     int send_some(const char* data, int size) {
-        const auto n = ::send(socket_.impl()->sockfd(), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+        const auto n =
+            ::send(socket_.impl()->sockfd(), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
         if (n >= 0) return static_cast<int>(n);
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
         throw Poco::IOException("send failed", errno);
@@ -394,7 +403,8 @@ using Loop = Poco::Net::ParallelSocketReactor<Poco::Net::SocketReactor>;
 /// socket and the reactor; ours also needs the server's Shared state.)
 class Acceptor {
 public:
-    Acceptor(Poco::Net::ServerSocket socket, int loops, Shared& shared) : socket_(std::move(socket)), shared_(shared) {
+    Acceptor(Poco::Net::ServerSocket socket, int loops, Shared& shared)
+        : socket_(std::move(socket)), shared_(shared) {
         socket_.setBlocking(false);
         for (int i = 0; i < loops; ++i) loops_.push_back(std::make_unique<Loop>());
         reactor_.addEventHandler(socket_, accept_observer());
@@ -443,16 +453,17 @@ private:
             open = shared_.open.size();
         }
         if (open >= shared_.max_connections) {
-            const std::string busy = error_response(503, "Too many open connections; try again shortly.");
+            const std::string busy =
+                error_response(503, "Too many open connections; try again shortly.");
             try {
                 client.sendBytes(busy.data(), static_cast<int>(busy.size()), MSG_NOSIGNAL);
                 client.close();
-            } catch (...) {
-            }
+            } catch (...) {}
             return;
         }
         try {
-            new Connection(client, *loops_[next_++ % loops_.size()], shared_);  // deletes itself on close
+            new Connection(client, *loops_[next_++ % loops_.size()],
+                           shared_);  // deletes itself on close
         } catch (const Poco::Exception&) {
             // The client hung up before we got its address: nothing to serve.
         }
@@ -479,7 +490,9 @@ extern "C" void on_stop_signal(int) {
 
 }  // namespace
 
-int default_server_threads() { return std::max(4, 4 * static_cast<int>(std::thread::hardware_concurrency())); }
+int default_server_threads() {
+    return std::max(4, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 struct Server::Impl {
     App& app;
@@ -514,16 +527,17 @@ struct Server::Impl {
     }
 };
 
-Server::Server(App& app, ServerOptions options) : impl_(std::make_unique<Impl>(app, std::move(options))) {
+Server::Server(App& app, ServerOptions options)
+    : impl_(std::make_unique<Impl>(app, std::move(options))) {
     app.freeze();
-    if (impl_->options.threads < 1) throw std::invalid_argument("ServerOptions.threads must be at least 1");
+    if (impl_->options.threads < 1)
+        throw std::invalid_argument("ServerOptions.threads must be at least 1");
 }
 
 Server::~Server() {
     try {
         stop();
-    } catch (...) {
-    }
+    } catch (...) {}
 }
 
 void Server::start() {
@@ -536,19 +550,22 @@ void Server::start() {
         socket.bind(Poco::Net::SocketAddress(im.options.host, im.options.port), true, false);
         socket.listen(im.options.backlog);
     } catch (const Poco::Exception& e) {
-        throw std::runtime_error("cannot listen on " + im.options.host + ":" + std::to_string(im.options.port) +
-                                 ": " + e.displayText() + " (is another server using the port? try --port)");
+        throw std::runtime_error("cannot listen on " + im.options.host + ":" +
+                                 std::to_string(im.options.port) + ": " + e.displayText() +
+                                 " (is another server using the port? try --port)");
     }
     im.port = socket.address().port();
 
     FramingLimits limits;
-    limits.max_body = static_cast<std::size_t>(im.app.config.get_int_or("MAX_CONTENT_LENGTH", 16 * 1024 * 1024));
+    limits.max_body =
+        static_cast<std::size_t>(im.app.config.get_int_or("MAX_CONTENT_LENGTH", 16 * 1024 * 1024));
     im.log = std::make_unique<AccessLog>(im.options.access_log);
     // Past the process's file descriptor limit accept() fails anyway; staying below it leaves
     // descriptors for the database, templates and mail, and lets the 503 answer go out.
     std::size_t max_connections = im.options.max_connections;
     if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
-        max_connections = std::min<std::size_t>(max_connections, files.rlim_cur > 128 ? files.rlim_cur - 64 : 64);
+        max_connections =
+            std::min<std::size_t>(max_connections, files.rlim_cur > 128 ? files.rlim_cur - 64 : 64);
     im.shared = std::make_unique<Shared>(im.app, *im.log, limits, im.options.keep_alive_timeout,
                                          im.options.request_timeout, max_connections);
     im.acceptor = std::make_unique<Acceptor>(socket, im.options.threads, *im.shared);
@@ -557,7 +574,9 @@ void Server::start() {
 
 std::uint16_t Server::port() const { return impl_->port; }
 
-std::string Server::url() const { return "http://" + impl_->options.host + ":" + std::to_string(impl_->port); }
+std::string Server::url() const {
+    return "http://" + impl_->options.host + ":" + std::to_string(impl_->port);
+}
 
 bool Server::running() const { return impl_->acceptor != nullptr; }
 
@@ -571,13 +590,13 @@ void Server::wait_for_stop_request() {
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    struct sigaction old_int {}, old_term {};
+    struct sigaction old_int {
+    }, old_term{};
     ::sigaction(SIGINT, &action, &old_int);
     ::sigaction(SIGTERM, &action, &old_term);
     impl_->waiting.store(true);
     char c = 0;
-    while (::read(impl_->pipe_fds[0], &c, 1) < 0 && errno == EINTR) {
-    }
+    while (::read(impl_->pipe_fds[0], &c, 1) < 0 && errno == EINTR) {}
     ::sigaction(SIGINT, &old_int, nullptr);
     ::sigaction(SIGTERM, &old_term, nullptr);
     g_signal_fd.store(-1);
@@ -622,7 +641,8 @@ void Server::stop() {
 
 void Server::run(std::ostream& out) {
     start();
-    out << " * Serving app '" << impl_->app.name() << "' on " << url() << " (press CTRL+C to quit)" << std::endl;
+    out << " * Serving app '" << impl_->app.name() << "' on " << url() << " (press CTRL+C to quit)"
+        << std::endl;
     wait_for_stop_request();
     out << " * Stopping: finishing requests in flight..." << std::endl;
     stop();

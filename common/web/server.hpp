@@ -34,7 +34,7 @@ struct ServerOptions {
     /// view that blocks (a slow query) delays the other connections of its loop: a few more
     /// loops than cores keeps that cheap.
     int threads = default_server_threads();
-    int backlog = 256;                   ///< connections waiting to be accepted
+    int backlog = 256;  ///< connections waiting to be accepted
     /// More are answered 503 and closed. Capped below the process's open-file limit.
     std::size_t max_connections = 4096;
     std::chrono::seconds keep_alive_timeout{5};  ///< an idle connection is closed after this
@@ -47,7 +47,6 @@ struct ServerOptions {
 
 class Server {
 public:
-
     /// Binds nothing yet; call start() or run(). Freezes the app (config, templates), so
     /// configuration errors surface here, before any request.
     Server(App& app, ServerOptions options = {});

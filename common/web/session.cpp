@@ -39,11 +39,14 @@ constexpr int kBase64Url = Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING;
 /// Base64Encoder is an ostream: a stream, its buffer and its locale per call were 4 % of a
 /// page view, for what is a table lookup per 6 bits.
 std::string b64encode(std::string_view raw) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string out;
     out.reserve((raw.size() + 2) / 3 * 4);
     std::size_t i = 0;
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(raw[k])); };
+    const auto byte = [&](std::size_t k) {
+        return static_cast<unsigned>(static_cast<unsigned char>(raw[k]));
+    };
     for (; i + 3 <= raw.size(); i += 3) {
         const unsigned n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
         out += alphabet[n >> 18 & 63];
@@ -112,7 +115,8 @@ std::vector<Flash> Session::pop_flashes() {
     if (!flashes) return out;
     if (flashes->is_list()) {
         for (const auto& item : flashes->as_list()) {
-            if (item.is_list() && item.size() == 2 && item.as_list()[0].is_string() && item.as_list()[1].is_string())
+            if (item.is_list() && item.size() == 2 && item.as_list()[0].is_string() &&
+                item.as_list()[1].is_string())
                 out.push_back({item.as_list()[0].as_string(), item.as_list()[1].as_string()});
         }
     }
@@ -125,7 +129,9 @@ std::vector<Flash> Session::pop_flashes() {
 SessionSerializer::SessionSerializer(std::string_view secret_key, std::string_view salt)
     : key_(hmac_sha256(secret_key, salt)) {}
 
-std::string SessionSerializer::mac(std::string_view message) const { return hmac_sha256(key_, message); }
+std::string SessionSerializer::mac(std::string_view message) const {
+    return hmac_sha256(key_, message);
+}
 
 std::string SessionSerializer::dumps(const Data& data, std::int64_t expires) const {
     std::string signed_part = b64encode(data.to_json());
@@ -141,14 +147,17 @@ std::optional<Data> SessionSerializer::loads(std::string_view cookie, std::int64
     // Verify before looking at anything else: unsigned input is never parsed. Compare the
     // encoded text, not decoded bytes: base64 has spare bits, so decoding would accept
     // several spellings of one signature.
-    if (!constant_time_equals(cookie.substr(last_dot + 1), b64encode(mac(signed_part)))) return std::nullopt;
+    if (!constant_time_equals(cookie.substr(last_dot + 1), b64encode(mac(signed_part))))
+        return std::nullopt;
 
     const auto dot = signed_part.rfind('.');
     if (dot == std::string_view::npos) return std::nullopt;
     const std::string_view expires_text = signed_part.substr(dot + 1);
     std::int64_t expires = 0;
-    auto [ptr, ec] = std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
-    if (ec != std::errc{} || ptr != expires_text.data() + expires_text.size() || expires <= now) return std::nullopt;
+    auto [ptr, ec] =
+        std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
+    if (ec != std::errc{} || ptr != expires_text.data() + expires_text.size() || expires <= now)
+        return std::nullopt;
 
     const auto json = b64decode(signed_part.substr(0, dot));
     if (!json) return std::nullopt;
@@ -167,7 +176,8 @@ bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;  // lengths of MACs and tokens are public
     unsigned char diff = 0;
     for (std::size_t i = 0; i < a.size(); ++i)
-        diff = static_cast<unsigned char>(diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+        diff = static_cast<unsigned char>(
+            diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
     return diff == 0;
 }
 

@@ -58,7 +58,8 @@ private:
 /// key derivation itsdangerous does, so a SECRET_KEY is never used raw).
 class SessionSerializer {
 public:
-    explicit SessionSerializer(std::string_view secret_key, std::string_view salt = "cookie-session");
+    explicit SessionSerializer(std::string_view secret_key,
+                               std::string_view salt = "cookie-session");
 
     /// The cookie value for the session data, valid until `expires` (Unix seconds).
     std::string dumps(const Data& data, std::int64_t expires) const;

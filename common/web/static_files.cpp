@@ -17,24 +17,36 @@ std::string content_type_for(std::string_view filename) {
         std::string_view ext, type;
     };
     static constexpr Entry table[] = {
-        {".html", "text/html; charset=utf-8"},   {".htm", "text/html; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},     {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".json", "application/json"},
-        {".map", "application/json"},            {".txt", "text/plain; charset=utf-8"},
-        {".xml", "application/xml"},             {".svg", "image/svg+xml"},
-        {".png", "image/png"},                   {".jpg", "image/jpeg"},
-        {".jpeg", "image/jpeg"},                 {".gif", "image/gif"},
-        {".webp", "image/webp"},                 {".ico", "image/vnd.microsoft.icon"},
-        {".woff", "font/woff"},                  {".woff2", "font/woff2"},
-        {".ttf", "font/ttf"},                    {".otf", "font/otf"},
-        {".eot", "application/vnd.ms-fontobject"}, {".pdf", "application/pdf"},
+        {".html", "text/html; charset=utf-8"},
+        {".htm", "text/html; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".json", "application/json"},
+        {".map", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".xml", "application/xml"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".webp", "image/webp"},
+        {".ico", "image/vnd.microsoft.icon"},
+        {".woff", "font/woff"},
+        {".woff2", "font/woff2"},
+        {".ttf", "font/ttf"},
+        {".otf", "font/otf"},
+        {".eot", "application/vnd.ms-fontobject"},
+        {".pdf", "application/pdf"},
         {".wasm", "application/wasm"},
     };
     const auto dot = filename.rfind('.');
     if (dot != std::string_view::npos) {
         std::string ext(filename.substr(dot));
-        std::transform(ext.begin(), ext.end(), ext.begin(),
-                       [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) {
+            return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        });
         for (const auto& e : table)
             if (e.ext == ext) return std::string(e.type);
     }
@@ -67,7 +79,8 @@ bool etag_matches(const std::string& header, const std::string& etag) {
 
 }  // namespace
 
-Response send_from_directory(const std::string& directory, std::string_view filename, const Request& request) {
+Response send_from_directory(const std::string& directory, std::string_view filename,
+                             const Request& request) {
     if (directory.empty() || !safe_relative(filename)) throw HTTPError(404);
     const fs::path path = fs::path(directory) / fs::path(std::string(filename));
     std::error_code ec;
@@ -81,7 +94,8 @@ Response send_from_directory(const std::string& directory, std::string_view file
                   static_cast<unsigned long long>(mtime.time_since_epoch().count()),
                   static_cast<unsigned long long>(size));
 
-    if (const std::string* inm = request.headers.find("If-None-Match"); inm && etag_matches(*inm, etag)) {
+    if (const std::string* inm = request.headers.find("If-None-Match");
+        inm && etag_matches(*inm, etag)) {
         Response not_modified("", 304);
         not_modified.headers.erase("Content-Type");
         not_modified.headers.set("ETag", etag);

@@ -13,7 +13,8 @@ namespace common::web {
 
 /// The file `filename` (a relative path with '/') under `directory`. HTTPError 404 when the
 /// name tries to leave the directory or no regular file is there.
-Response send_from_directory(const std::string& directory, std::string_view filename, const Request& request);
+Response send_from_directory(const std::string& directory, std::string_view filename,
+                             const Request& request);
 
 /// "text/css; charset=utf-8" for "x.css"; application/octet-stream when unknown.
 std::string content_type_for(std::string_view filename);

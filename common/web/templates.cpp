@@ -54,7 +54,9 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
         else
             o.push_back(Node{Node::Text, std::string(t), {}});
     };
-    auto fail = [&](const std::string& why) { return TemplateError("template '" + tname + "': " + why); };
+    auto fail = [&](const std::string& why) {
+        return TemplateError("template '" + tname + "': " + why);
+    };
 
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -66,7 +68,8 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
         emit_text(std::string_view(text).substr(pos, open - pos));
         const bool triple = open + 2 < text.size() && text[open + 2] == '{';
         const auto close = text.find(triple ? "}}}" : "}}", open + 2);
-        if (close == std::string::npos) throw fail("unclosed tag starting '" + text.substr(open, 20) + "'");
+        if (close == std::string::npos)
+            throw fail("unclosed tag starting '" + text.substr(open, 20) + "'");
         const std::size_t end = close + (triple ? 3 : 2);
         const std::string_view raw = std::string_view(text).substr(open, end - open);
         pos = end;
@@ -78,17 +81,10 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
         const char sigil = content.empty() ? ' ' : content.front();
         const std::string name = trim(std::string_view(content).substr(1));
         switch (sigil) {
-            case '=':
-                throw fail("set-delimiter tags ({{=...=}}) are not supported; keep {{ }}");
-            case '>':
-                out().push_back(Node{Node::Partial, name, {}});
-                break;
-            case '$':
-                stack.push_back(Frame{false, name, Node{Node::Block, name, {}}});
-                break;
-            case '<':
-                stack.push_back(Frame{false, name, Node{Node::Parent, name, {}}});
-                break;
+            case '=': throw fail("set-delimiter tags ({{=...=}}) are not supported; keep {{ }}");
+            case '>': out().push_back(Node{Node::Partial, name, {}}); break;
+            case '$': stack.push_back(Frame{false, name, Node{Node::Block, name, {}}}); break;
+            case '<': stack.push_back(Frame{false, name, Node{Node::Parent, name, {}}}); break;
             case '#':
             case '^':
                 emit_text(raw);
@@ -97,7 +93,8 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
             case '/': {
                 if (stack.empty() || stack.back().name != name)
                     throw fail("{{/" + name + "}} closes nothing" +
-                               (stack.empty() ? std::string() : " (the open tag is '" + stack.back().name + "')"));
+                               (stack.empty() ? std::string()
+                                              : " (the open tag is '" + stack.back().name + "')"));
                 Frame frame = std::move(stack.back());
                 stack.pop_back();
                 if (frame.section)
@@ -106,8 +103,7 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
                     out().push_back(std::move(frame.node));
                 break;
             }
-            default:
-                emit_text(raw);
+            default: emit_text(raw);
         }
     }
     if (!stack.empty()) throw fail("'" + stack.back().name + "' is opened but never closed");
@@ -115,7 +111,8 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
 }
 
 bool escapes_html(std::string_view name) {
-    return name.ends_with(".html") || name.ends_with(".htm") || name.ends_with(".xml") || name.ends_with(".xhtml");
+    return name.ends_with(".html") || name.ends_with(".htm") || name.ends_with(".xml") ||
+           name.ends_with(".xhtml");
 }
 
 mstch::data to_mustache(const Data& d) {
@@ -153,8 +150,8 @@ struct TemplateEngine::Impl {
     };
 
     std::vector<Source> sources;
-    std::map<std::string, std::string, std::less<>> raw;      ///< name → text, first source wins
-    std::map<std::string, std::string, std::less<>> origin;   ///< name → file path or "(in memory)"
+    std::map<std::string, std::string, std::less<>> raw;     ///< name → text, first source wins
+    std::map<std::string, std::string, std::less<>> origin;  ///< name → file path or "(in memory)"
     std::map<std::string, std::vector<Node>, std::less<>> parsed;
     std::unordered_map<std::string, Compiled> compiled;
 
@@ -170,8 +167,8 @@ struct TemplateEngine::Impl {
             std::error_code ec;
             if (!fs::is_directory(s.folder, ec)) continue;  // a blueprint may have no templates
             std::vector<fs::path> files;
-            for (auto it = fs::recursive_directory_iterator(s.folder, ec); !ec && it != fs::recursive_directory_iterator();
-                 it.increment(ec))
+            for (auto it = fs::recursive_directory_iterator(s.folder, ec);
+                 !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
                 if (it->is_regular_file()) files.push_back(it->path());
             std::sort(files.begin(), files.end());
             for (const auto& file : files) {
@@ -211,9 +208,7 @@ struct TemplateEngine::Impl {
                 const std::string& tname) {
         for (const auto& n : list) {
             switch (n.kind) {
-                case Node::Text:
-                    out += n.text;
-                    break;
+                case Node::Text: out += n.text; break;
                 case Node::Block: {
                     auto it = ov.find(n.text);
                     expand(it != ov.end() ? *it->second : n.children, ov, depth, out, tname);
@@ -226,9 +221,7 @@ struct TemplateEngine::Impl {
                     expand_template(n.text, merged, depth + 1, out, tname);
                     break;
                 }
-                case Node::Partial:
-                    expand_template(n.text, ov, depth + 1, out, tname);
-                    break;
+                case Node::Partial: expand_template(n.text, ov, depth + 1, out, tname); break;
             }
         }
     }
@@ -236,7 +229,8 @@ struct TemplateEngine::Impl {
     void expand_template(const std::string& name, const Overrides& ov, int depth, std::string& out,
                          const std::string& from) {
         if (depth > 32)
-            throw TemplateError("template '" + from + "': layouts/partials nest deeper than 32 levels; '" + name +
+            throw TemplateError("template '" + from +
+                                "': layouts/partials nest deeper than 32 levels; '" + name +
                                 "' probably extends or includes itself");
         expand(nodes(name, from), ov, depth, out, name);
     }
@@ -250,7 +244,8 @@ struct TemplateEngine::Impl {
     static std::unique_ptr<mstch::mustache> parse(const std::string& flat, std::string_view name) {
         auto tmpl = std::make_unique<mstch::mustache>(flat);
         if (!tmpl->is_valid())
-            throw TemplateError("template '" + std::string(name) + "' does not compile: " + tmpl->error_message());
+            throw TemplateError("template '" + std::string(name) +
+                                "' does not compile: " + tmpl->error_message());
         if (!escapes_html(name)) tmpl->set_custom_escape(identity);
         return tmpl;
     }
@@ -259,7 +254,9 @@ struct TemplateEngine::Impl {
 TemplateEngine::TemplateEngine() : impl_(std::make_unique<Impl>()) {}
 TemplateEngine::~TemplateEngine() = default;
 
-void TemplateEngine::add_folder(std::string path) { impl_->sources.push_back({std::move(path), {}, {}}); }
+void TemplateEngine::add_folder(std::string path) {
+    impl_->sources.push_back({std::move(path), {}, {}});
+}
 
 void TemplateEngine::add_string(std::string name, std::string text) {
     impl_->sources.push_back({{}, std::move(name), std::move(text)});
@@ -279,7 +276,9 @@ void TemplateEngine::compile() {
     impl_->compiled = std::move(compiled);
 }
 
-bool TemplateEngine::has(std::string_view name) const { return impl_->compiled.contains(std::string(name)); }
+bool TemplateEngine::has(std::string_view name) const {
+    return impl_->compiled.contains(std::string(name));
+}
 
 std::vector<std::string> TemplateEngine::names() const {
     std::vector<std::string> out;
@@ -293,7 +292,8 @@ TemplateEngine::Uses TemplateEngine::uses(std::string_view name) const {
     return it == impl_->compiled.end() ? Uses{} : it->second.uses;
 }
 
-std::string TemplateEngine::render(std::string_view name, const Data& vars, const Data* globals) const {
+std::string TemplateEngine::render(std::string_view name, const Data& vars,
+                                   const Data* globals) const {
     auto it = impl_->compiled.find(std::string(name));
     if (it == impl_->compiled.end()) throw impl_->not_found(name, {});
     mstch::data data = vars.is_object() ? to_mustache(vars) : mstch::data{};
@@ -305,7 +305,8 @@ std::string TemplateEngine::render(std::string_view name, const Data& vars, cons
     return out;
 }
 
-std::string TemplateEngine::render_string(std::string_view text, const Data& vars, bool escape_html) const {
+std::string TemplateEngine::render_string(std::string_view text, const Data& vars,
+                                          bool escape_html) const {
     // Resolve layouts against the loaded templates, then parse this one text.
     static const std::string self = "(string)";
     std::string flat;

@@ -60,10 +60,12 @@ public:
 
     /// Renders a compiled template with vars (an object) and optional globals merged under
     /// them (vars win). Throws TemplateError if the name is unknown.
-    std::string render(std::string_view name, const Data& vars, const Data* globals = nullptr) const;
+    std::string render(std::string_view name, const Data& vars,
+                       const Data* globals = nullptr) const;
 
     /// Parses and renders a template given as text, without caching (slow path: tests, REPL).
-    std::string render_string(std::string_view text, const Data& vars, bool escape_html = true) const;
+    std::string render_string(std::string_view text, const Data& vars,
+                              bool escape_html = true) const;
 
 private:
     struct Impl;

@@ -18,7 +18,8 @@ namespace {
 std::string local_target(std::string_view location) {
     if (auto scheme = location.find("://"); scheme != std::string_view::npos) {
         auto path = location.find('/', scheme + 3);
-        return path == std::string_view::npos ? std::string("/") : std::string(location.substr(path));
+        return path == std::string_view::npos ? std::string("/")
+                                              : std::string(location.substr(path));
     }
     return std::string(location);
 }
@@ -56,7 +57,8 @@ void TestClient::store_cookies(const Response& r) {
             rest.remove_prefix(semi + 1);
             semi = rest.find(';');
             std::string attr = trim(rest.substr(0, semi));
-            if (attr.size() > 8 && iequals(attr.substr(0, 8), "Max-Age=")) expired = std::stoll(attr.substr(8)) <= 0;
+            if (attr.size() > 8 && iequals(attr.substr(0, 8), "Max-Age="))
+                expired = std::stoll(attr.substr(8)) <= 0;
         }
         if (expired)
             cookies_.erase(name);
@@ -77,9 +79,11 @@ TestResponse TestClient::send(std::string method, std::string target, const std:
         req.headers.add("User-Agent", "common-web-test-client");
         for (const auto& [k, v] : options.headers.items()) req.headers.set(k, v);
         if (!current_type.empty()) req.headers.set("Content-Type", current_type);
-        if (!current_body.empty()) req.headers.set("Content-Length", std::to_string(current_body.size()));
+        if (!current_body.empty())
+            req.headers.set("Content-Length", std::to_string(current_body.size()));
         std::string cookie_header;
-        for (const auto& [k, v] : cookies_) cookie_header += (cookie_header.empty() ? "" : "; ") + k + "=" + v;
+        for (const auto& [k, v] : cookies_)
+            cookie_header += (cookie_header.empty() ? "" : "; ") + k + "=" + v;
         if (!cookie_header.empty()) req.headers.set("Cookie", cookie_header);
         req.body = current_body;
 
@@ -91,7 +95,8 @@ TestResponse TestClient::send(std::string method, std::string target, const std:
         const int st = last.status;
         const bool redirect = st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
         if (!options.follow_redirects || !redirect || !last.headers.contains("Location")) break;
-        if (hop == 20) throw std::runtime_error("more than 20 redirects, starting at " + redirects.front());
+        if (hop == 20)
+            throw std::runtime_error("more than 20 redirects, starting at " + redirects.front());
         redirects.push_back(last.location());
         target = local_target(last.location());
         if (st != 307 && st != 308) {  // the browser turns the redirected POST into a GET
@@ -113,15 +118,16 @@ TestResponse TestClient::head(std::string_view url, const Options& options) {
 }
 
 TestResponse TestClient::post(std::string_view url, const MultiDict& form, const Options& options) {
-    return send("POST", std::string(url), encode_query(form), "application/x-www-form-urlencoded", options);
+    return send("POST", std::string(url), encode_query(form), "application/x-www-form-urlencoded",
+                options);
 }
 
 TestResponse TestClient::post_json(std::string_view url, const Data& json, const Options& options) {
     return send("POST", std::string(url), json.to_json(), "application/json", options);
 }
 
-TestResponse TestClient::open(std::string method, std::string_view url, std::string body, std::string content_type,
-                              const Options& options) {
+TestResponse TestClient::open(std::string method, std::string_view url, std::string body,
+                              std::string content_type, const Options& options) {
     return send(std::move(method), std::string(url), body, content_type, options);
 }
 
@@ -133,7 +139,8 @@ Data TestClient::session() const {
 
 std::string TestClient::csrf_token(std::string_view html) {
     // Attributes may come in either order: <input ... name="csrf_token" ... value="...">.
-    static const std::regex input(R"(<input\b[^>]*\bname\s*=\s*["']csrf_token["'][^>]*>)", std::regex::icase);
+    static const std::regex input(R"(<input\b[^>]*\bname\s*=\s*["']csrf_token["'][^>]*>)",
+                                  std::regex::icase);
     static const std::regex value(R"(\bvalue\s*=\s*["']([^"']*)["'])", std::regex::icase);
     std::match_results<std::string_view::const_iterator> m;
     if (std::regex_search(html.begin(), html.end(), m, input)) {

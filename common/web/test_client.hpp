@@ -49,7 +49,8 @@ public:
     TestResponse get(std::string_view url, const Options& options = {});
     TestResponse head(std::string_view url, const Options& options = {});
     /// POST a form, application/x-www-form-urlencoded.
-    TestResponse post(std::string_view url, const MultiDict& form = {}, const Options& options = {});
+    TestResponse post(std::string_view url, const MultiDict& form = {},
+                      const Options& options = {});
     /// POST a JSON body.
     TestResponse post_json(std::string_view url, const Data& json, const Options& options = {});
     /// Any method with a raw body.
@@ -59,7 +60,9 @@ public:
     /// The cookie jar: name → value, updated from every Set-Cookie.
     const std::map<std::string, std::string, std::less<>>& cookies() const { return cookies_; }
     std::optional<std::string> cookie(std::string_view name) const;
-    void set_cookie(std::string name, std::string value) { cookies_[std::move(name)] = std::move(value); }
+    void set_cookie(std::string name, std::string value) {
+        cookies_[std::move(name)] = std::move(value);
+    }
     void delete_cookie(std::string_view name);
     void clear_cookies() { cookies_.clear(); }
 

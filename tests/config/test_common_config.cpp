@@ -10,8 +10,8 @@
 
 using common::config::Config;
 using common::config::ConfigError;
-using common::config::Value;
 using common::config::ScopedEnv;
+using common::config::Value;
 
 namespace {
 
@@ -83,8 +83,9 @@ BOOST_AUTO_TEST_CASE(wrong_type_names_key_and_expected_type) {
 
 BOOST_AUTO_TEST_CASE(missing_key_is_an_error_naming_it) {
     Config c;
-    BOOST_CHECK_EXCEPTION(c["NOPE"], ConfigError,
-                          [](const ConfigError& e) { return message_has(e, "no config key 'NOPE'"); });
+    BOOST_CHECK_EXCEPTION(c["NOPE"], ConfigError, [](const ConfigError& e) {
+        return message_has(e, "no config key 'NOPE'");
+    });
     BOOST_CHECK_EXCEPTION(c.source("NOPE"), ConfigError,
                           [](const ConfigError& e) { return message_has(e, "'NOPE'"); });
 }
@@ -204,7 +205,8 @@ BOOST_AUTO_TEST_CASE(seed_lookup_variable_sets_the_key_and_is_the_source) {
 
 BOOST_AUTO_TEST_CASE(same_name_variable_beats_the_seed_lookup) {
     CleanEnv clean;
-    ScopedEnv alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db"), same("WB_TEST_URI", "sqlite:////tmp/b.db");
+    ScopedEnv alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db"),
+        same("WB_TEST_URI", "sqlite:////tmp/b.db");
     Config c;
     c.from_object(ChildCfg{});
     BOOST_TEST(c.get_string("WB_TEST_URI") == "sqlite:////tmp/b.db");
@@ -257,12 +259,14 @@ BOOST_AUTO_TEST_SUITE(RegistryLookup)
 BOOST_AUTO_TEST_CASE(unknown_name_lists_valid_names_and_hints_case) {
     BaseCfg base;
     ChildCfg child;
-    common::config::Registry<common::config::ConfigClass> r{{"base", &base}, {"child", &child}, {"default", &base}};
+    common::config::Registry<common::config::ConfigClass> r{
+        {"base", &base}, {"child", &child}, {"default", &base}};
     BOOST_TEST(&r["default"] == &r["base"]);
     BOOST_TEST(r["child"].name() == "ChildCfg");
     BOOST_CHECK_EXCEPTION(r["Child"], ConfigError, [](const ConfigError& e) {
         return message_has(e, "unknown config name 'Child'") &&
-               message_has(e, "valid names: base, child, default") && message_has(e, "did you mean 'child'");
+               message_has(e, "valid names: base, child, default") &&
+               message_has(e, "did you mean 'child'");
     });
     BOOST_CHECK_EXCEPTION(r["nope"], ConfigError,
                           [](const ConfigError& e) { return !message_has(e, "did you mean"); });

@@ -9,9 +9,9 @@
 #include <Poco/TemporaryFile.h>
 
 #include <fstream>
+#include <future>
 #include <optional>
 #include <sstream>
-#include <future>
 #include <thread>
 
 namespace db = common::db;
@@ -36,21 +36,26 @@ struct User {
 
 db::Model<Role>& Role::model() {
     static auto m = db::Model<Role>("roles")
-        .column("id", &Role::id, db::Integer, db::primary_key)
-        .column("name", &Role::name, db::String(64), db::unique)
-        .relationship("users", &Role::users, db::backref("role", &User::role), db::lazy::dynamic);
+                        .column("id", &Role::id, db::Integer, db::primary_key)
+                        .column("name", &Role::name, db::String(64), db::unique)
+                        .relationship("users", &Role::users, db::backref("role", &User::role),
+                                      db::lazy::dynamic);
     return m;
 }
 db::Model<User>& User::model() {
     static auto m = db::Model<User>("users")
-        .column("id", &User::id, db::Integer, db::primary_key)
-        .column("username", &User::username, db::String(64), db::unique, db::index)
-        .column("role_id", &User::role_id, db::Integer, db::ForeignKey("roles.id"))
-        .column("confirmed", &User::confirmed, db::Boolean);
+                        .column("id", &User::id, db::Integer, db::primary_key)
+                        .column("username", &User::username, db::String(64), db::unique, db::index)
+                        .column("role_id", &User::role_id, db::Integer, db::ForeignKey("roles.id"))
+                        .column("confirmed", &User::confirmed, db::Boolean);
     return m;
 }
-std::ostream& operator<<(std::ostream& os, const Role& r) { return os << "<Role '" << r.name << "'>"; }
-std::ostream& operator<<(std::ostream& os, const User& u) { return os << "<User '" << u.username << "'>"; }
+std::ostream& operator<<(std::ostream& os, const Role& r) {
+    return os << "<Role '" << r.name << "'>";
+}
+std::ostream& operator<<(std::ostream& os, const User& u) {
+    return os << "<User '" << u.username << "'>";
+}
 
 const db::Metadata& metadata() {
     static const auto m = db::Metadata::of<Role, User>();
@@ -89,7 +94,7 @@ struct TempDb {
     }
 };
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(Schema)
 
@@ -97,16 +102,18 @@ BOOST_AUTO_TEST_SUITE(Schema)
 BOOST_AUTO_TEST_CASE(create_all_matches_flask_sqlalchemy) {
     db::Database d("sqlite://", metadata());
     d.create_all();
-    BOOST_TEST(sql_of(d, "roles") ==
-               "CREATE TABLE roles (\n\tid INTEGER NOT NULL, \n\tname VARCHAR(64), \n\tPRIMARY KEY (id), \n\t"
-               "UNIQUE (name)\n)");
-    BOOST_TEST(sql_of(d, "users") ==
-               "CREATE TABLE users (\n\tid INTEGER NOT NULL, \n\tusername VARCHAR(64), \n\trole_id INTEGER, \n\t"
-               "confirmed BOOLEAN, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(role_id) REFERENCES roles (id)\n)");
-    BOOST_TEST(sql_of(d, "ix_users_username") == "CREATE UNIQUE INDEX ix_users_username ON users (username)");
+    BOOST_TEST(sql_of(d, "roles") == "CREATE TABLE roles (\n\tid INTEGER NOT NULL, \n\tname "
+                                     "VARCHAR(64), \n\tPRIMARY KEY (id), \n\t"
+                                     "UNIQUE (name)\n)");
+    BOOST_TEST(sql_of(d, "users") == "CREATE TABLE users (\n\tid INTEGER NOT NULL, \n\tusername "
+                                     "VARCHAR(64), \n\trole_id INTEGER, \n\t"
+                                     "confirmed BOOLEAN, \n\tPRIMARY KEY (id), \n\tFOREIGN "
+                                     "KEY(role_id) REFERENCES roles (id)\n)");
+    BOOST_TEST(sql_of(d, "ix_users_username") ==
+               "CREATE UNIQUE INDEX ix_users_username ON users (username)");
     // ours on top: foreign keys are indexed
     BOOST_TEST(sql_of(d, "ix_users_role_id") == "CREATE INDEX ix_users_role_id ON users (role_id)");
-    d.create_all(); // again: existing tables are left alone
+    d.create_all();  // again: existing tables are left alone
     d.drop_all();
     BOOST_TEST(sql_of(d, "users").empty());
     BOOST_TEST(sql_of(d, "roles").empty());
@@ -139,7 +146,8 @@ BOOST_AUTO_TEST_CASE(unknown_scheme_names_uri_and_accepted_forms) {
 
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_refused) {
     Poco::TemporaryFile file;
-    std::ofstream(file.path()) << "this is not an SQLite database, just text long enough to fail the header check\n";
+    std::ofstream(file.path())
+        << "this is not an SQLite database, just text long enough to fail the header check\n";
     try {
         db::Database d("sqlite:///" + file.path(), metadata());
         d.create_all();
@@ -201,7 +209,7 @@ BOOST_AUTO_TEST_CASE(values_never_become_sql) {
     auto q = session->query<User>();
     BOOST_CHECK_THROW(q.filter_by("username; DROP TABLE users", "x"), db::UsageError);
     BOOST_CHECK_THROW(q.order_by("username; DROP TABLE users"), db::UsageError);
-    BOOST_CHECK_THROW(q.filter("username = ?", {}), db::UsageError); // a value without its ?
+    BOOST_CHECK_THROW(q.filter("username = ?", {}), db::UsageError);  // a value without its ?
     session->add(User{.username = "x' OR '1'='1"});
     session->commit();
     BOOST_TEST(q.filter_by("username", "x' OR '1'='1").count() == 1);
@@ -228,9 +236,10 @@ BOOST_AUTO_TEST_CASE(joined_load_avoids_one_query_per_user) {
     std::vector<db::Ptr<Role>> roles;
     for (auto n : {"admin", "mod", "user"}) roles.push_back(session->add(Role{.name = n}));
     for (int i = 0; i < 30; ++i)
-        session->add(User{.username = "u" + std::to_string(i)})->role = roles[static_cast<std::size_t>(i % 3)];
+        session->add(User{.username = "u" + std::to_string(i)})->role =
+            roles[static_cast<std::size_t>(i % 3)];
     session->commit();
-    session->close(); // empty identity map: everything must come from the database
+    session->close();  // empty identity map: everything must come from the database
     std::ostringstream sql;
     database.set_echo(&sql);
     db::Session fresh(database);
@@ -240,9 +249,11 @@ BOOST_AUTO_TEST_CASE(joined_load_avoids_one_query_per_user) {
     BOOST_TEST(total == 10u * (5 + 3 + 4));
     std::string log = sql.str();
     std::size_t selects = 0;
-    for (auto p = log.find("SELECT"); p != std::string::npos; p = log.find("SELECT", p + 1)) ++selects;
+    for (auto p = log.find("SELECT"); p != std::string::npos; p = log.find("SELECT", p + 1))
+        ++selects;
     BOOST_TEST(selects == 1u);
-    BOOST_TEST(log.find("LEFT OUTER JOIN roles AS roles_1 ON roles_1.id = users.role_id") != std::string::npos);
+    BOOST_TEST(log.find("LEFT OUTER JOIN roles AS roles_1 ON roles_1.id = users.role_id") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(batch_insert_assigns_every_key) {
@@ -264,9 +275,9 @@ BOOST_FIXTURE_TEST_SUITE(Errors, Fixture)
 BOOST_AUTO_TEST_CASE(lost_object_gives_a_clear_error) {
     auto u = session->add(User{.username = "ghost"});
     session->commit();
-    exec("DELETE FROM users"); // behind the session's back
+    exec("DELETE FROM users");  // behind the session's back
     u->username = "renamed";
-    session->add(u); // mark changed
+    session->add(u);  // mark changed
     BOOST_CHECK_THROW(session->commit(), db::ObjectDeletedError);
     session->rollback();
     BOOST_CHECK_THROW(session->refresh(u), db::ObjectDeletedError);
@@ -281,10 +292,10 @@ BOOST_AUTO_TEST_CASE(rollback_discards_pending_and_restores_changed_rows) {
     auto n = session->add(User{.username = "new"});
     session->flush();
     session->rollback();
-    BOOST_TEST(u->username == "kept"); // re-read
-    BOOST_TEST(n->id == 0);            // discarded: transient again
+    BOOST_TEST(u->username == "kept");  // re-read
+    BOOST_TEST(n->id == 0);             // discarded: transient again
     BOOST_TEST(session->query<User>().count() == 1);
-    session->add(n); // and can be added again
+    session->add(n);  // and can be added again
     session->commit();
     BOOST_TEST(session->query<User>().count() == 2);
 }
@@ -306,7 +317,8 @@ BOOST_AUTO_TEST_CASE(mapping_mistakes_are_reported) {
         std::int64_t id = 0;
         std::string name;
     };
-    BOOST_CHECK_THROW(db::Model<Bad>("bad").column("name", &Bad::name, db::Integer), db::UsageError);
+    BOOST_CHECK_THROW(db::Model<Bad>("bad").column("name", &Bad::name, db::Integer),
+                      db::UsageError);
     BOOST_CHECK_THROW(db::ForeignKey("nodot"), db::UsageError);
 }
 

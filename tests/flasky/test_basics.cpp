@@ -48,8 +48,8 @@ struct SeedBasicTestCase {
     common::config::ScopedEnv database{"TEST_DATABASE_URI", "sqlite:///" + database_file.path()};
     std::unique_ptr<common::web::App> app = flasky::create_app("testing");
 
-    void setUp() { flasky::db.create_all(*app); }    // never called
-    void tearDown() { flasky::db.drop_all(*app); }   // never called
+    void setUp() { flasky::db.create_all(*app); }   // never called
+    void tearDown() { flasky::db.drop_all(*app); }  // never called
 };
 
 BOOST_AUTO_TEST_SUITE(SeedErrata, *boost::unit_test::disabled())

@@ -22,7 +22,8 @@ struct FlaskClientFixture : flasky::BasicTestCase {
     /// Posts the name form the way a browser does: the token comes from the rendered page.
     web::TestResponse post_name(const std::string& name, bool follow_redirects = false) {
         auto token = web::TestClient::csrf_token(client.get("/").body);
-        return client.post("/", {{"name", name}, {"csrf_token", token}}, {.follow_redirects = follow_redirects});
+        return client.post("/", {{"name", name}, {"csrf_token", token}},
+                           {.follow_redirects = follow_redirects});
     }
 };
 // ANCHOR_END: client_fixture

@@ -80,11 +80,13 @@ struct Certificate {
 };
 
 // A self-signed certificate: it is its own CA, so MAIL_CA_FILE=cert trusts it.
-Certificate make_certificate(const fs::path& dir, const std::string& name, const std::string& alt_names) {
+Certificate make_certificate(const fs::path& dir, const std::string& name,
+                             const std::string& alt_names) {
     Certificate c{dir / (name + "-cert.pem"), dir / (name + "-key.pem")};
-    const Result r = run("openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                                     "/CN=" + name, "-addext", "subjectAltName=" + alt_names, "-keyout",
-                                     c.key.string(), "-out", c.cert.string()});
+    const Result r =
+        run("openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        "/CN=" + name, "-addext", "subjectAltName=" + alt_names, "-keyout",
+                        c.key.string(), "-out", c.cert.string()});
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "openssl req failed: " << r.output);
     return c;
 }
@@ -100,8 +102,8 @@ public:
             std::string rest;
             Poco::StreamCopier::copyToString(stream, rest);
             stop();
-            BOOST_FAIL("aiosmtpd_peer.py did not start (is python3-aiosmtpd installed for " << python()
-                                                                                          << "?): " << line << rest);
+            BOOST_FAIL("aiosmtpd_peer.py did not start (is python3-aiosmtpd installed for "
+                       << python() << "?): " << line << rest);
         }
         port_ = static_cast<std::uint16_t>(std::stoi(line.substr(5)));
     }
@@ -110,22 +112,33 @@ public:
     ~AiosmtpdPeer() { stop(); }
 
     std::uint16_t port() const { return port_; }
-    fs::path eml(int n) const { return dir_ / (std::string(n < 10 ? "000" : "00") + std::to_string(n) + ".eml"); }
+    fs::path eml(int n) const {
+        return dir_ / (std::string(n < 10 ? "000" : "00") + std::to_string(n) + ".eml");
+    }
     std::string json(int n) const {
         auto p = eml(n);
         return read_file(p.replace_extension(".json"));
     }
     std::size_t count() const {
         std::size_t n = 0;
-        for (const auto& e : fs::directory_iterator(dir_)) n += e.path().extension() == ".eml" ? 1u : 0u;
+        for (const auto& e : fs::directory_iterator(dir_))
+            n += e.path().extension() == ".eml" ? 1u : 0u;
         return n;
     }
 
 private:
     Poco::ProcessHandle launch(const Certificate& cert, bool implicit_tls) {
-        std::vector<std::string> args{(scripts() / "aiosmtpd_peer.py").string(), "--dir", dir_.string(), "--cert",
-                                      cert.cert.string(), "--key", cert.key.string(), "--user", user,
-                                      "--password", password};
+        std::vector<std::string> args{(scripts() / "aiosmtpd_peer.py").string(),
+                                      "--dir",
+                                      dir_.string(),
+                                      "--cert",
+                                      cert.cert.string(),
+                                      "--key",
+                                      cert.key.string(),
+                                      "--user",
+                                      user,
+                                      "--password",
+                                      password};
         if (implicit_tls) args.push_back("--implicit-tls");
         return Poco::Process::launch(python(), args, &in_, &out_, &out_);
     }
@@ -145,8 +158,7 @@ private:
                 Poco::Process::kill(handle_);
                 handle_.wait();
             }
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 
     fs::path dir_;
@@ -189,7 +201,8 @@ Message full_message() {
 }
 
 void require_same_as_flask_mail(const std::string& which, const fs::path& eml) {
-    const Result r = run(python(), {(scripts() / "flask_mail_compare.py").string(), "--case", which, eml.string()});
+    const Result r = run(
+        python(), {(scripts() / "flask_mail_compare.py").string(), "--case", which, eml.string()});
     BOOST_TEST_MESSAGE(r.output);
     BOOST_TEST(r.exit_code == 0, "Flask-Mail comparison failed:\n" << r.output);
 }
@@ -209,10 +222,13 @@ MailError::Kind kind_of(Mail& mail, const Message& msg, std::string* what = null
 struct AiosmtpdFixture {
     TempDir tmp;
     Certificate cert = make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
-    fs::path inbox = [this] { fs::create_directories(tmp.path() / "inbox"); return tmp.path() / "inbox"; }();
+    fs::path inbox = [this] {
+        fs::create_directories(tmp.path() / "inbox");
+        return tmp.path() / "inbox";
+    }();
 };
 
-} // namespace
+}  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(Aiosmtpd, AiosmtpdFixture)
 
@@ -220,8 +236,11 @@ BOOST_AUTO_TEST_CASE(chapter_delivers_the_seed_with_starttls_and_auth_like_flask
     AiosmtpdPeer peer(inbox, cert);
     std::ostringstream out;
     const int rc = ch02::run(out,
-                             lookup({{"MAIL_SERVER", "127.0.0.1"}, {"MAIL_PORT", std::to_string(peer.port())},
-                                     {"MAIL_USE_TLS", "true"}, {"MAIL_USERNAME", user}, {"MAIL_PASSWORD", password},
+                             lookup({{"MAIL_SERVER", "127.0.0.1"},
+                                     {"MAIL_PORT", std::to_string(peer.port())},
+                                     {"MAIL_USE_TLS", "true"},
+                                     {"MAIL_USERNAME", user},
+                                     {"MAIL_PASSWORD", password},
                                      {"MAIL_CA_FILE", cert.cert.string()}}),
                              tmp.path());
     BOOST_TEST_MESSAGE(out.str());
@@ -240,8 +259,9 @@ BOOST_AUTO_TEST_CASE(chinese_cc_bcc_attachment_message_matches_flask_mail) {
     mail.send(full_message());
     BOOST_REQUIRE_EQUAL(peer.count(), 1u);
     const std::string envelope = peer.json(1);
-    BOOST_TEST(envelope.find("hidden@example.com") != std::string::npos);         // in the envelope
-    BOOST_TEST(read_file(peer.eml(1)).find("hidden@example.com") == std::string::npos);  // not in headers
+    BOOST_TEST(envelope.find("hidden@example.com") != std::string::npos);  // in the envelope
+    BOOST_TEST(read_file(peer.eml(1)).find("hidden@example.com") ==
+               std::string::npos);  // not in headers
     require_same_as_flask_mail("full", peer.eml(1));
 }
 
@@ -284,7 +304,8 @@ BOOST_AUTO_TEST_CASE(untrusted_certificate_fails_instead_of_sending) {
 }
 
 BOOST_AUTO_TEST_CASE(certificate_for_another_host_name_fails) {
-    const Certificate other = make_certificate(tmp.path(), "mail.example.com", "DNS:mail.example.com");
+    const Certificate other =
+        make_certificate(tmp.path(), "mail.example.com", "DNS:mail.example.com");
     AiosmtpdPeer peer(inbox, other);
     Mail mail(starttls_settings(peer.port(), other));  // trusted, but not valid for 127.0.0.1
     BOOST_TEST((kind_of(mail, ch02::seed_message()) == MailError::Kind::tls));
@@ -321,9 +342,10 @@ BOOST_AUTO_TEST_SUITE(Swaks)
 BOOST_AUTO_TEST_CASE(plain_delivery_to_the_capture_server) {
     TempDir tmp;
     CaptureServer server(CaptureOptions{.directory = tmp.path()});
-    const Result r = run("swaks", {"--server", server.address(), "--from", "swaks@example.com", "--to",
-                                   "user@example.com", "--header", "Subject: hello from swaks", "--body",
-                                   "line one\n.line with a leading dot\n"});
+    const Result r =
+        run("swaks", {"--server", server.address(), "--from", "swaks@example.com", "--to",
+                      "user@example.com", "--header", "Subject: hello from swaks", "--body",
+                      "line one\n.line with a leading dot\n"});
     BOOST_TEST_MESSAGE(r.output);
     BOOST_REQUIRE_EQUAL(r.exit_code, 0);
     BOOST_REQUIRE(server.wait_for(1, 5s));
@@ -339,13 +361,18 @@ BOOST_AUTO_TEST_CASE(plain_delivery_to_the_capture_server) {
 
 BOOST_AUTO_TEST_CASE(starttls_and_auth_login_and_plain) {
     TempDir tmp;
-    const Certificate cert = make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
-    CaptureServer server(CaptureOptions{.cert_file = cert.cert, .key_file = cert.key, .require_tls = true,
-                                        .username = user, .password = password});
+    const Certificate cert =
+        make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
+    CaptureServer server(CaptureOptions{.cert_file = cert.cert,
+                                        .key_file = cert.key,
+                                        .require_tls = true,
+                                        .username = user,
+                                        .password = password});
     for (const std::string mechanism : {"LOGIN", "PLAIN"}) {
-        const Result r = run("swaks", {"--server", server.address(), "--tls", "--auth", mechanism, "--auth-user",
-                                       user, "--auth-password", password, "--from", user, "--to",
-                                       "user@example.com", "--header", "Subject: via " + mechanism});
+        const Result r =
+            run("swaks", {"--server", server.address(), "--tls", "--auth", mechanism, "--auth-user",
+                          user, "--auth-password", password, "--from", user, "--to",
+                          "user@example.com", "--header", "Subject: via " + mechanism});
         BOOST_TEST_MESSAGE(r.output);
         BOOST_TEST(r.exit_code == 0);
     }
@@ -358,15 +385,21 @@ BOOST_AUTO_TEST_CASE(starttls_and_auth_login_and_plain) {
 
 BOOST_AUTO_TEST_CASE(wrong_password_and_missing_tls_are_refused) {
     TempDir tmp;
-    const Certificate cert = make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
-    CaptureServer server(CaptureOptions{.cert_file = cert.cert, .key_file = cert.key, .require_tls = true,
-                                        .username = user, .password = password});
-    const Result wrong = run("swaks", {"--server", server.address(), "--tls", "--auth", "PLAIN", "--auth-user", user,
-                                       "--auth-password", "nope", "--from", user, "--to", "user@example.com"});
+    const Certificate cert =
+        make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
+    CaptureServer server(CaptureOptions{.cert_file = cert.cert,
+                                        .key_file = cert.key,
+                                        .require_tls = true,
+                                        .username = user,
+                                        .password = password});
+    const Result wrong =
+        run("swaks", {"--server", server.address(), "--tls", "--auth", "PLAIN", "--auth-user", user,
+                      "--auth-password", "nope", "--from", user, "--to", "user@example.com"});
     BOOST_TEST_MESSAGE(wrong.output);
     BOOST_TEST(wrong.exit_code != 0);
     BOOST_TEST(wrong.output.find("535") != std::string::npos);
-    const Result clear = run("swaks", {"--server", server.address(), "--from", user, "--to", "user@example.com"});
+    const Result clear =
+        run("swaks", {"--server", server.address(), "--from", user, "--to", "user@example.com"});
     BOOST_TEST_MESSAGE(clear.output);
     BOOST_TEST(clear.exit_code != 0);
     BOOST_TEST(clear.output.find("530") != std::string::npos);

@@ -18,18 +18,25 @@ Blueprint make_main() {
     main.route("/user/<username>", "user", [](Context& ctx) -> Response {
         return "user " + html_escape(ctx.request.view_arg("username"));
     });
-    main.route("/post/<int:id>", "post", [](Context& ctx) -> Response {
-        return "post " + std::to_string(ctx.request.view_arg_int("id") * 2);
-    }, {"GET", "DELETE"});
+    main.route("/post/<int:id>", "post",
+               [](Context& ctx) -> Response {
+                   return "post " + std::to_string(ctx.request.view_arg_int("id") * 2);
+               },
+               {"GET", "DELETE"});
     main.route("/boom", "boom", [](Context&) -> Response { throw std::runtime_error("kaboom"); });
     main.route("/forbidden", "forbidden", [](Context&) -> Response { abort(403, "no entry"); });
-    main.route("/echo", "echo", [](Context& ctx) -> Response {
-        return ctx.request.form().get("text", "<none>") + "|" + ctx.request.args().get("q", "<none>");
-    }, {"POST"});
-    main.route("/api", "api", [](Context& ctx) -> Response {
-        Data in = ctx.request.get_json();
-        return jsonify({{"got", in["n"].as_int() + 1}});
-    }, {"POST"});
+    main.route("/echo", "echo",
+               [](Context& ctx) -> Response {
+                   return ctx.request.form().get("text", "<none>") + "|" +
+                          ctx.request.args().get("q", "<none>");
+               },
+               {"POST"});
+    main.route("/api", "api",
+               [](Context& ctx) -> Response {
+                   Data in = ctx.request.get_json();
+                   return jsonify({{"got", in["n"].as_int() + 1}});
+               },
+               {"POST"});
     main.csrf_exempt("echo").csrf_exempt("api");
     return main;
 }
@@ -197,7 +204,8 @@ BOOST_AUTO_TEST_CASE(setup_after_first_request_is_an_error) {
     App app;
     app.register_blueprint(make_main());
     app.test_client().get("/");
-    BOOST_CHECK_THROW(app.route("/late", "late", [](Context&) { return Response("x"); }), std::logic_error);
+    BOOST_CHECK_THROW(app.route("/late", "late", [](Context&) { return Response("x"); }),
+                      std::logic_error);
     BOOST_CHECK_THROW(app.register_blueprint(Blueprint("late")), std::logic_error);
 }
 
@@ -238,7 +246,7 @@ BOOST_AUTO_TEST_CASE(hooks_run_in_flask_order) {
 
     auto r = app.test_client().get("/bp/");
     BOOST_TEST(r.headers.get("X-Bp") == "1");
-    const std::vector<std::string> expected{"app.before", "bp.before", "view",         "bp.after",
+    const std::vector<std::string> expected{"app.before", "bp.before",   "view",        "bp.after",
                                             "app.after",  "bp.teardown", "app.teardown"};
     BOOST_TEST(order == expected, boost::test_tools::per_element());
 }
@@ -250,7 +258,8 @@ BOOST_AUTO_TEST_CASE(before_request_can_answer_early_and_g_carries_state) {
         ctx.g["user"] = std::string("bob");
         return std::nullopt;
     });
-    app.route("/", "index", [](Context& ctx) { return Response(std::any_cast<std::string>(ctx.g["user"])); });
+    app.route("/", "index",
+              [](Context& ctx) { return Response(std::any_cast<std::string>(ctx.g["user"])); });
     auto client = app.test_client();
     BOOST_TEST(client.get("/").body == "bob");
     auto r = client.get("/?stop=1");
@@ -291,7 +300,8 @@ BOOST_AUTO_TEST_CASE(an_app_returned_from_a_factory_still_serves) {
     auto client = app.test_client();
     BOOST_TEST(client.get("/").body == "index of main at /");
     BOOST_TEST(client.get("/static/nothing.css").status == 404);
-    BOOST_TEST(app.blueprints() == std::vector<std::string>{"main"}, boost::test_tools::per_element());
+    BOOST_TEST(app.blueprints() == std::vector<std::string>{"main"},
+               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,7 +11,11 @@ using namespace common::web;
 BOOST_AUTO_TEST_SUITE(DataValues)
 
 BOOST_AUTO_TEST_CASE(json_round_trip) {
-    const Data d{{"name", "Zoë \"Z\"\n"}, {"n", -3}, {"ok", true}, {"none", nullptr}, {"list", Data::list({1, "a"})}};
+    const Data d{{"name", "Zoë \"Z\"\n"},
+                 {"n", -3},
+                 {"ok", true},
+                 {"none", nullptr},
+                 {"list", Data::list({1, "a"})}};
     const std::string json = d.to_json();
     BOOST_TEST(json == R"({"list":[1,"a"],"n":-3,"name":"Zoë \"Z\"\n","none":null,"ok":true})");
     BOOST_TEST((Data::from_json(json) == d));

@@ -76,7 +76,8 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
     FramingLimits limits;
     limits.max_body = 8;
     FramedRequest r;
-    const std::string bytes = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\n";
+    const std::string bytes =
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\n";
     BOOST_REQUIRE((parse(bytes, r, limits) == Framing::complete));
     BOOST_TEST(r.request.body_too_large);
     BOOST_TEST(!r.keep_alive);
@@ -84,14 +85,14 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
 
 BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
     const char* cases[] = {
-        "HELLO\r\n\r\n",                                                                   // no target, no version
-        "GET / HTTP/2.0\r\n\r\n",                                                          // not HTTP/1.x
-        "POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n",                                   // negative length
-        "POST / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n",                                // not a number
-        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",                              // unknown coding
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",      // smuggling
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",      // bad chunk size
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n",         // no CRLF after data
+        "HELLO\r\n\r\n",                                       // no target, no version
+        "GET / HTTP/2.0\r\n\r\n",                              // not HTTP/1.x
+        "POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n",       // negative length
+        "POST / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n",    // not a number
+        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",  // unknown coding
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",  // smuggling
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",  // bad chunk size
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n",  // no CRLF after data
     };
     for (const char* bytes : cases) {
         FramedRequest r;
@@ -104,7 +105,8 @@ BOOST_AUTO_TEST_CASE(a_head_over_the_limit_is_refused_even_before_it_ends) {
     FramingLimits limits;
     limits.max_head = 100;
     FramedRequest r;
-    BOOST_TEST((parse("GET / HTTP/1.1\r\nX: " + std::string(200, 'a'), r, limits) == Framing::head_too_large));
+    BOOST_TEST((parse("GET / HTTP/1.1\r\nX: " + std::string(200, 'a'), r, limits) ==
+                Framing::head_too_large));
     BOOST_TEST((parse("GET / HTTP/1.1\r\n", r, limits) == Framing::incomplete));
 }
 
@@ -113,7 +115,8 @@ BOOST_AUTO_TEST_CASE(http_1_0_closes_unless_it_asks_for_keep_alive_and_empty_lin
     BOOST_REQUIRE((parse("\r\n\r\nGET / HTTP/1.0\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(!r.keep_alive);
     BOOST_TEST(r.consumed == 22u);
-    BOOST_REQUIRE((parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", r) == Framing::complete));
+    BOOST_REQUIRE(
+        (parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(r.keep_alive);
     BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(!r.keep_alive);
@@ -139,7 +142,8 @@ BOOST_AUTO_TEST_CASE(responses_carry_length_date_and_the_connection_decision) {
     BOOST_TEST(old.rfind("HTTP/1.0 200 OK\r\n", 0) == 0u);
     BOOST_TEST(old.find("Connection: Keep-Alive\r\n") != std::string::npos);
 
-    const std::string not_modified = serialize_response(Response("ignored", 304), "HTTP/1.1", true, true);
+    const std::string not_modified =
+        serialize_response(Response("ignored", 304), "HTTP/1.1", true, true);
     BOOST_TEST(not_modified.find("Content-Length") == std::string::npos);
     BOOST_TEST(not_modified.substr(not_modified.size() - 4) == "\r\n\r\n");
 }

@@ -119,7 +119,8 @@ BOOST_AUTO_TEST_CASE(malformed_rules_are_rejected_with_a_reason) {
     BOOST_CHECK_THROW(r.add("/x/<path:p>/y", "d", {}, 3), std::invalid_argument);
     BOOST_CHECK_THROW(r.add("/x/<a>/<a>", "e", {}, 4), std::invalid_argument);
     r.add("/ok", "ok", {}, 5);
-    BOOST_CHECK_THROW(r.add("/other", "ok", {}, 6), std::invalid_argument);  // endpoint bound to another view
+    BOOST_CHECK_THROW(r.add("/other", "ok", {}, 6),
+                      std::invalid_argument);  // endpoint bound to another view
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -53,7 +53,9 @@ struct Raw {
     explicit Raw(std::uint16_t port) : socket(Poco::Net::SocketAddress("127.0.0.1", port)) {
         socket.setReceiveTimeout(Poco::Timespan(5, 0));
     }
-    void write(const std::string& bytes) { socket.sendBytes(bytes.data(), static_cast<int>(bytes.size())); }
+    void write(const std::string& bytes) {
+        socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+    }
     /// Reads until `enough` returns true for what arrived, or the server closes (or 5 s pass).
     template <class Pred>
     std::string read_until(Pred enough) {
@@ -104,16 +106,20 @@ struct ServerFixture {
         app.config.set("MAX_CONTENT_LENGTH", std::int64_t{1000});
         app.route("/", "index", [](Context& ctx) {
             ctx.session()["visits"] = ctx.session().get("visits", 0).as_int() + 1;
-            return Response(ctx.render_template("hello.html", {{"name", ctx.session()["visits"].to_text()}}));
+            return Response(
+                ctx.render_template("hello.html", {{"name", ctx.session()["visits"].to_text()}}));
         });
         app.route("/slow", "slow", [this](Context&) {
             slow_entered = true;
             std::this_thread::sleep_for(400ms);
             return Response("slow done");
         });
-        app.route("/echo", "echo", [](Context& ctx) { return Response(ctx.request.form().get("a")); }, {"POST"});
+        app.route("/echo", "echo",
+                  [](Context& ctx) { return Response(ctx.request.form().get("a")); }, {"POST"});
         app.csrf_exempt("echo");
-        app.route("/big", "big", [](Context&) { return Response(std::string(32 * 1024 * 1024, 'x'), 200, "text/plain"); });
+        app.route("/big", "big", [](Context&) {
+            return Response(std::string(32 * 1024 * 1024, 'x'), 200, "text/plain");
+        });
         app.on_shutdown([this] { ++shutdown_hooks; });
     }
     ServerOptions options() {
@@ -234,7 +240,8 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
     Server server(app, options());
     server.start();
     Raw raw(server.port());
-    const std::string form = "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n";
+    const std::string form =
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n";
     raw.write("POST /echo HTTP/1.1\r\nHost: x\r\n" + form + "\r\na=first" +
               "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + form + "\r\na=later");
     const std::string got = raw.read_to_end();
@@ -274,10 +281,12 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_and_expect_100_continue_work) {
     Raw raw(server.port());
     raw.write("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 8\r\n"
               "Content-Type: application/x-www-form-urlencoded\r\n\r\n");
-    const std::string interim = raw.read_until([](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
+    const std::string interim = raw.read_until(
+        [](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
     BOOST_TEST(interim == "HTTP/1.1 100 Continue\r\n\r\n");
     raw.write("a=waited");
-    const std::string final = raw.read_until([](const std::string& s) { return s.find("waited") != std::string::npos; });
+    const std::string final =
+        raw.read_until([](const std::string& s) { return s.find("waited") != std::string::npos; });
     BOOST_TEST(final.rfind("HTTP/1.1 200 OK\r\n", 0) == 0u);
 }
 
@@ -289,7 +298,9 @@ BOOST_AUTO_TEST_CASE(idle_and_slow_connections_are_closed) {
     server.start();
     Raw idle(server.port());
     idle.write("GET /static/css/site.css HTTP/1.1\r\nHost: x\r\n\r\n");
-    BOOST_TEST(idle.read_until([](const std::string& s) { return s.find("color: red") != std::string::npos; })
+    BOOST_TEST(idle.read_until([](const std::string& s) {
+                       return s.find("color: red") != std::string::npos;
+                   })
                    .rfind("HTTP/1.1 200", 0) == 0u);
     Raw slow(server.port());
     slow.write("GET / HTTP/1.1\r\nHo");  // and never more (slowloris)
@@ -313,7 +324,8 @@ BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_holds_up_nobody) {
     BOOST_TEST(send(session, "GET", "/static/css/site.css").status == 200);
     BOOST_TEST((std::chrono::steady_clock::now() - started < 1s));
     // The stuck response is still there for the client once it reads.
-    const std::string got = stuck.read_until([](const std::string& s) { return s.size() > 32u * 1024 * 1024; });
+    const std::string got =
+        stuck.read_until([](const std::string& s) { return s.size() > 32u * 1024 * 1024; });
     BOOST_TEST(got.size() > 32u * 1024 * 1024);
 }
 
@@ -325,7 +337,9 @@ BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
     Raw a(server.port()), b(server.port());
     for (Raw* r : {&a, &b}) {  // answered: both are open and counted
         r->write("GET /static/css/site.css HTTP/1.1\r\nHost: x\r\n\r\n");
-        BOOST_TEST(r->read_until([](const std::string& s) { return s.find("color") != std::string::npos; }).size() > 0u);
+        BOOST_TEST(r->read_until([](const std::string& s) {
+                        return s.find("color") != std::string::npos;
+                    }).size() > 0u);
     }
     Raw third(server.port());
     BOOST_TEST(third.read_to_end().rfind("HTTP/1.1 503 Service Unavailable", 0) == 0u);

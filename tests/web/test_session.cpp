@@ -28,11 +28,15 @@ struct SessionFixture {
             ctx.flash("<b>careful</b>", "error");
             return redirect(ctx.url_for("show"));
         });
-        app.route("/show", "show", [](Context& ctx) { return Response(ctx.render_template("hello.html")); });
-        app.route("/form", "form", [](Context& ctx) -> Response {
-            if (ctx.request.method == "POST") return "posted " + ctx.request.form().get("name");
-            return ctx.render_template("form.html");
-        }, {"GET", "POST"});
+        app.route("/show", "show",
+                  [](Context& ctx) { return Response(ctx.render_template("hello.html")); });
+        app.route("/form", "form",
+                  [](Context& ctx) -> Response {
+                      if (ctx.request.method == "POST")
+                          return "posted " + ctx.request.form().get("name");
+                      return ctx.render_template("form.html");
+                  },
+                  {"GET", "POST"});
     }
 };
 
@@ -121,7 +125,8 @@ BOOST_AUTO_TEST_CASE(flash_then_render_once) {
     BOOST_TEST(r.status == 200);
     BOOST_TEST(r.redirects.size() == 1u);
     BOOST_TEST(r.request_path == "/show");
-    BOOST_TEST(r.contains(R"(<div class="alert alert-info">Looks like you have changed your name!</div>)"));
+    BOOST_TEST(r.contains(
+        R"(<div class="alert alert-info">Looks like you have changed your name!</div>)"));
     BOOST_TEST(r.contains(R"(<div class="alert alert-danger">&lt;b&gt;careful&lt;/b&gt;</div>)"));
     // Shown once: the next page has no flashes.
     BOOST_TEST(!client.get("/show").contains("alert"));
@@ -168,7 +173,8 @@ BOOST_AUTO_TEST_CASE(csrf_can_be_disabled_by_config) {
 }
 
 BOOST_AUTO_TEST_CASE(csrf_error_page_goes_through_the_400_handler) {
-    app.errorhandler(400, [](Context&, const HTTPError& e) { return Response("bad: " + e.description(), 400); });
+    app.errorhandler(
+        400, [](Context&, const HTTPError& e) { return Response("bad: " + e.description(), 400); });
     BOOST_TEST(app.test_client().post("/form").body == "bad: The CSRF token is missing.");
 }
 
@@ -192,10 +198,12 @@ BOOST_AUTO_TEST_CASE(cookies_are_the_bytes_python_computes) {
     // expiry, and hmac.new(k, signed_part, sha256) with k = hmac.new(b"key",
     // b"cookie-session", sha256).digest(); JSON of 14, 16 and 9 bytes covers every base64 tail.
     SessionSerializer s("key");
-    BOOST_TEST(s.dumps(Data{{"name", "Bob"}}, 2000) == "eyJuYW1lIjoiQm9iIn0.2000.Ek5LJNOSkzFspGwUV4EpLmocZoiw7i6YTDIv8DadNXk");
+    BOOST_TEST(s.dumps(Data{{"name", "Bob"}}, 2000) ==
+               "eyJuYW1lIjoiQm9iIn0.2000.Ek5LJNOSkzFspGwUV4EpLmocZoiw7i6YTDIv8DadNXk");
     BOOST_TEST(s.dumps(Data{{"name", "Bobby"}}, 2000) ==
                "eyJuYW1lIjoiQm9iYnkifQ.2000.WOX6O_1lxbz4jZZVIcDf1B3mUrsI6lptssszc0DZpKQ");
-    BOOST_TEST(s.dumps(Data{{"ab", 12}}, 2000) == "eyJhYiI6MTJ9.2000.vrWJC-cA4IWQ4Sauv6vFa3FtyFGsZtYNnVkPUYhL7z0");
+    BOOST_TEST(s.dumps(Data{{"ab", 12}}, 2000) ==
+               "eyJhYiI6MTJ9.2000.vrWJC-cA4IWQ4Sauv6vFa3FtyFGsZtYNnVkPUYhL7z0");
 }
 
 BOOST_AUTO_TEST_CASE(expiry_cannot_be_extended_by_the_client) {
@@ -210,7 +218,8 @@ BOOST_AUTO_TEST_CASE(expiry_cannot_be_extended_by_the_client) {
 BOOST_AUTO_TEST_CASE(expired_session_cookie_is_ignored_by_the_app) {
     App app;
     app.config.set("SECRET_KEY", std::string("k"));
-    app.route("/", "i", [](Context& ctx) { return Response(ctx.session().get("name", "none").to_text()); });
+    app.route("/", "i",
+              [](Context& ctx) { return Response(ctx.session().get("name", "none").to_text()); });
     auto client = app.test_client();
     SessionSerializer s("k");
     client.set_cookie("session", s.dumps(Data{{"name", "Old"}}, unix_now() - 1));

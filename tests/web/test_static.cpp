@@ -48,7 +48,8 @@ BOOST_AUTO_TEST_CASE(path_traversal_is_404) {
     BOOST_TEST(client.get("/static/%2e%2e/templates/mail.txt").status == 404);
     BOOST_TEST(client.get("/static/css/%2E%2E/%2e%2e/templates/mail.txt").status == 404);
     BOOST_TEST(client.get("/static/..%2ftemplates%2fmail.txt").status == 404);
-    BOOST_TEST(client.get("/static/%2f" WEB_TEST_DATA "/templates/mail.txt").status == 404);  // absolute
+    BOOST_TEST(client.get("/static/%2f" WEB_TEST_DATA "/templates/mail.txt").status ==
+               404);                                      // absolute
     BOOST_TEST(client.get("/static/css").status == 404);  // a directory
     BOOST_TEST(client.get("/static/nope.css").status == 404);
 }

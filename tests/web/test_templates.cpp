@@ -24,7 +24,8 @@ BOOST_AUTO_TEST_CASE(variables_are_html_escaped_in_html_only) {
     t.add_folder(WEB_TEST_DATA "/templates");
     t.compile();
     const auto html = t.render("hello.html", {{"name", R"(<script>alert("x")</script>&')"}});
-    BOOST_TEST(html.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&apos;") != std::string::npos);
+    BOOST_TEST(html.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&apos;") !=
+               std::string::npos);
     BOOST_TEST(html.find("<script>") == std::string::npos);
     // Mail text templates are not HTML: no escaping, as Flask does for .txt.
     BOOST_TEST(t.render("mail.txt", {{"name", "<Bob & Co>"}}) == "User <Bob & Co> has joined.\n");
@@ -42,10 +43,12 @@ BOOST_AUTO_TEST_CASE(partials_and_blocks_chain) {
 
 BOOST_AUTO_TEST_CASE(sections_lists_and_unescaped) {
     TemplateEngine t;
-    t.add_string("l.html", "{{#items}}<li>{{name}}</li>{{/items}}{{^items}}none{{/items}}|{{{raw}}}");
+    t.add_string("l.html",
+                 "{{#items}}<li>{{name}}</li>{{/items}}{{^items}}none{{/items}}|{{{raw}}}");
     t.compile();
     Data items = Data::list({Data{{"name", "a"}}, Data{{"name", "<b>"}}});
-    BOOST_TEST(t.render("l.html", {{"items", items}, {"raw", "<i>x</i>"}}) == "<li>a</li><li>&lt;b&gt;</li>|<i>x</i>");
+    BOOST_TEST(t.render("l.html", {{"items", items}, {"raw", "<i>x</i>"}}) ==
+               "<li>a</li><li>&lt;b&gt;</li>|<i>x</i>");
     BOOST_TEST(t.render("l.html", {{"items", Data::list()}}) == "none|");
 }
 
@@ -68,8 +71,9 @@ BOOST_AUTO_TEST_CASE(errors_name_the_template_and_the_problem) {
         }
         return "compiled";
     };
-    BOOST_TEST(message("{{<missing.html}}{{/missing.html}}").find("template 'missing.html' not found") !=
-               std::string::npos);
+    BOOST_TEST(
+        message("{{<missing.html}}{{/missing.html}}").find("template 'missing.html' not found") !=
+        std::string::npos);
     BOOST_TEST(message("{{#a}}x").find("'a' is opened but never closed") != std::string::npos);
     BOOST_TEST(message("{{/a}}").find("closes nothing") != std::string::npos);
     BOOST_TEST(message("{{>bad.html}}").find("extends or includes itself") != std::string::npos);

@@ -38,26 +38,26 @@ web::Response index(web::Context& ctx) {
         if (add_user_if_new(db.session(ctx), form.name)) {
             session["known"] = false;
             if (auto admin = ctx.app.config.get_optional_string("FLASKY_ADMIN"))
-                send_email(ctx.app, *admin, "New User", "mail/new_user", {{"user", {{"username", form.name}}}});
+                send_email(ctx.app, *admin, "New User", "mail/new_user",
+                           {{"user", {{"username", form.name}}}});
         } else {
             session["known"] = true;
         }
         session["name"] = form.name;
         return web::redirect(ctx.url_for(".index"));
     }
-    return ctx.render_template("index.html", {
-        {"form", form.data()},
-        {"name", ctx.session().get("name", nullptr)},
-        {"known", ctx.session().get("known", false)},
-        {"current_time", moment.format(std::chrono::system_clock::now(), "LLL")},
-    });
+    return ctx.render_template(
+        "index.html", {
+                          {"form", form.data()},
+                          {"name", ctx.session().get("name", nullptr)},
+                          {"known", ctx.session().get("known", false)},
+                          {"current_time", moment.format(std::chrono::system_clock::now(), "LLL")},
+                      });
 }
 // ANCHOR_END: index
 
 // ANCHOR: add_views
-void add_views(web::Blueprint& main) {
-    main.route("/", "index", index, {"GET", "POST"});
-}
+void add_views(web::Blueprint& main) { main.route("/", "index", index, {"GET", "POST"}); }
 // ANCHOR_END: add_views
 
 }  // namespace flasky::main
