@@ -12,6 +12,8 @@ fail the test. The placeholders, in the order they are applied:
     <BOUNDARY>      MIME boundaries (Poco's "MIME_boundary_..." and Python's "===...==")
     <PORT>          loopback ports ("127.0.0.1:40123" → "127.0.0.1:<PORT>")
     <DURATION>      elapsed times ("0.123 s", "12 ms")
+    <LINE>          source line numbers in Boost.Test's "file.cpp(57):" (editing a test file
+                    must not fail another chapter's transcript)
 
 A mismatch prints a unified diff (expected → actual) and exits 1. With --update, or with
 WORKBOOK_UPDATE_TRANSCRIPTS=1 in the environment, the normalised output replaces the expected
@@ -36,6 +38,7 @@ RULES = [
     (re.compile(r"={15}\d+=="), "<BOUNDARY>"),
     (re.compile(r"\b(127\.0\.0\.1|localhost|\[::1\]):\d{2,5}\b"), r"\1:<PORT>"),
     (re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|us|µs)\b(?= |$|\)|,)", re.M), "<DURATION>"),
+    (re.compile(r"(\.(?:cpp|hpp|h))\(\d+\)"), r"\1(<LINE>)"),
 ]
 
 

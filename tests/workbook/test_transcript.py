@@ -27,6 +27,12 @@ class Normalise(unittest.TestCase):
         self.assertEqual(transcript.normalise(text, "/tmp/xyz/run"),
                          "wrote <WORKDIR>/ch01.db via 127.0.0.1:<PORT> in <DURATION>\n")
 
+    def test_boost_test_line_numbers(self):
+        text = 'tests/flasky/test_basics.cpp(64): error: in "SeedErrata/x": check failed\n'
+        self.assertEqual(transcript.normalise(text),
+                         'tests/flasky/test_basics.cpp(<LINE>): error: in "SeedErrata/x": '
+                         "check failed\n")
+
     def test_ordinary_text_is_left_alone(self):
         text = ">>> u.ident\n<Identification 123>\n>>> print u.role\n<Role admin>\n"
         self.assertEqual(transcript.normalise(text), text)
