@@ -96,13 +96,14 @@ def ch01_tables_dot(ch01_bin):
         for name, type_, pk in columns:
             marks = " ".join(m for m, on in (("PK", pk), ("FK", name in fk), ("UNIQUE", name in unique)) if on)
             rows.append(f'<tr><td port="{name}" align="left">{html.escape(name)}</td>'
-                        f'<td align="left"><font color="#6c757d">{html.escape(type_)} {marks}</font></td></tr>')
+                        f'<td port="{name}_e" align="left"><font color="#6c757d">'
+                        f'{html.escape(f"{type_} {marks}".strip())}</font></td></tr>')
         lines.append(f'  "{t}" [label=<<table border="0" cellborder="1" cellspacing="0" '
                      f'cellpadding="4">{"".join(rows)}</table>>];')
     for t, (_, _, keys) in schema.items():
         for column, target, target_column in keys:
             # An arrow from the referenced row to the rows that point at it: one → many.
-            lines.append(f'  "{target}":"{target_column}" -> "{t}":"{column}" [dir=both, arrowtail=tee];')
+            lines.append(f'  "{target}":"{target_column}_e":e -> "{t}":"{column}":w [dir=both, arrowtail=tee];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -228,10 +229,15 @@ def reading_order(folder, index, root, skip):
     pages = {p for p in folder.rglob("*.md") if not any(s in p.parents for s in skip)}
     parse_all(pages)
     order = [index] + link_order(index, root, pages - {index})
-    for extra in sorted(pages - set(order), key=lambda p: p.relative_to(folder).as_posix()):
-        key = extra.relative_to(folder).as_posix()
-        before = [i for i, p in enumerate(order) if p != index and p.relative_to(folder).as_posix() <= key]
-        order.insert(max(before) + 1 if before else len(order), extra)
+    def key(page):  # without ".md", so that "02-mail" sorts before "02-mail-appendix"
+        return page.relative_to(folder).with_suffix("").as_posix()
+
+    for extra in sorted(pages - set(order), key=key):
+        before = [p for p in order[1:] if key(p) <= key(extra)]
+        if before:
+            order.insert(order.index(max(before, key=key)) + 1, extra)
+        else:
+            order.append(extra)
     return order
 
 
@@ -425,7 +431,7 @@ class Renderer:
                 .replace("{{book}}", html.escape(re.split(r" — |[:：]", book[0].title)[0]))
                 .replace("{{nav}}", nav)
                 .replace("{{languages}}", " · ".join(switch) if len(books) > 1 else "")
-                .replace("{{toc}}", toc)
+                .replace("{{toc}}", f'<nav class="page-toc" aria-label="On this page">\n{toc}\n</nav>' if toc else "")
                 .replace("{{prevnext}}", prev_next)
                 .replace("{{body}}", body))
         dest = self.out / page.site
