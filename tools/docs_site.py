@@ -287,6 +287,11 @@ class Renderer:
             if not hit:
                 return
             path, fragment = hit
+            if path.is_dir():
+                self.warnings.append(f"{page.source.relative_to(self.root)}: link to a folder "
+                                     f"with no README.md: {target[0]}; the site can only show "
+                                     "files, so link one of its files")
+                return
             if not path.is_file():
                 self.warnings.append(f"{page.source.relative_to(self.root)}: link to a missing "
                                      f"file: {target[0]}")
@@ -310,9 +315,9 @@ class Renderer:
 
         result, skip_drawing = [], False
         for block in blocks:
-            if skip_drawing and block["t"] == "CodeBlock":
+            if skip_drawing and block["t"] == "CodeBlock" and not block["c"][0][1]:
                 skip_drawing = False
-                continue  # the figure takes the drawing's place
+                continue  # the figure takes the place of the drawing (a block with no language)
             skip_drawing = False
             raw = block["c"][1].strip() if block["t"] == "RawBlock" and block["c"][0] == "html" else ""
             if DIAGRAM.match(raw):
