@@ -175,6 +175,7 @@ class Browser(unittest.TestCase):
         self.assertEqual(span.text, moment_lll(when))
         self.assertNotIn("T", span.text.split(",")[0], "looks like an ISO date")
         self.screenshot("ch04-index.png")
+        self.assert_only_local_requests()
 
         self.submit_name("Bob")
         self.assertEqual(self.heading(), "Hello, Bob!")
@@ -193,8 +194,12 @@ class Browser(unittest.TestCase):
                   and not e["message"].startswith(f"{self.base}/favicon.ico - ")]
         self.assertEqual(errors, [], "the browser console has errors")
 
-        # Every resource the page loaded came from the server under test: no CDN, no font.
-        entries = d.execute_script(
+        self.assert_only_local_requests()
+
+    def assert_only_local_requests(self):
+        """Every resource the page loaded came from the server under test: no CDN, no font.
+        (The browser keeps the entries of the current page only, so this runs per page.)"""
+        entries = self.driver.execute_script(
             "return performance.getEntries().map(e => [e.entryType, e.name])")
         urls = [name for kind, name in entries if kind in ("navigation", "resource")]
         self.assertTrue(any("/static/bootstrap4/" in u for u in urls), urls)
