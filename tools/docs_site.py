@@ -77,7 +77,8 @@ def ch01_tables_dot(ch01_bin):
                 "ORDER BY name")]
             schema = {}
             for t in tables:
-                columns = [(r[1], r[2], bool(r[5])) for r in con.execute(f'PRAGMA table_info("{t}")')]
+                info = con.execute(f'PRAGMA table_info("{t}")')
+                columns = [(r[1], r[2], bool(r[5])) for r in info]  # name, type, primary key
                 unique = set()
                 for index in con.execute(f'PRAGMA index_list("{t}")'):
                     if index[2]:  # unique
@@ -92,9 +93,11 @@ def ch01_tables_dot(ch01_bin):
              '  edge [arrowhead=crow, arrowtail=none, fontname="Helvetica", fontsize=10];']
     for t, (columns, unique, keys) in schema.items():
         fk = {k[0] for k in keys}
-        rows = [f'<tr><td bgcolor="#343a40" colspan="2"><font color="white"><b>{t}</b></font></td></tr>']
+        rows = [f'<tr><td bgcolor="#343a40" colspan="2"><font color="white"><b>{t}</b></font>'
+                '</td></tr>']
         for name, type_, pk in columns:
-            marks = " ".join(m for m, on in (("PK", pk), ("FK", name in fk), ("UNIQUE", name in unique)) if on)
+            flags = (("PK", pk), ("FK", name in fk), ("UNIQUE", name in unique))
+            marks = " ".join(mark for mark, on in flags if on)
             rows.append(f'<tr><td port="{name}" align="left">{html.escape(name)}</td>'
                         f'<td port="{name}_e" align="left"><font color="#6c757d">'
                         f'{html.escape(f"{type_} {marks}".strip())}</font></td></tr>')
@@ -103,7 +106,8 @@ def ch01_tables_dot(ch01_bin):
     for t, (_, _, keys) in schema.items():
         for column, target, target_column in keys:
             # An arrow from the referenced row to the rows that point at it: one → many.
-            lines.append(f'  "{target}":"{target_column}_e":e -> "{t}":"{column}":w [dir=both, arrowtail=tee];')
+            lines.append(f'  "{target}":"{target_column}_e":e -> "{t}":"{column}":w '
+                         '[dir=both, arrowtail=tee];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -145,7 +149,10 @@ def site_path(repo_path, root):
     Markdown page becomes .html."""
     rel = pathlib.PurePosixPath(repo_path.relative_to(root).as_posix())
     parts = rel.parts
-    rel = pathlib.PurePosixPath(*parts[1:]) if parts[0] == "docs" else pathlib.PurePosixPath("repo", *parts)
+    if parts[0] == "docs":
+        rel = pathlib.PurePosixPath(*parts[1:])
+    else:
+        rel = pathlib.PurePosixPath("repo", *parts)
     return rel.with_suffix(".html") if rel.suffix == ".md" else rel
 
 
@@ -319,7 +326,8 @@ class Renderer:
                 skip_drawing = False
                 continue  # the figure takes the place of the drawing (a block with no language)
             skip_drawing = False
-            raw = block["c"][1].strip() if block["t"] == "RawBlock" and block["c"][0] == "html" else ""
+            is_html = block["t"] == "RawBlock" and block["c"][0] == "html"
+            raw = block["c"][1].strip() if is_html else ""
             if DIAGRAM.match(raw):
                 name = DIAGRAM.match(raw)["name"]
                 if name not in DIAGRAMS:
@@ -436,7 +444,8 @@ class Renderer:
                 .replace("{{book}}", html.escape(re.split(r" — |[:：]", book[0].title)[0]))
                 .replace("{{nav}}", nav)
                 .replace("{{languages}}", " · ".join(switch) if len(books) > 1 else "")
-                .replace("{{toc}}", f'<nav class="page-toc" aria-label="On this page">\n{toc}\n</nav>' if toc else "")
+                .replace("{{toc}}", toc and f'<nav class="page-toc" aria-label="On this page">'
+                                            f"\n{toc}\n</nav>")
                 .replace("{{prevnext}}", prev_next)
                 .replace("{{body}}", body))
         dest = self.out / page.site
@@ -514,7 +523,8 @@ def main(argv=None):
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "build" / "docs")
     parser.add_argument("--root", type=pathlib.Path, default=ROOT,
                         help="the repository (its docs/ is rendered)")
-    parser.add_argument("--ch01-bin", type=pathlib.Path, default=ROOT / "build" / "bin" / "ch01_relationships",
+    parser.add_argument("--ch01-bin", type=pathlib.Path,
+                        default=ROOT / "build" / "bin" / "ch01_relationships",
                         help="chapter 01's executable, run to draw its tables")
     options = parser.parse_args(argv)
     for tool, package in (("pandoc", "pandoc"), ("dot", "graphviz")):

@@ -30,8 +30,9 @@ SKIP = 77  # ctest's SKIP_RETURN_CODE for this test
 
 def missing_prerequisites():
     """Why the test cannot run here, or None."""
-    missing = [f"{path} (Debian package {pkg})" for path, pkg in
-               ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")) if not os.access(path, os.X_OK)]
+    programs = ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver"))
+    missing = [f"{path} (Debian package {pkg})" for path, pkg in programs
+               if not os.access(path, os.X_OK)]
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -75,7 +76,8 @@ class Browser(unittest.TestCase):
             except OSError:
                 if cls.server.poll() is not None or time.monotonic() > deadline:
                     cls.tearDownClass()
-                    raise RuntimeError("flasky runserver did not start: " + cls.server.stderr.read())
+                    raise RuntimeError("flasky runserver did not start: "
+                                       + cls.server.stderr.read())
                 time.sleep(0.1)
 
         options = webdriver.ChromeOptions()
@@ -171,7 +173,8 @@ class Browser(unittest.TestCase):
         iso = span.get_attribute("data-timestamp")
         self.wait_for(lambda _: span.is_displayed() and span.text != iso,
                       f"moment.js did not render the time; the page still shows {iso!r}")
-        when = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+        when = datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        when = when.astimezone(datetime.timezone.utc)
         self.assertEqual(span.text, moment_lll(when))
         self.assertNotIn("T", span.text.split(",")[0], "looks like an ISO date")
         self.screenshot("ch04-index.png")
