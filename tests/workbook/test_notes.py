@@ -226,6 +226,17 @@ class Checker(unittest.TestCase):
         problems = check_page("<!-- notes: section 5 -->\ntext\n", self.sections)
         self.assertIn("must be followed by a fenced code block", problems[0])
 
+    def test_missing_notes_file_fails_with_a_clear_message(self):
+        global NOTES
+        saved, NOTES = NOTES, ROOT / "no-such-folder" / "notes.txt"
+        try:
+            with self.assertRaises(AssertionError) as caught:
+                read_notes()
+        finally:
+            NOTES = saved
+        self.assertIn("the notes are missing", str(caught.exception))
+        self.assertIn("../shared/seed/notes.txt", str(caught.exception))
+
     def test_misspelt_marker_fails(self):
         problems = check_page("<!-- notes section 5 -->\n```\nx\n```\n", self.sections)
         self.assertIn("malformed notes marker", problems[0])
