@@ -15,7 +15,7 @@ and blank lines are skipped. So a page may re-indent the notes' stray indentatio
 add a space after a comma, fix a typo or add a comment. Fixes belong outside the block, with
 an entry in docs/errata.md.
 
-A fence whose introducing paragraph says "as the notes write it" must carry a marker, so an
+A fence whose introducing paragraph says "as the notes write it" (or "them") must carry a marker, so an
 unchecked quotation cannot slip in.
 """
 import os
@@ -31,7 +31,7 @@ MARKER = re.compile(r"^<!--\s*notes:\s*section\s+(?P<section>\d+)\s*-->\s*$")
 LOOSE_MARKER = re.compile(r"^<!--\s*notes\b")  # an indented one is an example, not a marker
 INCLUDE = re.compile(r"^<!--\s*include:.*-->\s*$")
 FENCE = re.compile(r"^(```+|~~~+)")
-CLAIM = re.compile(r"as the notes write it", re.IGNORECASE)
+CLAIM = re.compile(r"as the notes write (it|them)", re.IGNORECASE)
 SECTION = re.compile(r"^(?P<number>\d+)\.")  # "1.flask中的..." starts section 1
 
 
