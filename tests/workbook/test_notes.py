@@ -15,8 +15,8 @@ and blank lines are skipped. So a page may re-indent the notes' stray indentatio
 add a space after a comma, fix a typo or add a comment. Fixes belong outside the block, with
 an entry in docs/errata.md.
 
-A fence whose introducing paragraph says "as the notes write it" (or "them") must carry a marker, so an
-unchecked quotation cannot slip in.
+A fence whose introducing paragraph says "as the notes write it" (or "them") must carry a
+marker, so an unchecked quotation cannot slip in.
 """
 import os
 import pathlib
