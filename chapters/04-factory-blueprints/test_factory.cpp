@@ -233,7 +233,7 @@ BOOST_AUTO_TEST_CASE(a_new_user_mails_the_admin) {
     auto messages = outbox.messages();
     BOOST_REQUIRE(messages.size() == 1);
     BOOST_TEST(messages[0].subject == "[Flasky] New User");
-    BOOST_TEST(messages[0].sender == "Flasky Admin <flasky@example.com>");
+    BOOST_TEST(messages[0].sender == "879651072@qq.com");
     BOOST_TEST(messages[0].recipients == std::vector<std::string>{"admin@example.com"});
     BOOST_TEST(messages[0].body == "User Bob has joined.\n");
     BOOST_TEST(messages[0].html == "User <b>Bob</b> has joined.\n");

@@ -12,28 +12,51 @@ namespace ch05 {
 
 namespace {
 
-// The notes' tests/test_basics.py, as the notes wrote it (three bugs marked).
-constexpr const char* seed_test_basics = R"(import unittest
+// The notes' test_basic.py and manager.py command (section 5), as the notes write them:
+// character for character, trailing spaces aside. The bugs are listed after, not marked in.
+constexpr const char* seed_test_basic = R"(import unittest
 from flask import current_app
-from app import create_app, db
+from app import create_app,db
 
 class BasicTestCase(unittest.TestCase):
-    def setup(self):                       # bug 1: unittest calls setUp()
-        self.app = create_app('testing')
-        self.app_context = self.app.app_context()
+    def setup(self):
+        self.app=create_app('testing')
+        self.app_context=self.app.app_context()
         self.app_context.push()
         db.create_all()
 
-    def teardown(self):                    # bug 2: unittest calls tearDown()
+    def teardown(self):
         db.session.remove()
         db.drop_all()
         self.app_context.pop()
 
-    def test_app_exists(self):
+    def test_app_exits(self):
         self.assertFalse(current_app is None)
 
     def test_app_is_testing(self):
-        self.assertFalse(current_app.config['TESTING'])   # bug 3: inverted
+        self.assertFalse(current_app.config['TESTING'])
+)";
+
+constexpr const char* seed_manager_test = R"(@manager.command
+def test():
+    """Run the unit tests"""
+    import unittest
+    tests=unittest.TestLoader().discover('test')
+    unittest.TextTestRunner(verbosity=2).run(tests)
+)";
+
+constexpr const char* seed_bug_list =
+    R"(Typed as written, this file has three bugs and one typo:
+  bug 1: setup() is never called; unittest calls setUp()
+  bug 2: teardown() is never called; unittest calls tearDown()
+  bug 3: assertFalse(current_app.config['TESTING']) says the opposite of the test's name
+  typo:  test_app_exits (the book's test_app_exists); it still runs, since unittest runs
+         every method whose name starts with "test"
+)";
+
+constexpr const char* seed_manager_note =
+    R"(It discovers 'test' (the book: 'tests'); with no folder test/ beside it, unittest
+imports Python's own regression-test package, named test, and runs its tests instead.
 )";
 
 /// The lines between `// ANCHOR: name` and `// ANCHOR_END: name` of a source file: the
@@ -67,8 +90,10 @@ void banner(std::ostream& out, const std::string& title) {
 int run(std::ostream& out) {
     out << "Chapter 05 — unit tests: BasicTestCase, its three bugs, and `flasky test`\n";
 
-    banner(out, "the notes: tests/test_basics.py");
-    out << seed_test_basics;
+    banner(out, "the notes: test_basic.py");
+    out << seed_test_basic << "\n" << seed_bug_list;
+    banner(out, "the notes: manager.py");
+    out << seed_manager_test << "\n" << seed_manager_note;
 
     banner(out, "C++: the fixture (common/flasky/testing.hpp, testing.cpp)");
     out << anchor("common/flasky/testing.hpp", "fixture") << "\n"

@@ -101,7 +101,7 @@ class FlaskyServer(unittest.TestCase):
         recipients, msg = self.collector.messages[0]
         self.assertEqual(recipients, ["admin@example.com"])
         self.assertEqual(msg["Subject"], "[Flasky] New User")
-        self.assertEqual(msg["From"], "Flasky Admin <flasky@example.com>")
+        self.assertEqual(msg["From"], "879651072@qq.com")
         self.assertEqual(msg.get_body(("plain",)).get_content().strip(), "User Bob has joined.")
         self.assertEqual(msg.get_body(("html",)).get_content().strip(), "User <b>Bob</b> has joined.")
 

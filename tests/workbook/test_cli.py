@@ -43,6 +43,13 @@ class Arguments(unittest.TestCase):
         for name in ("run", "test", "serve", "bench", "docs", "--update-transcripts"):
             self.assertIn(name, run.stdout)
 
+    def test_help_has_no_leftovers_from_the_build_up(self):
+        # Every command is here now; the usage must not promise them for later.
+        run = workbook("--help")
+        for stale in ("brought by", "benchmarks issue", "not here yet"):
+            self.assertNotIn(stale, run.stdout)
+        self.assertNotIn("not here yet", (ROOT / "workbook").read_text())
+
     def test_no_command_prints_usage_and_fails(self):
         run = workbook()
         self.assertEqual(run.returncode, 2)
