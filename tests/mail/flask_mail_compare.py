@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Compares a message our C++ code delivered with what Flask-Mail builds for the same input.
 
-    flask_mail_compare.py --case seed|full RECEIVED.eml
+    flask_mail_compare.py --case CASE RECEIVED.eml
+    flask_mail_compare.py --send-four HOST:PORT
 
 Builds the case's message with Flask-Mail (Debian's python3-flask-mail), parses both with
 Python's email package, and compares what a mail reader sees: the MIME tree (content types
@@ -9,11 +10,16 @@ in order, charsets, attachment file names, decoded bodies) and the decoded Subje
 To, Cc and Reply-To headers (address lists as sets: Flask-Mail joins them in set order), and
 that no Bcc header leaks. Transfer encodings may differ (we use quoted-printable where
 Flask-Mail writes 8bit) and are printed, not compared. Exits 0 when equal, 1 otherwise.
+
+--send-four sends the four-recipient message of the refused-recipient test (to b and c, cc d,
+bcc e) with Flask-Mail, then with smtplib directly, to the server at HOST:PORT, and prints
+what each reports: Flask-Mail returns nothing; smtplib's sendmail returns the refused ones.
 """
 import argparse
 import email
 import email.policy
 import email.utils
+import smtplib
 import sys
 
 from flask import Flask
@@ -39,6 +45,21 @@ def build(case):
             msg.html = "<p>你好 <b>HTML</b></p>"
             msg.attach("report.csv", "text/csv", b"id,name\n1,Hyman\n")
         return msg.as_bytes()
+
+
+def send_four(where):
+    host, port = where.rsplit(":", 1)
+    app = Flask(__name__)
+    app.config.update(MAIL_SERVER=host, MAIL_PORT=int(port), MAIL_DEFAULT_SENDER="a@example.com")
+    mail = Mail(app)
+    with app.app_context():
+        msg = Message("four", recipients=["b@example.com", "c@example.com"],
+                      cc=["d@example.com"], bcc=["e@example.com"], body="x")
+        print("Flask-Mail send() returned:", mail.send(msg))
+        with smtplib.SMTP(host, int(port)) as smtp:
+            refused = smtp.sendmail("a@example.com", list(msg.send_to), msg.as_bytes())
+    print("smtplib refused:", refused)
+    return 0
 
 
 def tree(message):
@@ -74,9 +95,14 @@ def encodings(message):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["seed", "full"], required=True)
-    parser.add_argument("received")
+    parser.add_argument("--case", choices=["seed", "full"])
+    parser.add_argument("--send-four", metavar="HOST:PORT")
+    parser.add_argument("received", nargs="?")
     args = parser.parse_args()
+    if args.send_four:
+        return send_four(args.send_four)
+    if not args.case or not args.received:
+        parser.error("give --case and RECEIVED.eml, or --send-four HOST:PORT")
 
     ours = email.message_from_binary_file(open(args.received, "rb"), policy=email.policy.default)
     theirs = email.message_from_bytes(build(args.case), policy=email.policy.default)
