@@ -26,6 +26,51 @@ from flask import Flask
 from flask_mail import Mail, Message
 
 
+# The long-header cases; each must match long_message() in test_mail_integration.cpp.
+def long_subject():
+    msg = Message(("Flasky " * 143)[:1000], sender="a@example.com", recipients=["b@example.com"])
+    msg.body = "long subject"
+    return msg
+
+
+def many_recipients():
+    msg = Message("sixty", sender="a@example.com",
+                  recipients=[f"User Number {i} <user{i}@example.com>" for i in range(60)])
+    msg.body = "sixty recipients"
+    return msg
+
+
+def long_chinese():
+    msg = Message("你好，Flasky：" + "一封很长的测试邮件标题" * 20, sender=("张三", "zhang@example.com"),
+                  recipients=["li@example.com"])
+    msg.body = "正文"
+    return msg
+
+
+def chinese_attachment():
+    msg = Message("attachment", sender="a@example.com", recipients=["b@example.com"])
+    msg.body = "see the file"
+    msg.attach("报告 2026 年.csv", "text/csv", b"id,name\n1,Hyman\n")
+    msg.attach("一个很长很长很长很长很长很长很长很长很长很长的文件名.txt", "text/plain", b"hello")
+    return msg
+
+
+def body_only():
+    msg = Message("body only", sender="a@example.com", recipients=["b@example.com"])
+    msg.body = "text body"
+    return msg
+
+
+LONG_CASES = {"long-subject": long_subject, "many-recipients": many_recipients,
+              "long-chinese": long_chinese, "chinese-attachment": chinese_attachment,
+              "body-only": body_only}
+
+
+def longest_header_line(raw):
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    return max(len(line) for line in head.split(b"\n"))
+
+
 def build(case):
     app = Flask(__name__)
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_SUPPRESS_SEND=True)
@@ -36,6 +81,8 @@ def build(case):
             msg = Message("My Subject", sender="879651072@qq.com", recipients=["879651072@qq.com"])
             msg.body = "text body"
             msg.html = "<b>HTML</b> body"
+        elif case in LONG_CASES:
+            msg = LONG_CASES[case]()
         else:
             # Must match full_message() in test_mail_integration.cpp.
             msg = Message("你好，Flasky：测试邮件", sender=("张三", "zhang@example.com"),
@@ -71,6 +118,9 @@ def tree(message):
             payload = part.get_payload(decode=True) or b""
             charset = part.get_content_charset()
             text = payload.decode(charset or "latin-1").replace("\r\n", "\n")
+            # SMTP ends DATA with CRLF before the final ".": a single-part body that had no
+            # line end arrives with one (smtplib adds it too). One trailing line end is noise.
+            text = text[:-1] if text.endswith("\n") else text
             line += f"; charset={charset}; filename={part.get_filename()}; body={text!r}"
         lines.append(line)
         for child in (part.get_payload() if part.is_multipart() else []):
@@ -95,7 +145,7 @@ def encodings(message):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["seed", "full"])
+    parser.add_argument("--case", choices=["seed", "full", *LONG_CASES])
     parser.add_argument("--send-four", metavar="HOST:PORT")
     parser.add_argument("received", nargs="?")
     args = parser.parse_args()
@@ -104,9 +154,18 @@ def main():
     if not args.case or not args.received:
         parser.error("give --case and RECEIVED.eml, or --send-four HOST:PORT")
 
-    ours = email.message_from_binary_file(open(args.received, "rb"), policy=email.policy.default)
-    theirs = email.message_from_bytes(build(args.case), policy=email.policy.default)
+    raw = open(args.received, "rb").read()
+    ours = email.message_from_bytes(raw, policy=email.policy.default)
+    built = build(args.case)
+    theirs = email.message_from_bytes(built, policy=email.policy.default)
     same = True
+    every_line = [len(line) for line in raw.split(b"\r\n")]
+    print(f"longest line: C++ {max(every_line)}, Flask-Mail {max(len(l) for l in built.splitlines())}")
+    print(f"longest top-level header line: C++ {longest_header_line(raw)}, "
+          f"Flask-Mail {longest_header_line(built)}")
+    if max(every_line) > 998:
+        print("C++ wrote a line over 998 characters")
+        same = False
     for label, a, b in (("MIME tree", tree(ours), tree(theirs)), ("headers", headers(ours), headers(theirs))):
         print(f"{label}, C++:\n  {a}\n{label}, Flask-Mail:\n  {b}")
         if a != b:

@@ -750,3 +750,85 @@ BOOST_AUTO_TEST_CASE(shutdown_cuts_an_attempt_in_progress_at_the_grace) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+// Long headers: delivered through aiosmtpd (which refuses lines over 998 characters) and read
+// back by Python's email package to the values Flask-Mail would send.
+
+namespace {
+
+// Must match LONG_CASES in flask_mail_compare.py.
+Message long_message(const std::string& which) {
+    if (which == "long-subject") {
+        std::string subject;
+        while (subject.size() < 1000) subject += "Flasky ";
+        Message msg(subject.substr(0, 1000), "a@example.com", {"b@example.com"});
+        msg.body = "long subject";
+        return msg;
+    }
+    if (which == "many-recipients") {
+        Message msg("sixty", "a@example.com", {});
+        for (int i = 0; i < 60; ++i)
+            msg.recipients.push_back("User Number " + std::to_string(i) + " <user" +
+                                     std::to_string(i) + "@example.com>");
+        msg.body = "sixty recipients";
+        return msg;
+    }
+    if (which == "long-chinese") {
+        std::string subject = "你好，Flasky：";
+        for (int i = 0; i < 20; ++i) subject += "一封很长的测试邮件标题";
+        Message msg(subject, "张三 <zhang@example.com>", {"li@example.com"});
+        msg.body = "正文";
+        return msg;
+    }
+    if (which == "chinese-attachment") {
+        Message msg("attachment", "a@example.com", {"b@example.com"});
+        msg.body = "see the file";
+        msg.attach("报告 2026 年.csv", "text/csv", "id,name\n1,Hyman\n");
+        msg.attach("一个很长很长很长很长很长很长很长很长很长很长的文件名.txt", "text/plain",
+                   "hello");
+        return msg;
+    }
+    Message msg("body only", "a@example.com", {"b@example.com"});
+    msg.body = "text body";
+    return msg;
+}
+
+std::size_t longest_line(const std::string& data) {
+    std::size_t longest = 0, start = 0;
+    while (start < data.size()) {
+        auto end = data.find("\r\n", start);
+        if (end == std::string::npos) end = data.size();
+        longest = std::max(longest, end - start);
+        start = end + 2;
+    }
+    return longest;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(LongHeaders, AiosmtpdFixture)
+
+BOOST_AUTO_TEST_CASE(long_subject_many_recipients_long_chinese_arrive_as_flask_mail_sends_them) {
+    AiosmtpdPeer peer(inbox, cert);
+    Mail mail(starttls_settings(peer.port(), cert));
+    int n = 0;
+    for (const std::string which :
+         {"long-subject", "many-recipients", "long-chinese", "chinese-attachment", "body-only"}) {
+        BOOST_TEST_CONTEXT(which) {
+            const Delivery d = mail.send(long_message(which));
+            BOOST_TEST(d.refused.empty());
+            BOOST_REQUIRE_EQUAL(peer.count(), static_cast<std::size_t>(++n));
+            const std::string received = read_file(peer.eml(n));
+            BOOST_TEST_MESSAGE(which << ": longest line " << longest_line(received));
+            BOOST_TEST(longest_line(received) <= 998u);
+            const std::string head = received.substr(0, received.find("\r\n\r\n"));
+            BOOST_TEST(longest_line(head) <= 78u);  // every header line folded to 78
+            require_same_as_flask_mail(which, peer.eml(n));
+        }
+    }
+    const std::string sixty = peer.json(2);
+    BOOST_TEST(sixty.find("user59@example.com") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
