@@ -394,7 +394,9 @@ std::string Message::as_string() const {
         }
         mime.set(name, folder.str());
     }
+    // ANCHOR_END: as_string
 
+    // ANCHOR: as_string_parts
     if (single_part) {
         mime.setContent(crlf(body), text_encoding(body));
     } else if (html.empty()) {
@@ -447,7 +449,7 @@ std::string Message::as_string() const {
     }
     return wire;
 }
-// ANCHOR_END: as_string
+// ANCHOR_END: as_string_parts
 
 std::string make_msgid() {
     thread_local std::mt19937_64 random{std::random_device{}()};
