@@ -89,6 +89,7 @@ void AsyncSender::run() {
             stats_.last_error = error.what();
         };
         auto backoff = options_.first_backoff;
+        std::vector<std::string> envelope;  // empty: everyone; else who is still to get it
         for (int attempt = 1;; ++attempt) {
             if (out_of_time()) {
                 give_up(
@@ -104,7 +105,7 @@ void AsyncSender::run() {
             std::optional<MailError> error;
             Delivery delivery;
             try {
-                delivery = mail_.send(msg, watchdog);
+                delivery = mail_.send(msg, watchdog, envelope);
             } catch (const MailError& e) {
                 error = e;
             } catch (const std::exception& e) {
@@ -113,18 +114,32 @@ void AsyncSender::run() {
             lock.lock();
             in_flight_.reset();
             if (!error) {
-                ++stats_.sent;
-                stats_.refused_recipients += delivery.refused.size();
-                if (!delivery.refused.empty()) {
-                    std::string line =
-                        "delivered " + msg.message_id + ", but " + delivery.server + " refused";
-                    for (const auto& r : delivery.refused)
-                        line += " " + r.email + " (" + r.reply + ")";
+                // Refused for good (5xx): reported. Deferred (4xx): tried again, alone.
+                std::string refused, deferred_text;
+                std::vector<std::string> deferred;
+                for (const auto& r : delivery.refused) {
+                    if (r.code >= 400 && r.code < 500) {
+                        deferred.push_back(r.email);
+                        deferred_text += " " + r.email + " (" + r.reply + ")";
+                    } else {
+                        ++stats_.refused_recipients;
+                        refused += " " + r.email + " (" + r.reply + ")";
+                    }
+                }
+                if (!refused.empty()) {
                     lock.unlock();
-                    log(line);
+                    log("delivered " + msg.message_id + ", but " + delivery.server + " refused" +
+                        refused);
                     lock.lock();
                 }
-                break;
+                if (deferred.empty()) {
+                    ++stats_.sent;
+                    break;
+                }
+                envelope = deferred;
+                error = MailError(MailError::Kind::temporary, delivery.server + " deferred" +
+                                                                  deferred_text +
+                                                                  "; the others have the message");
             }
             if (error->temporary() && attempt < options_.max_attempts) {
                 ++stats_.retries;

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace common::mail {
 
@@ -38,7 +39,8 @@ struct AsyncStats {
     std::size_t failed = 0;    ///< gave up: permanent error or attempts exhausted
     std::size_t retries = 0;   ///< attempts after a temporary failure
     std::size_t rejected = 0;  ///< refused by submit() because the queue was full or closed
-    /// Recipients the server refused in messages delivered to the others.
+    /// Recipients the server refused for good (5xx) in messages delivered to the others.
+    /// One refused for now (4xx) is tried again on its own, like a failed message.
     std::size_t refused_recipients = 0;
     std::string last_error;
 };

@@ -552,13 +552,15 @@ const std::string& Connection::capabilities() const noexcept {
 }
 
 // ANCHOR: connection_send
-Delivery Connection::send(const Message& msg) {
+Delivery Connection::send(const Message& msg) { return send(msg, {}); }
+
+Delivery Connection::send(const Message& msg, const std::vector<std::string>& envelope) {
     const Message m = mail_->prepare(msg);  // default sender, checks, before any I/O
     const std::string data = m.as_string();
     Delivery delivery;
     delivery.server = mail_->settings().server + ":" + std::to_string(mail_->settings().port);
     delivery.envelope_from = Address::parse(m.sender).email;
-    delivery.envelope_to = m.send_to();
+    delivery.envelope_to = envelope.empty() ? m.send_to() : envelope;
     if (!session_) {  // MAIL_SUPPRESS_SEND
         delivery.suppressed = true;
     } else {
@@ -650,12 +652,13 @@ void Mail::dispatched(const Message& msg) {
     for (Outbox* outbox : outboxes_) outbox->add(msg);
 }
 
-Delivery Mail::send(const Message& msg) { return send(msg, nullptr); }
+Delivery Mail::send(const Message& msg) { return send(msg, nullptr, {}); }
 
-Delivery Mail::send(const Message& msg, std::shared_ptr<detail::Watchdog> watchdog) {
+Delivery Mail::send(const Message& msg, std::shared_ptr<detail::Watchdog> watchdog,
+                    const std::vector<std::string>& envelope) {
     (void)prepare(msg);  // fail on a bad message before connecting
     Connection connection(*this, std::move(watchdog));
-    return connection.send(msg);
+    return connection.send(msg, envelope);
 }
 
 Connection Mail::connect() { return Connection(*this, nullptr); }

@@ -97,6 +97,8 @@ private:
     friend class Mail;
     struct Session;
     Connection(Mail& mail, std::shared_ptr<detail::Watchdog> watchdog);
+    /// send() to `envelope` only (AsyncSender's retry of temporarily refused recipients).
+    Delivery send(const Message& msg, const std::vector<std::string>& envelope);
     Mail* mail_;
     std::unique_ptr<Session> session_{};  // null when sending is suppressed
     std::size_t sent_in_session_ = 0;
@@ -147,8 +149,10 @@ private:
     /// Fills in the default sender, Date and Message-ID and checks sender, recipients and
     /// headers. AsyncSender keeps the result, so every attempt has the same Message-ID.
     Message prepare(const Message& msg) const;
-    /// send() whose network steps `watchdog` can cut short (AsyncSender's shutdown).
-    Delivery send(const Message& msg, std::shared_ptr<detail::Watchdog> watchdog);
+    /// send() whose network steps `watchdog` can cut short (AsyncSender's shutdown), to
+    /// `envelope` when it is not empty (else to everyone in the message).
+    Delivery send(const Message& msg, std::shared_ptr<detail::Watchdog> watchdog,
+                  const std::vector<std::string>& envelope);
     void dispatched(const Message& msg);
 
     MailSettings settings_;

@@ -3,6 +3,7 @@
 
     misbehaving_smtp.py --dir DIR [--port N] [--cert C --key K [--implicit-tls]]
                         [--drop STEP | --silent STEP] [--times N] [--refuse ADDR ...]
+                        [--defer ADDR ...]
                         [--store-before-drop]
 
 Listens on 127.0.0.1 (a free port unless --port) and prints "PORT <n>" once ready. It speaks
@@ -17,7 +18,8 @@ EHLO after the handshake), mail, rcpt, data, body (halfway through the message d
 (after the final "." and before answering it). --drop closes the connection there; --silent
 stops answering and holds it open. With --store-before-drop the message is stored before a
 drop/silence at "dot" (the server crashed after queueing: the client cannot know).
---refuse answers 550 to RCPT TO that address. The server stops when its stdin closes.
+--refuse answers 550 to RCPT TO that address; --defer answers 451 to it the first time
+(greylisting), 250 after. The server stops when its stdin closes.
 """
 import argparse
 import json
@@ -37,10 +39,18 @@ class Server:
         self.count = 0
         self.misbehaved = 0
         self.held = []  # silent connections, kept open until the server stops
+        self.deferred = set()
         self.context = None
         if args.cert:
             self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self.context.load_cert_chain(args.cert, args.key)
+
+    def defer_once(self, address):
+        with self.lock:
+            if address not in self.args.defer or address in self.deferred:
+                return False
+            self.deferred.add(address)
+        return True
 
     def log(self, line):
         with self.lock, open(os.path.join(self.args.dir, "events.log"), "a") as f:
@@ -145,6 +155,8 @@ class Session:
                 to = command[8:].strip().strip("<>")
                 if to in self.server.args.refuse:
                     self.reply(f"550 5.1.1 <{to}>: Recipient address rejected: User unknown")
+                elif self.server.defer_once(to):
+                    self.reply(f"451 4.7.1 <{to}>: Recipient address rejected: Greylisted")
                 else:
                     rcpt_tos.append(to)
                     self.reply("250 2.1.5 OK")
@@ -204,6 +216,7 @@ def main():
     parser.add_argument("--silent", choices=STEPS)
     parser.add_argument("--times", type=int, default=1)
     parser.add_argument("--refuse", action="append", default=[])
+    parser.add_argument("--defer", action="append", default=[])
     parser.add_argument("--store-before-drop", action="store_true")
     args = parser.parse_args()
 

@@ -664,6 +664,31 @@ BOOST_AUTO_TEST_CASE(one_refused_recipient_of_four_does_not_cancel_the_message) 
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_recipient_deferred_with_451_gets_the_message_on_a_retry) {
+    // Greylisting: the server says "not now" to one recipient. The others get the message at
+    // once; the async sender then sends it again to that recipient only, same Message-ID.
+    MisbehavingPeer peer(tmp.path() / "inbox", {"--defer", "c@example.com"});
+    Mail mail(plain_settings(peer.port()));
+    std::vector<std::string> lines;
+    AsyncSender sender(mail, AsyncOptions{.first_backoff = 50ms, .log = [&](std::string_view l) {
+                                              lines.emplace_back(l);
+                                          }});
+    Message msg("greylisted", "a@example.com", {"b@example.com", "c@example.com"});
+    msg.body = "x";
+    sender.submit(msg);
+    sender.flush();
+    BOOST_TEST(sender.stats().sent == 1u);
+    BOOST_TEST(sender.stats().retries == 1u);
+    BOOST_TEST(sender.stats().failed == 0u);
+    BOOST_REQUIRE_EQUAL(peer.count(), 2u);
+    BOOST_TEST(peer.json(1) == R"({"mail_from": "a@example.com", "rcpt_tos": ["b@example.com"]})");
+    BOOST_TEST(peer.json(2) == R"({"mail_from": "a@example.com", "rcpt_tos": ["c@example.com"]})");
+    BOOST_TEST(parse_mime(peer.eml(1)).header("Message-ID") ==
+               parse_mime(peer.eml(2)).header("Message-ID"));
+    BOOST_REQUIRE(!lines.empty());
+    BOOST_TEST(lines[0].find("deferred c@example.com (451") != std::string::npos, lines[0]);
+}
+
 BOOST_AUTO_TEST_CASE(every_recipient_refused_is_an_error_as_before) {
     MisbehavingPeer peer(tmp.path() / "inbox",
                          {"--refuse", "b@example.com", "--refuse", "c@example.com"});
