@@ -29,10 +29,14 @@ namespace common::db {
 /// An object and its session state, side by side in the session's storage.
 template <class T>
 struct Slot : ObjectState {
-    Slot() { object = &value; }
+    Slot() {
+        object = &value;
+        snapshot = &saved;
+    }
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
     T value{};
+    T saved{};  ///< only its columns are used: the values the database has, as far as we know
 };
 
 /// A session's objects of one model, in chunks that never move (handles stay valid) and grow

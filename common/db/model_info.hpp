@@ -30,16 +30,36 @@ enum class Status : std::uint8_t {
     deleted,     ///< its row was deleted (by this session, or found missing)
 };
 
+/// Two counters of a session that handles read inline (see "Change tracking" in README.md):
+/// `watch` moves on at every flush, `expire` at every commit and rollback.
+struct Epochs {
+    std::uint32_t watch = 1;
+    std::uint32_t expire = 1;
+};
+
 /// What the session knows about one object. Lives next to the object in the session's storage.
 struct ObjectState {
     void* object = nullptr;
+    void* snapshot = nullptr;  ///< the column values as last loaded or written (same type)
     const ModelInfo* model = nullptr;
     Session* session = nullptr;
-    std::int64_t key = 0;  ///< primary key once known
+    const Epochs* epochs = nullptr;
+    std::int64_t key = 0;       ///< primary key once known
+    std::uint64_t changed = 0;  ///< columns that differ from the snapshot (bit i = column i)
+    std::uint32_t watched = 0;  ///< == epochs->watch: handed out since the last flush
+    std::uint32_t loaded = 0;   ///< == epochs->expire: column values are current
     Status status = Status::transient;
-    bool dirty = false;          ///< queued for UPDATE
-    bool doomed = false;         ///< queued for DELETE
-    bool key_generated = false;  ///< key came from autoincrement (undone by rollback)
+    bool dirty = false;   ///< queued for UPDATE
+    bool doomed = false;  ///< queued for DELETE
+
+    /// Called by every handle access: the first one after a flush puts the object on the
+    /// session's watch list (compared with its snapshot at the next flush); the first one
+    /// after a commit or rollback reloads an expired object. Inline, it is one comparison.
+    void notice() {
+        if (epochs && watched != epochs->watch) [[unlikely]]
+            notice_slow();
+    }
+    void notice_slow();
 };
 
 [[noreturn]] void throw_deleted(const ObjectState& state);
@@ -151,6 +171,8 @@ public:
     virtual std::optional<std::int64_t> get_int(const void* object) const = 0;
     virtual void set_int(void* object, std::optional<std::int64_t> value) const = 0;
     virtual bool accepts(SqlType type) const = 0;
+    virtual void copy(void* to, const void* from) const = 0;
+    virtual bool equal(const void* a, const void* b) const = 0;
 };
 
 template <class T, class M>
@@ -170,6 +192,12 @@ public:
         detail::Field<M>::set_int(static_cast<T*>(o)->*member_, v);
     }
     bool accepts(SqlType t) const override { return detail::Field<M>::accepts(t); }
+    void copy(void* to, const void* from) const override {
+        static_cast<T*>(to)->*member_ = static_cast<const T*>(from)->*member_;
+    }
+    bool equal(const void* a, const void* b) const override {
+        return static_cast<const T*>(a)->*member_ == static_cast<const T*>(b)->*member_;
+    }
 
 private:
     M T::*member_;
@@ -221,6 +249,7 @@ protected:
 
     mutable ObjectState* target_ = nullptr;
     mutable bool loaded_ = false;
+    bool changed_ = false;  ///< assigned since the last flush: it, not the FK column, wins
     friend class Session;
 };
 
@@ -243,11 +272,21 @@ protected:
 class QueryBase;
 
 class DynamicBase : public RelationBase {
+public:
+    DynamicBase() = default;
+    DynamicBase(const DynamicBase&) noexcept : RelationBase() {}
+    DynamicBase& operator=(const DynamicBase&) noexcept { return *this; }
+
 protected:
     QueryBase make_query() const;
     void append_state(ObjectState* value);
     void remove_state(ObjectState* value);
+
+    /// While the owner has no row: what was appended, which is what its queries show
+    /// (SQLAlchemy's AppenderQuery of a pending object).
+    mutable std::vector<ObjectState*> in_memory_;
     friend class Session;
+    friend class QueryBase;
 };
 
 /// Finds a relationship member inside an object of the owning model.
@@ -362,12 +401,18 @@ public:
     Ptr(std::nullptr_t) {}
     explicit Ptr(ObjectState* state) : s_(state) {}
 
-    T* get() const { return s_ ? static_cast<T*>(s_->object) : nullptr; }
+    /// The object (null for None), reloaded first if a commit or rollback expired it.
+    T* get() const {
+        if (!s_) return nullptr;
+        s_->notice();
+        return static_cast<T*>(s_->object);
+    }
     T& operator*() const {
         if (!s_)
             throw UsageError("dereferenced a null db::Ptr (Python would say: 'NoneType' object has "
                              "no attribute)");
         if (s_->status == Status::deleted) throw_deleted(*s_);
+        s_->notice();
         return *static_cast<T*>(s_->object);
     }
     T* operator->() const { return &**this; }

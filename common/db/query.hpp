@@ -36,6 +36,7 @@ private:
     friend class Session;
     friend class DynamicBase;
     std::string build(bool count, std::vector<Value>& params) const;
+    std::vector<ObjectState*> in_memory() const;
 
     Session* session_;
     const ModelInfo* model_;

@@ -37,7 +37,8 @@ void DynamicBase::append_state(ObjectState* value) { session().collection_append
 void DynamicBase::remove_state(ObjectState* value) { session().collection_remove(*this, value); }
 
 QueryBase DynamicBase::make_query() const {
-    QueryBase q(session(), *rel_->target);
+    Session& s = session();  // first: it throws UsageError while detached, when rel_ is null
+    QueryBase q(s, *rel_->target);
     q.parent_rel_ = rel_;
     q.parent_ = owner_;
     return q;
@@ -61,8 +62,8 @@ void Session::close() {
     needs_rollback_ = has_changes_ = false;
     associations_.clear();
     tx_inserted_.clear();
-    tx_updated_.clear();
     tx_deleted_.clear();
+    watched_.clear();
     stores_.clear();
 }
 
@@ -138,6 +139,7 @@ void Session::attach(ObjectState* state) {
 void Session::enter(ObjectState* state, const ModelInfo& model) {
     state->model = &model;
     state->session = this;
+    state->epochs = &epochs_;
     state->status = Status::pending;
     attach(state);
     store(model).pending.push_back(state);
@@ -185,17 +187,63 @@ void Session::mark_dirty(ObjectState* state) {
 ObjectState* Session::load_row(const ModelInfo& model, Statement& st, int first) {
     auto& s = store(model);
     const std::int64_t key = st.get_int(first + model.primary_key());
-    if (ObjectState* found = s.identity.find(key)) return found;  // one object per row
+    if (ObjectState* found = s.identity.find(key)) {  // one object per row
+        // An expired object takes the row's values (no SELECT of its own later); a current
+        // one keeps its own, which may hold changes not flushed yet (autoflush off).
+        if (found->status == Status::persistent && found->loaded != epochs_.expire) {
+            read_columns(*found, st, first);
+            reset_relationships(*found);
+        }
+        return found;
+    }
     ObjectState* state = s.emplace();
     state->model = &model;
     state->session = this;
+    state->epochs = &epochs_;
     state->key = key;
     state->status = Status::persistent;
-    const int n = static_cast<int>(model.table().columns().size());
-    for (int i = 0; i < n; ++i) model.access(i).read(st, first + i, state->object);
+    read_columns(*state, st, first);
     attach(state);
     s.identity.insert(key, state);
     return state;
+}
+
+void Session::read_columns(ObjectState& state, Statement& st, int first) {
+    const auto& model = *state.model;
+    const int n = static_cast<int>(model.table().columns().size());
+    for (int i = 0; i < n; ++i) model.access(i).read(st, first + i, state.object);
+    save_snapshot(state);
+    state.loaded = epochs_.expire;
+    state.changed = 0;
+}
+
+void Session::save_snapshot(ObjectState& state) {
+    const auto& model = *state.model;
+    const int n = static_cast<int>(model.table().columns().size());
+    for (int i = 0; i < n; ++i) model.access(i).copy(state.snapshot, state.object);
+}
+
+void ObjectState::notice_slow() { session->notice(*this); }
+
+void Session::notice(ObjectState& state) {
+    if (state.status == Status::persistent) {
+        ensure_current(&state);  // may throw ObjectDeletedError: then it is not watched
+        watched_.push_back(&state);
+    }
+    state.watched = epochs_.watch;
+}
+
+void Session::ensure_current(ObjectState* state) {
+    // Expired by commit() or rollback(): one SELECT by primary key, as SQLAlchemy's
+    // expire_on_commit does on the first attribute access.
+    if (state && state->status == Status::persistent && state->loaded != epochs_.expire)
+        refresh_state(state);
+}
+
+void Session::expire_all() {
+    ++epochs_.expire;
+    ++epochs_.watch;
+    watched_.clear();
 }
 
 void Session::set_loaded(ObjectState* owner, const RelationshipInfo* rel, ObjectState* target) {
@@ -207,7 +255,7 @@ void Session::set_loaded(ObjectState* owner, const RelationshipInfo* rel, Object
 }
 
 void Session::autoflush_now() {
-    if (autoflush && !flushing_ && has_changes_) flush();
+    if (autoflush && !flushing_ && (has_changes_ || !watched_.empty())) flush();
 }
 
 ObjectState* Session::get_state(const ModelInfo& model, std::int64_t id) {
@@ -238,8 +286,7 @@ void Session::refresh_state(ObjectState* state) {
         store(model).identity.erase(state->key);
         throw_deleted(*state);
     }
-    for (int i = 0; i < static_cast<int>(t.columns().size()); ++i)
-        model.access(i).read(st, i, state->object);
+    read_columns(*state, st, 0);
     st.reset();
     reset_relationships(*state);
 }
@@ -261,6 +308,7 @@ void Session::reset_relationships(ObjectState& state) {
 // ---- relationship semantics ---------------------------------------------------------------
 
 ObjectState* Session::scalar_get(const ScalarBase& m) {
+    ensure_current(m.owner_);
     if (m.loaded_) return m.target_;
     ObjectState* owner = m.owner_;
     const auto* rel = m.rel_;
@@ -284,6 +332,8 @@ ObjectState* Session::scalar_get(const ScalarBase& m) {
 
 void Session::scalar_set(ScalarBase& m, ObjectState* value) {
     check_mine(value);
+    ensure_current(m.owner_);
+    ensure_current(value);
     ObjectState* owner = m.owner_;
     const auto* rel = m.rel_;
     if (owner->status == Status::deleted) throw_deleted(*owner);
@@ -340,6 +390,7 @@ void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel,
                     auto& pm = scalar_member(previous, rel);
                     pm.target_ = nullptr;
                     pm.loaded_ = true;
+                    pm.changed_ = true;
                     mark_dirty(previous);
                 }
                 s.target_ = child;
@@ -349,11 +400,13 @@ void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel,
     }
     mem.target_ = parent;
     mem.loaded_ = true;
+    mem.changed_ = true;
     mark_dirty(child);
     if (parent && parent->status == Status::transient) readd(parent);
 }
 
 const std::vector<ObjectState*>& Session::list_items(const ListBase& m) {
+    ensure_current(m.owner_);
     if (m.loaded_) return m.items_;
     ObjectState* owner = m.owner_;
     const auto* rel = m.rel_;
@@ -372,9 +425,27 @@ const std::vector<ObjectState*>& Session::list_items(const ListBase& m) {
     return m.items_;
 }
 
+namespace {
+/// Removes one occurrence; false if there was none.
+bool erase_one(std::vector<ObjectState*>& v, ObjectState* x) {
+    auto it = std::find(v.begin(), v.end(), x);
+    if (it == v.end()) return false;
+    v.erase(it);
+    return true;
+}
+/// `list.remove(x): x not in list`, as Python says it.
+[[noreturn]] void not_in_list(const RelationshipInfo* rel) {
+    throw UsageError(rel->qualified_name() +
+                     ".remove(x): x is not in the collection (SQLAlchemy raises ValueError: "
+                     "list.remove(x): x not in list)");
+}
+}  // namespace
+
 void Session::collection_append(const RelationBase& member, ObjectState* value) {
     if (!value) throw UsageError("append(None)");
     check_mine(value);
+    ensure_current(member.owner_);
+    ensure_current(value);
     if (value->status == Status::transient) readd(value);
     const auto* rel = member.rel_;
     ObjectState* owner = member.owner_;
@@ -384,12 +455,25 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
         set_many_to_one(value, rel->backref, owner);  // also appends to this list
         return;
     }
+    // A dynamic relationship of an object without a row keeps its items in memory, so its
+    // queries can show them before the flush (autoflush off).
+    auto remember = [](const RelationBase& m, ObjectState* item) {
+        auto& items = static_cast<const DynamicBase&>(m).in_memory_;
+        if (std::find(items.begin(), items.end(), item) == items.end()) items.push_back(item);
+    };
     if (rel->member_kind == MemberKind::list)
         static_cast<const ListBase&>(member).items_.push_back(value);
-    if (const auto* back = rel->backref; back && back->member_kind == MemberKind::list) {
-        auto& bl = list_member(value, back);
-        if (!bl.loaded_ && value->status != Status::persistent) bl.loaded_ = true;
-        if (bl.loaded_) bl.items_.push_back(owner);
+    else if (owner->status != Status::persistent)
+        remember(member, value);
+    if (const auto* back = rel->backref) {
+        if (back->member_kind == MemberKind::list) {
+            auto& bl = list_member(value, back);
+            if (!bl.loaded_ && value->status != Status::persistent) bl.loaded_ = true;
+            if (bl.loaded_) bl.items_.push_back(owner);
+        } else if (back->member_kind == MemberKind::dynamic &&
+                   value->status != Status::persistent) {
+            remember(back->member->get(value->object), owner);
+        }
     }
     record_association(rel, owner, value, true);
 }
@@ -397,22 +481,32 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
 void Session::collection_remove(const RelationBase& member, ObjectState* value) {
     if (!value) throw UsageError("remove(None)");
     check_mine(value);
+    ensure_current(member.owner_);
+    ensure_current(value);
     const auto* rel = member.rel_;
     ObjectState* owner = member.owner_;
     if (rel->member_kind == MemberKind::list) list_items(static_cast<const ListBase&>(member));
     if (rel->direction == Direction::one_to_many) {
-        if (scalar_get(scalar_member(value, rel->backref)) == owner)
-            set_many_to_one(value, rel->backref, nullptr);
+        if (scalar_get(scalar_member(value, rel->backref)) != owner) not_in_list(rel);
+        set_many_to_one(value, rel->backref, nullptr);
         return;
     }
-    auto erase_one = [](std::vector<ObjectState*>& v, ObjectState* x) {
-        if (auto it = std::find(v.begin(), v.end(), x); it != v.end()) v.erase(it);
-    };
-    if (rel->member_kind == MemberKind::list)
-        erase_one(static_cast<const ListBase&>(member).items_, value);
-    if (const auto* back = rel->backref; back && back->member_kind == MemberKind::list) {
-        auto& bl = list_member(value, back);
-        if (bl.loaded_) erase_one(bl.items_, owner);
+    if (rel->member_kind == MemberKind::list) {
+        if (!erase_one(static_cast<const ListBase&>(member).items_, value)) not_in_list(rel);
+    } else if (owner->status != Status::persistent) {
+        auto& items = static_cast<DynamicBase&>(rel->member->get(owner->object)).in_memory_;
+        if (!erase_one(items, value)) not_in_list(rel);
+    }
+    // (A dynamic relationship of a persistent object is not loaded to check: as in SQLAlchemy,
+    // a non-member shows at flush, where the DELETE finds no row: StaleDataError.)
+    if (const auto* back = rel->backref) {
+        auto& bm = back->member->get(value->object);
+        if (back->member_kind == MemberKind::list) {
+            auto& bl = static_cast<ListBase&>(bm);
+            if (bl.loaded_) erase_one(bl.items_, owner);
+        } else if (back->member_kind == MemberKind::dynamic) {
+            erase_one(static_cast<DynamicBase&>(bm).in_memory_, owner);
+        }
     }
     record_association(rel, owner, value, false);
 }
@@ -430,6 +524,8 @@ void Session::record_association(const RelationshipInfo* rel, ObjectState* owner
             }
         }
     }
+    // (An append repeated before the flush is recorded twice and written once: flush drops
+    // the duplicates in one sort instead of searching this list at every append.)
     associations_.push_back({rel, owner, target, insert});
     has_changes_ = true;
 }
@@ -440,16 +536,69 @@ void Session::sync_foreign_keys(ObjectState* state) {
     for (const auto* rel : state->model->relationships()) {
         if (rel->direction != Direction::many_to_one) continue;
         auto& m = scalar_member(state, rel);
-        if (!m.loaded_) continue;  // never touched: the FK column says what it says
-        std::optional<std::int64_t> fk;
-        if (m.target_) {
-            if (m.target_->key == 0)
-                throw UsageError(rel->qualified_name() + " refers to a " + rel->target->name() +
-                                 " object that has no row (discarded by rollback()? add it again)");
-            fk = m.target_->key;
+        const auto& fk_column = state->model->access(rel->fk_column);
+        if (m.changed_) {  // `u->role = r` since the last flush: the relationship decides
+            std::optional<std::int64_t> fk;
+            if (m.target_) {
+                if (m.target_->key == 0)
+                    throw UsageError(
+                        rel->qualified_name() + " refers to a " + rel->target->name() +
+                        " object that has no row (discarded by rollback()? add it again)");
+                fk = m.target_->key;
+            }
+            fk_column.set_int(state->object, fk);
+            m.changed_ = false;
+            continue;
         }
-        state->model->access(rel->fk_column).set_int(state->object, fk);
+        // The relationship was only loaded, not assigned: if the FK column was assigned
+        // (`u->role_id = b->id`), it wins, and the loaded relationship follows it.
+        if (!m.loaded_ || state->status != Status::persistent ||
+            fk_column.equal(state->object, state->snapshot))
+            continue;
+        ObjectState* old = m.target_;
+        m.target_ = nullptr;
+        m.loaded_ = false;  // reloaded from the new key on the next access
+        const auto* back = rel->backref;
+        if (!back) continue;
+        auto forget = [&](ObjectState* parent, bool add) {
+            auto& bm = back->member->get(parent->object);
+            if (back->member_kind == MemberKind::list) {
+                auto& l = static_cast<ListBase&>(bm);
+                if (!l.loaded_) return;
+                erase_one(l.items_, state);
+                if (add) l.items_.push_back(state);
+            } else if (back->member_kind == MemberKind::scalar) {
+                static_cast<ScalarBase&>(bm).loaded_ = false;
+            }
+        };
+        if (old) forget(old, false);
+        if (auto fk = fk_column.get_int(state->object))
+            if (ObjectState* now = store(*rel->target).identity.find(*fk)) forget(now, true);
     }
+}
+
+void Session::find_changes() {
+    // Compares the objects handed out since the last flush (and those whose relationships
+    // changed) with their snapshots; only they can have changed through a handle.
+    auto check = [this](ObjectState* s) {
+        if (s->status != Status::persistent || s->doomed || s->loaded != epochs_.expire) return;
+        sync_foreign_keys(s);
+        const auto& model = *s->model;
+        const int n = static_cast<int>(model.table().columns().size());
+        std::uint64_t changed = 0;
+        for (int i = 0; i < n; ++i)
+            if (i != model.primary_key() && !model.access(i).equal(s->object, s->snapshot))
+                changed |= std::uint64_t{1} << i;
+        s->changed = changed;
+        if (changed) mark_dirty(s);
+    };
+    for (auto& sp : stores_)
+        if (sp)
+            for (std::size_t i = 0; i < sp->dirty.size(); ++i) check(sp->dirty[i]);
+    for (auto* s : watched_)
+        if (!s->dirty) check(s);  // dirty ones were checked above
+    watched_.clear();
+    ++epochs_.watch;
 }
 
 void Session::flush_inserts(const ModelInfo& model, StoreBase& store,
@@ -490,8 +639,9 @@ void Session::flush_inserts(const ModelInfo& model, StoreBase& store,
         } else {
             s->key = conn_->last_insert_id();
             model.access(pk).set_int(s->object, s->key);
-            s->key_generated = true;
         }
+        save_snapshot(*s);
+        s->loaded = epochs_.expire;
         inserted.push_back(s);
     }
 }
@@ -501,23 +651,22 @@ void Session::flush_updates(const ModelInfo& model, StoreBase& store) {
     const auto& t = model.table();
     const int pk = model.primary_key();
     const int n = static_cast<int>(t.columns().size());
-    if (n == 1) return;  // nothing but the key
     const auto& d = db_->dialect();
-    std::string sql = "UPDATE " + t.name() + " SET ";
-    int p = 0;
-    for (int i = 0; i < n; ++i)
-        if (i != pk) {
-            sql += (p ? ", " : "") + column_name(t, i) + "=" + d.placeholder(p + 1);
-            ++p;
-        }
-    sql += " WHERE " + t.name() + "." + column_name(t, pk) + " = " + d.placeholder(p + 1);
-    Statement& st = conn_->prepare(sql);
     for (ObjectState* s : store.dirty) {
-        if (s->status != Status::persistent || s->doomed) continue;
-        sync_foreign_keys(s);
+        if (s->status != Status::persistent || s->doomed || !s->changed) continue;
+        // Only the changed columns, as SQLAlchemy writes them; one cached statement per set.
+        std::string sql = "UPDATE " + t.name() + " SET ";
+        int p = 0;
+        for (int i = 0; i < n; ++i)
+            if (s->changed >> i & 1) {
+                sql += (p ? ", " : "") + column_name(t, i) + "=" + d.placeholder(p + 1);
+                ++p;
+            }
+        sql += " WHERE " + t.name() + "." + column_name(t, pk) + " = " + d.placeholder(p + 1);
+        Statement& st = conn_->prepare(sql);
         int position = 1;
         for (int i = 0; i < n; ++i)
-            if (i != pk) model.access(i).bind(st, position++, s->object);
+            if (s->changed >> i & 1) model.access(i).bind(st, position++, s->object);
         st.bind(position, s->key);
         st.step();
         st.reset();
@@ -536,7 +685,32 @@ void Session::flush_associations() {
     };
     std::vector<Prepared> prepared;
     const auto& d = db_->dialect();
-    for (const auto& a : associations_) {
+    // The same pair appended twice (from either side) is one row, as in SQLAlchemy: sort a
+    // list of (table, pair) once and keep the first insert of each.
+    struct Pair {
+        const Table* table;
+        ObjectState* first;
+        ObjectState* second;
+        std::size_t index;
+        auto operator<=>(const Pair&) const = default;
+    };
+    std::vector<Pair> pairs;
+    for (std::size_t i = 0; i < associations_.size(); ++i) {
+        const auto& a = associations_[i];
+        if (!a.insert) continue;
+        const bool local_first = a.rel->secondary_local < a.rel->secondary_remote;
+        pairs.push_back({a.rel->secondary, local_first ? a.owner : a.target,
+                         local_first ? a.target : a.owner, i});
+    }
+    std::sort(pairs.begin(), pairs.end());
+    std::vector<bool> repeated(associations_.size());
+    for (std::size_t i = 1; i < pairs.size(); ++i)
+        if (pairs[i].table == pairs[i - 1].table && pairs[i].first == pairs[i - 1].first &&
+            pairs[i].second == pairs[i - 1].second)
+            repeated[pairs[i].index] = true;
+    for (std::size_t i = 0; i < associations_.size(); ++i) {
+        const auto& a = associations_[i];
+        if (repeated[i]) continue;
         if (a.owner->status == Status::deleted || a.target->status == Status::deleted) continue;
         if (a.owner->key == 0 || a.target->key == 0)
             throw UsageError(a.rel->qualified_name() +
@@ -565,6 +739,10 @@ void Session::flush_associations() {
         st.bind(2, local_first ? a.target->key : a.owner->key);
         st.step();
         st.reset();
+        if (!a.insert && conn_->changes() == 0)
+            throw StaleDataError("DELETE from " + sec.name() +
+                                 " matched no row: " + a.rel->qualified_name() +
+                                 ".remove() was given an object that was not in it");
     }
 }
 
@@ -603,6 +781,7 @@ void Session::flush_deletes(const ModelInfo& model, StoreBase& store) {
                             m.target_ = nullptr;
                             m.loaded_ = true;
                             rel->target->access(rel->fk_column).set_int(child.object, std::nullopt);
+                            rel->target->access(rel->fk_column).copy(child.snapshot, child.object);
                         }
                     });
             } else if (rel->backref && rel->backref->member_kind == MemberKind::list) {
@@ -630,7 +809,9 @@ void Session::flush_deletes(const ModelInfo& model, StoreBase& store) {
 
 void Session::flush() {
     check_usable();
-    if (!has_changes_ || flushing_) return;
+    if (flushing_) return;
+    find_changes();
+    if (!has_changes_) return;  // nothing to write: no write transaction either
     flushing_ = true;
     std::vector<ObjectState*> inserted;
     const auto& models = db_->metadata().models();
@@ -647,12 +828,9 @@ void Session::flush() {
         for (auto it = models.rbegin(); it != models.rend(); ++it)
             if (auto* s = existing(*it)) flush_deletes(**it, *s);
     } catch (...) {
-        // The database forgets the whole transaction; the objects forget the keys it gave them.
-        for (auto* s : inserted) {
-            if (s->key_generated) s->model->access(s->model->primary_key()).set_int(s->object, 0);
-            s->key = 0;
-            s->key_generated = false;
-        }
+        // The database forgets the whole transaction. The objects keep the primary keys it
+        // gave them, as in SQLAlchemy (the session forgets them at rollback()).
+        for (auto* s : inserted) s->key = 0;
         try {
             if (conn_ && conn_->in_transaction()) conn_->execute("ROLLBACK");
         } catch (...) {  // the original error is the one worth reporting
@@ -674,7 +852,8 @@ void Session::flush() {
         sp->pending.clear();
         for (auto* x : sp->dirty) {
             x->dirty = false;
-            tx_updated_.push_back(x);
+            if (x->changed) save_snapshot(*x);
+            x->changed = 0;
         }
         sp->dirty.clear();
         for (auto* x : sp->doomed) {
@@ -695,9 +874,9 @@ void Session::commit() {
     flush();
     if (conn_ && in_tx_ && own_tx_ && conn_->in_transaction()) conn_->execute("COMMIT");
     tx_inserted_.clear();
-    tx_updated_.clear();
     tx_deleted_.clear();
     release_connection();
+    expire_all();
 }
 
 void Session::rollback() {
@@ -705,23 +884,24 @@ void Session::rollback() {
         conn_->execute("ROLLBACK");
     release_connection();
     needs_rollback_ = false;
-    // What the rolled-back transaction inserted, and what was never flushed, leaves the session.
+    // What the rolled-back transaction inserted, and what was never flushed, leaves the
+    // session (SQLAlchemy expunges it; the object keeps its primary key value).
+    auto expunge = [](ObjectState* s) {
+        s->status = Status::transient;
+        s->key = 0;
+    };
     for (auto* s : tx_inserted_) {
         if (s->status != Status::persistent) continue;
         store(*s->model).identity.erase(s->key);
-        s->status = Status::transient;
-        if (s->key_generated) s->model->access(s->model->primary_key()).set_int(s->object, 0);
-        s->key = 0;
-        s->key_generated = false;
+        expunge(s);
     }
-    std::vector<ObjectState*> reread = tx_updated_;
     for (auto& sp : stores_) {
         if (!sp) continue;
-        for (auto* p : sp->pending) p->status = Status::transient;
+        for (auto* p : sp->pending) expunge(p);
         sp->pending.clear();
         for (auto* x : sp->dirty) {
             x->dirty = false;
-            reread.push_back(x);
+            x->changed = 0;
         }
         sp->dirty.clear();
         for (auto* x : sp->doomed) x->doomed = false;
@@ -733,23 +913,12 @@ void Session::rollback() {
     }
     associations_.clear();
     tx_inserted_.clear();
-    tx_updated_.clear();
     tx_deleted_.clear();
     has_changes_ = false;
-    // Loaded relationships may mention discarded objects: forget them, they reload on access.
-    for (auto& sp : stores_)
-        if (sp)
-            sp->for_each([this](ObjectState& s) {
-                if (s.status == Status::persistent) reset_relationships(s);
-            });
-    // C++ structs cannot expire themselves: re-read the ones this transaction changed.
-    for (auto* s : reread)
-        if (s->status == Status::persistent) {
-            try {
-                refresh_state(s);
-            } catch (const ObjectDeletedError&) {  // gone meanwhile: refresh marked it deleted
-            }
-        }
+    // Every persistent object is expired: its next use re-reads the row, so changes made in
+    // memory or in the rolled-back transaction are gone, and loaded relationships that may
+    // mention discarded objects are reloaded.
+    expire_all();
 }
 
 }  // namespace common::db
