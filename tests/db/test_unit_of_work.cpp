@@ -66,13 +66,12 @@ const db::Table relations("relations",
                               db::Column("class_id", db::Integer, db::ForeignKey("classes.id")),
                           });
 db::Model<Student>& Student::model() {
-    static auto m =
-        db::Model<Student>("students")
-            .column("id", &Student::id, db::Integer, db::primary_key)
-            .column("name", &Student::name, db::String())
-            .relationship("classes", &Student::classes, db::secondary(relations),
-                          db::backref("students", &Class::students, db::lazy::dynamic),
-                          db::lazy::dynamic);
+    static auto m = db::Model<Student>("students")
+                        .column("id", &Student::id, db::Integer, db::primary_key)
+                        .column("name", &Student::name, db::String())
+                        .relationship("classes", &Student::classes, db::secondary(relations),
+                                      db::backref("students", &Class::students, db::lazy::dynamic),
+                                      db::lazy::dynamic);
     return m;
 }
 db::Model<Class>& Class::model() {
@@ -313,8 +312,7 @@ BOOST_FIXTURE_TEST_CASE(persistent_objects_show_the_database_again, Fixture) {
     BOOST_TEST(*u->name == "Hyman");
     BOOST_TEST(*v->name == "Ann");
     session.commit();
-    BOOST_TEST(stored("SELECT group_concat(name) FROM users") ==
-               "Hyman,Ann");
+    BOOST_TEST(stored("SELECT group_concat(name) FROM users") == "Hyman,Ann");
 }
 
 BOOST_FIXTURE_TEST_CASE(pending_objects_are_expunged, Fixture) {
@@ -408,8 +406,7 @@ BOOST_FIXTURE_TEST_CASE(a_nameless_user_stores_null_and_reads_it_back, Fixture) 
     session.add(User{});
     session.add(User{});
     session.commit();
-    BOOST_TEST(stored("SELECT count(*) FROM users WHERE name IS NULL") ==
-               "2");
+    BOOST_TEST(stored("SELECT count(*) FROM users WHERE name IS NULL") == "2");
     db::Session other(database);
     for (const auto& u : other.query<User>().all()) BOOST_TEST(!u->name.has_value());  // NOLINT
 }
