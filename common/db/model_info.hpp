@@ -1,10 +1,10 @@
 #pragma once
 /// The type-erased core every model shares: per-object state, column accessors, relationship
-/// descriptions and the ModelInfo the session works with. Models themselves are declared with
+/// descriptions and the ModelInfo the session works with. (Handles are in ptr.hpp, the
+/// session's storage in detail/store.hpp.) Models themselves are declared with
 /// db::Model<T> (model.hpp); most readers never need this header directly.
 
 #include "common/db/errors.hpp"
-#include "common/db/identity_map.hpp"
 #include "common/db/schema.hpp"
 
 #include <cstdint>
@@ -22,6 +22,9 @@ namespace common::db {
 class Session;
 class ModelInfo;
 struct RelationshipInfo;
+namespace detail {
+class StoreBase;
+}
 
 enum class Status : std::uint8_t {
     transient,   ///< not (or no longer) in a session: never added, or discarded by rollback()
@@ -335,19 +338,6 @@ struct RelationshipInfo {
     std::string qualified_name() const;
 };
 
-// ---- per-session storage of one model's objects -------------------------------------------
-
-class StoreBase {
-public:
-    virtual ~StoreBase() = default;
-    /// A default-constructed object for a row being loaded.
-    virtual ObjectState* emplace() = 0;
-    virtual void for_each(const std::function<void(ObjectState&)>& f) = 0;
-
-    IdentityMap identity;
-    std::vector<ObjectState*> pending, dirty, doomed;
-};
-
 // ---- the model ----------------------------------------------------------------------------
 
 class ModelInfo {
@@ -371,7 +361,7 @@ public:
     std::size_t id() const { return id_; }
     bool resolved() const { return resolved_; }
 
-    virtual std::unique_ptr<StoreBase> make_store() const = 0;
+    virtual std::unique_ptr<detail::StoreBase> make_store() const = 0;
 
 protected:
     void add_column(ColumnDef column, std::unique_ptr<ColumnAccess> access);
@@ -389,54 +379,5 @@ private:
     std::size_t id_;
     bool resolved_ = false;
 };
-
-// ---- handles ------------------------------------------------------------------------------
-
-/// A handle to an object held by a Session: what `u` is in `u = User(name='Hyman')`.
-/// Null is Python's None. Valid while its session is open.
-template <class T>
-class Ptr {
-public:
-    Ptr() = default;
-    Ptr(std::nullptr_t) {}
-    explicit Ptr(ObjectState* state) : s_(state) {}
-
-    /// The object (null for None), reloaded first if a commit or rollback expired it.
-    T* get() const {
-        if (!s_) return nullptr;
-        s_->notice();
-        return static_cast<T*>(s_->object);
-    }
-    T& operator*() const {
-        if (!s_)
-            throw UsageError("dereferenced a null db::Ptr (Python would say: 'NoneType' object has "
-                             "no attribute)");
-        if (s_->status == Status::deleted) throw_deleted(*s_);
-        s_->notice();
-        return *static_cast<T*>(s_->object);
-    }
-    T* operator->() const { return &**this; }
-    explicit operator bool() const { return s_ != nullptr; }
-    ObjectState* state() const { return s_; }
-    friend bool operator==(const Ptr&, const Ptr&) = default;
-
-private:
-    ObjectState* s_ = nullptr;
-};
-
-/// `print(obj)`: the model's own operator<<, or None.
-template <class T>
-std::ostream& operator<<(std::ostream& os, const Ptr<T>& p) {
-    if (!p) return os << "None";
-    return os << *p;
-}
-
-/// `print([a, b])` → [<Class Math>, <Class Art>]
-template <class T>
-std::ostream& operator<<(std::ostream& os, const std::vector<Ptr<T>>& v) {
-    os << '[';
-    for (std::size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
-    return os << ']';
-}
 
 }  // namespace common::db

@@ -3,7 +3,7 @@
 /// offset, then all / first / one / count. Queries are values: each call returns a new query
 /// (like SQLAlchemy's generative Query), so a base query can be reused.
 
-#include "common/db/model_info.hpp"
+#include "common/db/ptr.hpp"
 #include "common/db/value.hpp"
 
 #include <cstdint>

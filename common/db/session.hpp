@@ -22,7 +22,7 @@ public:
     template <class T>
     Ptr<T> add(T object) {
         auto& model = model_of<T>();
-        auto* state = static_cast<Store<T>&>(store(model)).emplace(std::move(object));
+        auto* state = static_cast<detail::Store<T>&>(store(model)).emplace(std::move(object));
         enter(state, model);
         return Ptr<T>(state);
     }
@@ -78,24 +78,27 @@ public:
 
     Database& database() { return *db_; }
 
-    // ---- used by queries and relationship members (not needed by models) ------------------
-    /// The session's connection; reads outside a write transaction run in autocommit mode.
-    Connection& connection();
-    /// The connection inside the session's transaction, begun here (Dialect::begin_write).
-    Connection& write_connection();
-    StoreBase& store(const ModelInfo& model);
-    ObjectState* load_row(const ModelInfo& model, Statement& st, int first_column);
-    /// Fills a scalar relationship found by a joined load (unless already loaded).
-    void set_loaded(ObjectState* owner, const RelationshipInfo* rel, ObjectState* target);
-    void autoflush_now();
-    /// Called by ObjectState::notice(): watch the object, reload it if expired.
-    void notice(ObjectState& state);
-
 private:
     friend class ScalarBase;
     friend class ListBase;
     friend class DynamicBase;
     friend class QueryBase;
+    friend struct ObjectState;
+
+    // ---- for queries and handles (session.cpp) --------------------------------------------
+    /// The session's connection; reads outside a write transaction run in autocommit mode.
+    Connection& connection();
+    /// The connection inside the session's transaction, begun here (Dialect::begin_write).
+    Connection& write_connection();
+    detail::StoreBase& store(const ModelInfo& model);
+    void autoflush_now();
+
+    // ---- attributes: loading, relationships, change tracking (attributes.cpp) -------------
+    ObjectState* load_row(const ModelInfo& model, Statement& st, int first_column);
+    /// Fills a scalar relationship found by a joined load (unless already loaded).
+    void set_loaded(ObjectState* owner, const RelationshipInfo* rel, ObjectState* target);
+    /// Called by ObjectState::notice(): watch the object, reload it if expired.
+    void notice(ObjectState& state);
 
     void enter(ObjectState* state, const ModelInfo& model);
     void attach(ObjectState* state);
@@ -114,7 +117,7 @@ private:
     void expire_all();
     void release_connection();
 
-    // relationship semantics
+    // relationship semantics (attributes.cpp)
     ObjectState* scalar_get(const ScalarBase& member);
     void scalar_set(ScalarBase& member, ObjectState* value);
     void set_many_to_one(ObjectState* child, const RelationshipInfo* rel, ObjectState* parent);
@@ -124,13 +127,14 @@ private:
     void record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target,
                             bool insert);
 
-    // flush steps
     void sync_foreign_keys(ObjectState* state);
-    void flush_inserts(const ModelInfo& model, StoreBase& store,
+
+    // flush steps: the SQL of INSERT/UPDATE/DELETE (persistence.cpp)
+    void flush_inserts(const ModelInfo& model, detail::StoreBase& store,
                        std::vector<ObjectState*>& inserted);
-    void flush_updates(const ModelInfo& model, StoreBase& store);
+    void flush_updates(const ModelInfo& model, detail::StoreBase& store);
     void flush_associations();
-    void flush_deletes(const ModelInfo& model, StoreBase& store);
+    void flush_deletes(const ModelInfo& model, detail::StoreBase& store);
 
     struct AssociationChange {
         const RelationshipInfo* rel;
@@ -141,7 +145,7 @@ private:
 
     Database* db_;
     std::shared_ptr<Connection> conn_;
-    std::vector<std::unique_ptr<StoreBase>> stores_;  // by ModelInfo::id()
+    std::vector<std::unique_ptr<detail::StoreBase>> stores_;  // by ModelInfo::id()
     std::vector<AssociationChange> associations_;
     std::vector<ObjectState*> tx_inserted_, tx_deleted_;
     Epochs epochs_;
