@@ -109,7 +109,6 @@ void Session::set_loaded(ObjectState* owner, const RelationshipInfo* rel, Object
     }
 }
 
-
 void Session::refresh_state(ObjectState* state) {
     if (!state) throw UsageError("session.refresh(None)");
     check_mine(state);
@@ -437,8 +436,9 @@ void Session::find_changes() {
         s->changed = changed;
         if (changed) mark_dirty(s);
     };
-    for (auto& sp : stores_)
-        if (sp)
+    // By index: check() may create a store (stores_ grows), and dirty lists stay put.
+    for (std::size_t k = 0; k < stores_.size(); ++k)
+        if (auto* sp = stores_[k].get())
             for (std::size_t i = 0; i < sp->dirty.size(); ++i) check(sp->dirty[i]);
     for (auto* s : watched_)
         if (!s->dirty) check(s);  // dirty ones were checked above

@@ -180,8 +180,7 @@ void Session::flush_deletes(const ModelInfo& model, detail::StoreBase& store) {
                 }
             }
         }
-        Statement& st =
-            conn_->prepare(t.delete_sql(d, {model.primary_key()}));
+        Statement& st = conn_->prepare(t.delete_sql(d, {model.primary_key()}));
         st.bind(1, s->key);
         st.step();
         st.reset();
