@@ -67,13 +67,17 @@ void Session::read_columns(ObjectState& state, Statement& st, int first) {
     const auto& model = *state.model;
     const int n = static_cast<int>(model.table().columns().size());
     for (int i = 0; i < n; ++i) model.access(i).read(st, first + i, state.object);
-    save_snapshot(state);
+    if (state.snapshot) save_snapshot(state);  // else taken when first needed
     state.loaded = epochs_.expire;
     state.changed = 0;
 }
 
 void Session::save_snapshot(ObjectState& state) {
     const auto& model = *state.model;
+    if (!state.snapshot) {
+        state.snapshot = model.make_snapshot(state);
+        return;
+    }
     const int n = static_cast<int>(model.table().columns().size());
     for (int i = 0; i < n; ++i) model.access(i).copy(state.snapshot, state.object);
 }
@@ -83,6 +87,7 @@ void ObjectState::notice_slow() { session->notice(*this); }
 void Session::notice(ObjectState& state) {
     if (state.status == Status::persistent) {
         ensure_current(&state);  // may throw ObjectDeletedError: then it is not watched
+        if (!state.snapshot) save_snapshot(state);  // before the caller can change it
         watched_.push_back(&state);
     }
     state.watched = epochs_.watch;
@@ -198,6 +203,7 @@ void Session::scalar_set(ScalarBase& m, ObjectState* value) {
 
 void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel,
                               ObjectState* parent) {
+    ensure_current(child);  // an expired child is read first, then changed (and written)
     ScalarBase& mem = scalar_member(child, rel);
     ObjectState* old = mem.target_;
     if (!mem.loaded_) {
@@ -231,6 +237,7 @@ void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel,
                 auto& s = static_cast<ScalarBase&>(bm);
                 ObjectState* previous = scalar_get(s);
                 if (previous && previous != child) {
+                    ensure_current(previous);
                     auto& pm = scalar_member(previous, rel);
                     pm.target_ = nullptr;
                     pm.loaded_ = true;

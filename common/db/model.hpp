@@ -85,6 +85,10 @@ public:
     std::unique_ptr<detail::StoreBase> make_store() const override {
         return std::make_unique<detail::Store<T>>();
     }
+    void* make_snapshot(ObjectState& state) const override {
+        auto& slot = static_cast<detail::Slot<T>&>(state);
+        return &slot.saved.emplace(slot.value);  // one copy (relationship members copy empty)
+    }
 
 private:
     template <class R, class U, class B>

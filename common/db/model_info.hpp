@@ -43,7 +43,9 @@ struct Epochs {
 /// What the session knows about one object. Lives next to the object in the session's storage.
 struct ObjectState {
     void* object = nullptr;
-    void* snapshot = nullptr;  ///< the column values as last loaded or written (same type)
+    /// The column values as last loaded or written (an object of the same type), taken when
+    /// the object is first handed out or changed: objects loaded and never used cost none.
+    void* snapshot = nullptr;
     const ModelInfo* model = nullptr;
     Session* session = nullptr;
     const Epochs* epochs = nullptr;
@@ -362,6 +364,8 @@ public:
     bool resolved() const { return resolved_; }
 
     virtual std::unique_ptr<detail::StoreBase> make_store() const = 0;
+    /// Constructs the snapshot beside `state`'s object, a copy of it (ObjectState::snapshot).
+    virtual void* make_snapshot(ObjectState& state) const = 0;
 
 protected:
     void add_column(ColumnDef column, std::unique_ptr<ColumnAccess> access);

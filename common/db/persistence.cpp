@@ -45,7 +45,7 @@ void Session::flush_inserts(const ModelInfo& model, detail::StoreBase& store,
             s->key = conn_->last_insert_id();
             model.access(pk).set_int(s->object, s->key);
         }
-        save_snapshot(*s);
+        if (s->snapshot) save_snapshot(*s);  // else taken at its first use: it equals the row now
         s->loaded = epochs_.expire;
         inserted.push_back(s);
     }
@@ -167,7 +167,9 @@ void Session::flush_deletes(const ModelInfo& model, detail::StoreBase& store) {
                             m.target_ = nullptr;
                             m.loaded_ = true;
                             rel->target->access(rel->fk_column).set_int(child.object, std::nullopt);
-                            rel->target->access(rel->fk_column).copy(child.snapshot, child.object);
+                            if (child.snapshot)
+                                rel->target->access(rel->fk_column)
+                                    .copy(child.snapshot, child.object);
                         }
                     });
             } else if (rel->backref && rel->backref->member_kind == MemberKind::list) {

@@ -145,6 +145,7 @@ void Session::doom(ObjectState* state) {
 
 void Session::mark_dirty(ObjectState* state) {
     if (state->status == Status::persistent && !state->dirty) {
+        if (!state->snapshot) save_snapshot(*state);  // columns still as loaded here
         state->dirty = true;
         store(*state->model).dirty.push_back(state);
         has_changes_ = true;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <functional>
 #include <new>
+#include <optional>
 #include <vector>
 
 namespace common::db::detail {
@@ -28,14 +29,12 @@ public:
 /// An object and its session state, side by side in the session's storage.
 template <class T>
 struct Slot : ObjectState {
-    Slot() {
-        object = &value;
-        snapshot = &saved;
-    }
+    Slot() { object = &value; }
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
     T value{};
-    T saved{};  ///< only its columns are used: the values the database has, as far as we know
+    /// The snapshot (only its columns are used), constructed on first need.
+    std::optional<T> saved{};
 };
 
 /// A session's objects of one model, in chunks that never move (handles stay valid) and grow
