@@ -336,12 +336,16 @@ BOOST_FIXTURE_TEST_CASE(rollback_after_integrity_error, Fixture) {
     auto u = session.add(User{.name = "Hyman"});
     session.commit();
     u->name = "renamed";
+    auto v = session.add(User{.name = "V"});  // inserted before the failing statement
     session.add(User{.name = "renamed"});
     BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
     BOOST_CHECK_THROW(session.commit(), db::PendingRollbackError);
     session.rollback();
     BOOST_TEST(*u->name == "Hyman");
     BOOST_TEST(session.query<User>().count() == 1);
+    // SQLAlchemy: v is expunged but keeps the id its INSERT got (v.id == 2)
+    BOOST_TEST((v.state()->status == db::Status::transient));
+    BOOST_TEST(v->id == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
