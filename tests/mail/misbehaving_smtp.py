@@ -15,7 +15,7 @@ DIR/events.log, one line each ("connect", "drop rcpt", ...), so a test can count
 STEP is where the server misbehaves, the first --times connections that reach it (default 1;
 0 means always): greeting, ehlo, starttls (after answering 220: no handshake), ehlo-tls (the
 EHLO after the handshake), mail, rcpt, data, body (halfway through the message data), dot
-(after the final "." and before answering it). --drop closes the connection there; --silent
+(after the final "." and before answering it), quit. --drop closes the connection there; --silent
 stops answering and holds it open. With --store-before-drop the message is stored before a
 drop/silence at "dot" (the server crashed after queueing: the client cannot know).
 --refuse answers 550 to RCPT TO that address; --defer answers 451 to it the first time
@@ -29,7 +29,7 @@ import ssl
 import sys
 import threading
 
-STEPS = ["greeting", "ehlo", "starttls", "ehlo-tls", "mail", "rcpt", "data", "body", "dot"]
+STEPS = ["greeting", "ehlo", "starttls", "ehlo-tls", "mail", "rcpt", "data", "body", "dot", "quit"]
 
 
 class Server:
@@ -174,6 +174,7 @@ class Session:
             elif verb == "NOOP":
                 self.reply("250 2.0.0 OK")
             elif verb == "QUIT":
+                self.misbehave("quit")
                 self.reply("221 2.0.0 Bye")
                 return
             else:

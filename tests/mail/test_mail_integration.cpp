@@ -738,6 +738,23 @@ BOOST_AUTO_TEST_CASE(a_silent_server_at_each_step_fails_within_the_timeout_namin
     }
 }
 
+BOOST_AUTO_TEST_CASE(quit_after_a_failure_waits_at_most_its_short_grace) {
+    // Every recipient refused, then no answer to QUIT: the error comes after QUIT's 0.5 s
+    // grace, not after another MAIL_TIMEOUT.
+    MisbehavingPeer peer(tmp.path() / "inbox",
+                         {"--refuse", "b@example.com", "--silent", "quit", "--times", "0"});
+    MailSettings s = plain_settings(peer.port());
+    s.timeout = 10s;
+    Mail mail(s);
+    const auto start = std::chrono::steady_clock::now();
+    BOOST_TEST((kind_of(mail, simple_message("refused")) == MailError::Kind::recipient_refused));
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST_MESSAGE("failed after "
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                       << " ms");
+    BOOST_TEST(took < 1s);
+}
+
 BOOST_AUTO_TEST_CASE(a_silent_implicit_tls_handshake_fails_within_the_timeout) {
     MisbehavingPeer peer(tmp.path() / "inbox",
                          {"--implicit-tls", "--silent", "starttls", "--times", "0", "--cert",
