@@ -255,6 +255,10 @@ struct Connection::Session {
         } catch (const Poco::Net::ConnectionAbortedException&) {
             lost("aborted");
         } catch (const Poco::Exception& e) {
+            // Poco reports a write to a peer that hung up (EPIPE) as a plain I/O error.
+            if (e.code() == EPIPE || e.code() == ECONNRESET ||
+                Poco::toLower(e.displayText()).find("broken pipe") != std::string::npos)
+                lost(e.code() == ECONNRESET ? "reset" : "closed");
             throw MailError(MailError::Kind::connection_failed,
                             "connection to " + where + " failed" + during + ": " + e.displayText());
         } catch (const std::exception& e) {

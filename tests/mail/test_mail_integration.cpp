@@ -567,6 +567,24 @@ BOOST_AUTO_TEST_CASE(a_drop_at_each_step_is_retried_and_delivered_exactly_once) 
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_drop_halfway_through_a_large_message_is_retried) {
+    // 4 MB of data: the server hangs up while we are still writing, so the write fails.
+    MisbehavingPeer peer(tmp.path() / "inbox", {"--drop", "body"});
+    Mail mail(plain_settings(peer.port()));
+    AsyncSender sender(mail, AsyncOptions{.first_backoff = 50ms, .log = [](std::string_view) {}});
+    Message msg = simple_message("large");
+    for (int i = 0; i < 50'000; ++i)
+        msg.body += "a line of the large message, number " + std::to_string(i) + "\n";
+    sender.submit(msg);
+    sender.flush();
+    BOOST_TEST_MESSAGE(sender.stats().last_error);
+    BOOST_TEST(sender.stats().sent == 1u);
+    BOOST_TEST(sender.stats().retries == 1u);
+    BOOST_TEST(sender.stats().last_error.find("by the server") != std::string::npos);
+    BOOST_TEST(sender.stats().last_error.find("message data") != std::string::npos);
+    BOOST_TEST(peer.count() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_dropped_connection_is_temporary_and_names_the_step) {
     MisbehavingPeer peer(tmp.path() / "inbox", {"--drop", "rcpt", "--times", "0"});
     Mail mail(plain_settings(peer.port()));
