@@ -509,6 +509,7 @@ struct Step {
 const std::vector<Step> drop_steps{
     {"greeting", false, "waiting for the greeting"},
     {"ehlo", false, "sending EHLO"},
+    {"ehlo-half", false, "sending EHLO"},  // hung up in the middle of a multi-line reply
     {"starttls", true, "TLS handshake after STARTTLS"},
     {"ehlo-tls", true, "EHLO after STARTTLS"},
     {"mail", false, "sending MAIL FROM"},
