@@ -721,6 +721,15 @@ BOOST_AUTO_TEST_CASE(every_recipient_refused_is_an_error_as_before) {
     BOOST_TEST(peer.count() == 0u);
 }
 
+// The bound is 1.5 s for MAIL_TIMEOUT=1, and the default build holds it. Under ASan
+// the TLS handshake before a silent step alone can take ~0.4 s on a loaded machine, so that
+// build only checks that the deadline fired (well under a second MAIL_TIMEOUT).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr auto kSilentStepBound = 1900ms;
+#else
+constexpr auto kSilentStepBound = 1500ms;
+#endif
+
 BOOST_AUTO_TEST_CASE(a_silent_server_at_each_step_fails_within_the_timeout_naming_it) {
     const std::vector<Step> silent_steps{
         {"greeting", false, "waiting for the greeting"},
@@ -750,7 +759,7 @@ BOOST_AUTO_TEST_CASE(a_silent_server_at_each_step_fails_within_the_timeout_namin
                              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                              << " ms: " << what);
             BOOST_TEST(took >= 900ms);
-            BOOST_TEST(took < 1500ms);
+            BOOST_TEST(took < kSilentStepBound);
             BOOST_TEST(what.find(step.expected) != std::string::npos, what);
             BOOST_TEST(what.find("MAIL_TIMEOUT") != std::string::npos);
         }
