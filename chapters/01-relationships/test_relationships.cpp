@@ -7,6 +7,7 @@
 
 #include <Poco/TemporaryFile.h>
 
+#include <cstdlib>
 #include <optional>
 #include <sstream>
 
@@ -23,7 +24,12 @@ std::string repr(const T& v) {
 
 /// A fresh in-memory database per test: create_all() in setup, drop_all() in teardown.
 struct Fixture {
-    db::Database database{"sqlite://", metadata()};
+    // tests/postgres runs these cases again with a postgresql:// URI in this variable.
+    db::Database database{[] {
+                              const char* uri = std::getenv("WORKBOOK_TEST_DATABASE_URI");
+                              return std::string(uri ? uri : "sqlite://");
+                          }(),
+                          metadata()};
     std::optional<db::Session> session;
 
     void setup() {
