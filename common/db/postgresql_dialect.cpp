@@ -84,8 +84,7 @@ Target parse(std::string_view uri) {
         t.params["user"] = info;
     }
     if (!u.getHost().empty()) t.params["host"] = u.getHost();
-    if (u.getPort() != 0 && !u.getHost().empty())
-        t.params["port"] = std::to_string(u.getPort());
+    if (u.getPort() != 0 && !u.getHost().empty()) t.params["port"] = std::to_string(u.getPort());
     std::string db = u.getPath();
     if (db.starts_with('/')) db.erase(0, 1);
     if (db.find('/') != std::string::npos) throw bad("the database name cannot contain '/'");
@@ -135,7 +134,8 @@ public:
         return v;
     }
     std::string_view get_text(int c) override {
-        return {PQgetvalue(result_, row_, c), static_cast<std::size_t>(PQgetlength(result_, row_, c))};
+        return {PQgetvalue(result_, row_, c),
+                static_cast<std::size_t>(PQgetlength(result_, row_, c))};
     }
 
 protected:
@@ -250,10 +250,9 @@ public:
                                  constraint, where);
         }
         if (state == "40001" || state == "40P01")
-            throw Error("PostgreSQL could not serialize this transaction with a concurrent one (" +
-                        msg +
-                        "); roll the session back and run the unit of work again\n[SQL: " +
-                        where + "]");
+            throw Error(
+                "PostgreSQL could not serialize this transaction with a concurrent one (" + msg +
+                "); roll the session back and run the unit of work again\n[SQL: " + where + "]");
         if (PQstatus(conn_) != CONNECTION_OK || state.starts_with("08") || state == "57P01")
             throw Error("lost the connection to PostgreSQL " + target_.describe() + " (" + msg +
                         "); check that the server is still running (pg_isready), then roll the "

@@ -37,18 +37,18 @@ db::Model<Author>& Author::model() {
     static auto m = db::Model<Author>("authors")
                         .column("id", &Author::id, db::Integer, db::primary_key)
                         .column("name", &Author::name, db::String(64), db::unique)
-                        .relationship("books", &Author::books,
-                                      db::backref("author", &Book::author), db::lazy::dynamic);
+                        .relationship("books", &Author::books, db::backref("author", &Book::author),
+                                      db::lazy::dynamic);
     return m;
 }
 db::Model<Book>& Book::model() {
-    static auto m = db::Model<Book>("books")
-                        .column("id", &Book::id, db::Integer, db::primary_key)
-                        .column("title", &Book::title, db::Text)
-                        .column("price", &Book::price, db::Float)
-                        .column("in_print", &Book::in_print, db::Boolean)
-                        .column("author_id", &Book::author_id, db::Integer,
-                                db::ForeignKey("authors.id"));
+    static auto m =
+        db::Model<Book>("books")
+            .column("id", &Book::id, db::Integer, db::primary_key)
+            .column("title", &Book::title, db::Text)
+            .column("price", &Book::price, db::Float)
+            .column("in_print", &Book::in_print, db::Boolean)
+            .column("author_id", &Book::author_id, db::Integer, db::ForeignKey("authors.id"));
     return m;
 }
 
