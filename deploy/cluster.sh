@@ -70,6 +70,7 @@ wait_for_port() {  # port pid name log
     return 1
 }
 
+# ANCHOR: processes
 # Production refuses the default secret; every process must sign with the same one.
 export SECRET_KEY=${SECRET_KEY:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 export FLASKY_CONFIG=production
@@ -93,6 +94,7 @@ for i in $(seq 1 "$apps"); do
     upstreams+="server 127.0.0.1:$port max_fails=0; "
     app_urls+="${app_urls:+ }http://127.0.0.1:$port"
 done
+# ANCHOR_END: processes
 
 nginx_port=$(free_port)
 mkdir -p "$dir/nginx"

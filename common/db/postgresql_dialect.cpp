@@ -60,6 +60,7 @@ struct Target {
     }
 };
 
+// ANCHOR: parse
 Target parse(std::string_view uri) {
     auto bad = [&](const std::string& why) {
         return UriError("bad PostgreSQL URI '" + std::string(uri) + "': " + why +
@@ -99,6 +100,7 @@ Target parse(std::string_view uri) {
     t.params.try_emplace("connect_timeout", "5");
     return t;
 }
+// ANCHOR_END: parse
 
 /// "Key (name)=(admin) already exists." → "name"
 std::string key_column(const char* detail) {
