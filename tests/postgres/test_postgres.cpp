@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 namespace db = common::db;
 
@@ -86,6 +87,21 @@ struct Fixture {
         return out;
     }
 };
+
+/// pg_terminate_backend() only signals the backend: wait until it has really gone.
+void wait_until_gone(db::Connection& c, const std::string& condition) {
+    auto& st = c.prepare("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND " +
+                         condition);
+    for (int i = 0; i < 100; ++i) {
+        BOOST_REQUIRE(st.step());
+        const auto left = st.get_int(0);
+        st.reset();
+        if (left == 0) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_FAIL("the terminated backend is still there after 5 s");
+}
 
 }  // namespace
 
@@ -225,6 +241,7 @@ BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
         std::string victim_pid(pid.get_text(0));
         pid.reset();
         killer->execute("SELECT pg_terminate_backend(" + victim_pid + ")");
+        wait_until_gone(*killer, "pid = " + victim_pid);
         try {
             victim->execute("SELECT 1");
             BOOST_FAIL("a terminated connection still answered");
@@ -233,6 +250,22 @@ BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
                        e.what());
         }
     }  // both go back to the pool; the dead one must not come out again
+    {
+        // A session whose connection dies mid-transaction: the error names the cause, and
+        // rollback() recovers instead of failing on the dead connection again.
+        db::Session s(database);
+        s.add(Author{.name = "Bob"});
+        s.flush();
+        auto killer = database.acquire();
+        killer->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND pid <> pg_backend_pid() AND state = "
+                        "'idle in transaction'");
+        wait_until_gone(*killer, "state = 'idle in transaction'");
+        s.add(Author{.name = "Cy"});
+        BOOST_CHECK_THROW(s.commit(), db::Error);
+        BOOST_CHECK_NO_THROW(s.rollback());
+        BOOST_TEST(s.query<Author>().count() == 1);
+    }
     for (int i = 0; i < 3; ++i) {
         db::Session s(database);
         BOOST_TEST(s.query<Author>().count() == 1);
