@@ -14,6 +14,7 @@
 #include <Poco/TemporaryFile.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <sstream>
 
@@ -32,7 +33,12 @@ std::string repr(const T& v) {
 /// schema is one example's (`Metadata`).
 template <const db::Metadata& (*Metadata)()>
 struct Fixture {
-    db::Database database{"sqlite://", Metadata()};
+    // tests/postgres runs these cases again with a postgresql:// URI in this variable.
+    db::Database database{[] {
+                              const char* uri = std::getenv("WORKBOOK_TEST_DATABASE_URI");
+                              return std::string(uri ? uri : "sqlite://");
+                          }(),
+                          Metadata()};
     std::optional<db::Session> session;
 
     void setup() {

@@ -40,6 +40,8 @@ std::shared_ptr<Connection> Database::acquire() {
 }
 
 std::unique_ptr<Connection> Database::take_idle_or_connect() {
+    // A server restart leaves broken connections in the pool: drop them, open a new one.
+    while (!idle_.empty() && !idle_.back()->usable()) idle_.pop_back();
     if (idle_.empty()) return dialect_->connect(echo_);
     auto c = std::move(idle_.back());
     idle_.pop_back();

@@ -150,12 +150,14 @@ void Connection::set_echo(std::ostream* echo) {
 
 // ---- URIs -------------------------------------------------------------------------------
 
+#include "common/db/postgresql_dialect.hpp"
 #include "common/db/sqlite_dialect.hpp"
 
 namespace common::db {
 
 std::string Dialect::accepted_uris() {
-    return "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (in memory)";
+    return "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (in memory), "
+           "postgresql://user:password@host:port/dbname, postgresql:///dbname?host=/socket/dir";
 }
 
 // The one place that knows URI schemes; a PostgreSQL dialect adds its branch here.
@@ -178,8 +180,9 @@ std::unique_ptr<Dialect> Dialect::from_uri(std::string_view uri) {
         if (path.empty()) throw bad("the path is empty");
         return detail::make_sqlite_dialect(std::string(uri), path);
     }
-    if (scheme == "postgresql" || scheme == "postgres")
-        throw bad("the PostgreSQL dialect is not built in yet");
+    if (scheme == "postgresql") return detail::make_postgresql_dialect(uri);
+    if (scheme == "postgres")  // as SQLAlchemy 1.4+, which dropped this alias
+        throw bad("write postgresql:// instead of postgres://");
     throw bad("unknown scheme '" + std::string(scheme) + "'");
 }
 

@@ -97,6 +97,8 @@ public:
     virtual bool has_table(const std::string& name) = 0;
     /// True between BEGIN and COMMIT/ROLLBACK.
     virtual bool in_transaction() = 0;
+    /// False once the link to a server is broken: the pool drops such a connection.
+    virtual bool usable() { return true; }
 
     std::ostream* echo() const { return echo_; }
     void set_echo(std::ostream* echo);
@@ -125,6 +127,9 @@ public:
     virtual std::string_view name() const = 0;
     /// DDL spelling of a column type, e.g. INTEGER, VARCHAR(64).
     virtual std::string type_ddl(ColumnType type) const = 0;
+    /// DDL type of a table's own generated key (its only primary-key column, no foreign key):
+    /// SQLite numbers an INTEGER PRIMARY KEY itself, PostgreSQL needs SERIAL.
+    virtual std::string key_type_ddl(ColumnType type) const { return type_ddl(type); }
     /// The n-th (1-based) parameter placeholder: "?" for SQLite, "$1" for PostgreSQL.
     virtual std::string placeholder(int n) const = 0;
     /// Opens a new connection with the per-connection settings applied.

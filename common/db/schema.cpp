@@ -2,6 +2,8 @@
 
 #include "common/db/errors.hpp"
 
+#include <algorithm>
+
 namespace common::db {
 
 ForeignKey::ForeignKey(std::string_view target) {
@@ -40,8 +42,12 @@ int Table::find_foreign_key(std::string_view table) const {
 std::vector<std::string> Table::create_sql(const Dialect& dialect) const {
     std::string sql = "\nCREATE TABLE " + name_ + " (";
     const char* sep = "\n\t";
+    const auto keys = std::count_if(columns_.begin(), columns_.end(),
+                                    [](const ColumnDef& c) { return c.primary_key; });
     for (const auto& c : columns_) {
-        sql += sep + c.name + ' ' + dialect.type_ddl(c.type);
+        const bool generated_key = c.primary_key && keys == 1 && !c.foreign_key;
+        sql += sep + c.name + ' ' +
+               (generated_key ? dialect.key_type_ddl(c.type) : dialect.type_ddl(c.type));
         if (!c.is_nullable()) sql += " NOT NULL";
         sep = ", \n\t";
     }

@@ -8,6 +8,7 @@
 #include <Poco/File.h>
 #include <Poco/TemporaryFile.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <optional>
@@ -72,7 +73,12 @@ std::string sql_of(db::Database& d, const std::string& name) {
 }
 
 struct Fixture {
-    db::Database database{"sqlite://", metadata()};
+    // tests/postgres runs these cases again with a postgresql:// URI in this variable.
+    db::Database database{[] {
+                              const char* uri = std::getenv("WORKBOOK_TEST_DATABASE_URI");
+                              return std::string(uri ? uri : "sqlite://");
+                          }(),
+                          metadata()};
     std::optional<db::Session> session;
     void setup() {
         database.create_all();

@@ -1,0 +1,275 @@
+// common::db on PostgreSQL: what only this engine has (URI translation, SERIAL keys, SQLSTATE
+// mapping, the pool after a lost connection). Run under tests/postgres/throwaway.sh, which
+// sets WORKBOOK_TEST_DATABASE_URI; the engine-neutral tests (tests/db, chapter 01) run there
+// too, see tests/postgres/CMakeLists.txt.
+#define BOOST_TEST_MODULE postgres
+#include <boost/test/unit_test.hpp>
+
+#include "common/db/db.hpp"
+#include "common/db/postgresql_dialect.hpp"
+
+#include <cstdlib>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+namespace db = common::db;
+
+namespace {
+
+struct Author;
+struct Book {
+    std::int64_t id = 0;
+    std::string title;
+    double price = 0;
+    bool in_print = false;
+    std::optional<std::int64_t> author_id{};
+    db::One<Author> author{};
+    static db::Model<Book>& model();
+};
+struct Author {
+    std::int64_t id = 0;
+    std::string name;
+    db::Dynamic<Book> books{};
+    static db::Model<Author>& model();
+};
+
+db::Model<Author>& Author::model() {
+    static auto m = db::Model<Author>("authors")
+                        .column("id", &Author::id, db::Integer, db::primary_key)
+                        .column("name", &Author::name, db::String(64), db::unique)
+                        .relationship("books", &Author::books, db::backref("author", &Book::author),
+                                      db::lazy::dynamic);
+    return m;
+}
+db::Model<Book>& Book::model() {
+    static auto m =
+        db::Model<Book>("books")
+            .column("id", &Book::id, db::Integer, db::primary_key)
+            .column("title", &Book::title, db::Text)
+            .column("price", &Book::price, db::Float)
+            .column("in_print", &Book::in_print, db::Boolean)
+            .column("author_id", &Book::author_id, db::Integer, db::ForeignKey("authors.id"));
+    return m;
+}
+
+const db::Metadata& metadata() {
+    static const auto m = db::Metadata::of<Author, Book>();
+    return m;
+}
+
+std::string uri() {
+    const char* u = std::getenv("WORKBOOK_TEST_DATABASE_URI");
+    if (!u || std::string_view(u).substr(0, 13) != "postgresql://")
+        throw std::runtime_error("set WORKBOOK_TEST_DATABASE_URI to a postgresql:// URI (run "
+                                 "through tests/postgres/throwaway.sh)");
+    return u;
+}
+
+struct Fixture {
+    db::Database database{uri(), metadata()};
+    std::optional<db::Session> session;
+    Fixture() {
+        database.drop_all();  // a failed earlier case may have left tables behind
+        database.create_all();
+        session.emplace(database);
+    }
+    ~Fixture() {
+        session.reset();
+        database.drop_all();
+    }
+    std::string text(const std::string& sql) {
+        auto c = database.acquire();
+        auto& st = c->prepare(sql);
+        std::string out;
+        while (st.step()) out += std::string(st.get_text(0)) + "\n";
+        st.reset();
+        return out;
+    }
+};
+
+/// pg_terminate_backend() only signals the backend: wait until it has really gone.
+void wait_until_gone(db::Connection& c, const std::string& condition) {
+    auto& st = c.prepare("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND " +
+                         condition);
+    for (int i = 0; i < 100; ++i) {
+        BOOST_REQUIRE(st.step());
+        const auto left = st.get_int(0);
+        st.reset();
+        if (left == 0) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_FAIL("the terminated backend is still there after 5 s");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(Uris)
+
+BOOST_AUTO_TEST_CASE(uris_become_libpq_key_value_strings) {
+    using db::detail::postgresql_conninfo;
+    BOOST_TEST(postgresql_conninfo("postgresql://ann:s%40cret@db.example:5433/flasky") ==
+               "connect_timeout='5' dbname='flasky' host='db.example' password='s@cret' "
+               "port='5433' user='ann'");
+    BOOST_TEST(postgresql_conninfo("postgresql:///flasky?host=/run/postgresql") ==
+               "connect_timeout='5' dbname='flasky' host='/run/postgresql'");
+    BOOST_TEST(postgresql_conninfo("postgresql://h/d?connect_timeout=1&sslmode=require") ==
+               "connect_timeout='1' dbname='d' host='h' sslmode='require'");
+    BOOST_TEST(postgresql_conninfo("postgresql://o'b@h/d") ==
+               "connect_timeout='5' dbname='d' host='h' user='o\\'b'");
+    BOOST_CHECK_THROW(postgresql_conninfo("postgresql://h/a/b"), db::UriError);
+    BOOST_CHECK_THROW(postgresql_conninfo("postgresql://h/d?bad-key=1"), db::UriError);
+    try {
+        db::Database d("postgres://h/d", metadata());
+        BOOST_FAIL("postgres:// accepted");
+    } catch (const db::UriError& e) {
+        BOOST_TEST(std::string(e.what()).find("write postgresql://") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unreachable_server_says_what_to_check_and_hides_the_password) {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    try {
+        db::Database d("postgresql://ann:topsecret@127.0.0.1:1/flasky", metadata());
+        BOOST_FAIL("connected to port 1");
+    } catch (const db::UriError& e) {
+        std::string m = e.what();
+        BOOST_TEST(m.find("host 127.0.0.1 port 1") != std::string::npos, m);
+        BOOST_TEST(m.find("pg_isready") != std::string::npos, m);
+        BOOST_TEST(m.find("topsecret") == std::string::npos, m);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(Engine, Fixture)
+
+BOOST_AUTO_TEST_CASE(create_all_makes_serial_keys_and_sqlalchemy_types) {
+    // What Flask-SQLAlchemy's create_all() makes of the same model on PostgreSQL.
+    BOOST_TEST(text("SELECT column_name || ' ' || data_type || coalesce('(' || "
+                    "character_maximum_length || ')', '') || ' ' || is_nullable || ' ' || "
+                    "coalesce(column_default, '') FROM information_schema.columns WHERE "
+                    "table_name='books' ORDER BY ordinal_position") ==
+               "id integer NO nextval('books_id_seq'::regclass)\n"
+               "title text YES \n"
+               "price double precision YES \n"
+               "in_print boolean YES \n"
+               "author_id integer YES \n");
+    BOOST_TEST(text("SELECT conname || ' ' || contype::text FROM pg_constraint WHERE conrelid = "
+                    "'authors'::regclass ORDER BY conname") ==
+               "authors_name_key u\nauthors_pkey p\n");
+    BOOST_TEST(text("SELECT indexname FROM pg_indexes WHERE tablename='books' ORDER BY 1") ==
+               "books_pkey\nix_books_author_id\n");
+}
+
+BOOST_AUTO_TEST_CASE(keys_values_and_relationships_round_trip) {
+    auto a = session->add(Author{.name = "Grinberg"});
+    auto b = session->add(Book{.title = "Flask Web Development", .price = 39.99, .in_print = true});
+    a->books.append(b);
+    session->add(Book{.title = "It's \"quoted\" -- ; DROP TABLE books", .price = 0.5});
+    session->commit();
+    BOOST_TEST(a->id == 1);
+    BOOST_TEST(b->id == 1);
+
+    db::Session other(database);
+    auto found = other.query<Book>().filter_by("title", "Flask Web Development").one();
+    BOOST_TEST(found->price == 39.99);
+    BOOST_TEST(found->in_print);
+    BOOST_TEST(found->author->name == "Grinberg");
+    BOOST_TEST(other.query<Book>().filter("price < ?", {1.0}).one()->title ==
+               "It's \"quoted\" -- ; DROP TABLE books");
+    BOOST_TEST(other.query<Author>().one()->books.count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(unique_violation_is_integrity_error_named_like_sqlite) {
+    session->add(Author{.name = "Ann"});
+    session->commit();
+    session->add(Author{.name = "Ann"});
+    try {
+        session->commit();
+        BOOST_FAIL("duplicate name accepted");
+    } catch (const db::IntegrityError& e) {
+        BOOST_TEST(e.constraint() == "authors.name");
+        BOOST_TEST(std::string(e.what()).find("23505") == std::string::npos);  // message, not code
+        BOOST_TEST(std::string(e.what()).find("duplicate key") != std::string::npos);
+    }
+    session->rollback();
+    BOOST_TEST(session->query<Author>().count() == 1);
+    session->add(Author{.name = "Bob"});  // the session is usable again
+    session->commit();
+    BOOST_TEST(session->query<Author>().count() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(foreign_key_violation_is_integrity_error) {
+    session->add(Book{.title = "orphan", .author_id = 42});
+    try {
+        session->commit();
+        BOOST_FAIL("dangling foreign key accepted");
+    } catch (const db::IntegrityError& e) {
+        BOOST_TEST(e.constraint() == "books.author_id");
+    }
+    session->rollback();
+}
+
+BOOST_AUTO_TEST_CASE(serialization_failure_says_to_retry) {
+    session->add(Author{.name = "Ann"});
+    session->commit();
+    auto a = database.acquire(), b = database.acquire();
+    a->execute("BEGIN ISOLATION LEVEL SERIALIZABLE");
+    a->execute("SELECT name FROM authors");
+    b->execute("UPDATE authors SET name='Bob'");
+    try {
+        a->execute("UPDATE authors SET name='Cy'");
+        BOOST_FAIL("no serialization failure");
+    } catch (const db::Error& e) {
+        BOOST_TEST(std::string(e.what()).find("run the unit of work again") != std::string::npos,
+                   e.what());
+    }
+    a->execute("ROLLBACK");
+}
+
+BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
+    session->add(Author{.name = "Ann"});
+    session->commit();
+    session.reset();  // its connection goes back to the pool
+    {
+        auto killer = database.acquire();
+        auto victim = database.acquire();
+        auto& pid = victim->prepare("SELECT pg_backend_pid()");
+        BOOST_REQUIRE(pid.step());
+        std::string victim_pid(pid.get_text(0));
+        pid.reset();
+        killer->execute("SELECT pg_terminate_backend(" + victim_pid + ")");
+        wait_until_gone(*killer, "pid = " + victim_pid);
+        try {
+            victim->execute("SELECT 1");
+            BOOST_FAIL("a terminated connection still answered");
+        } catch (const db::Error& e) {
+            BOOST_TEST(std::string(e.what()).find("lost the connection") != std::string::npos,
+                       e.what());
+        }
+    }  // both go back to the pool; the dead one must not come out again
+    {
+        // A session whose connection dies mid-transaction: the error names the cause, and
+        // rollback() recovers instead of failing on the dead connection again.
+        db::Session s(database);
+        s.add(Author{.name = "Bob"});
+        s.flush();
+        auto killer = database.acquire();
+        killer->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND pid <> pg_backend_pid() AND state = "
+                        "'idle in transaction'");
+        wait_until_gone(*killer, "state = 'idle in transaction'");
+        s.add(Author{.name = "Cy"});
+        BOOST_CHECK_THROW(s.commit(), db::Error);
+        BOOST_CHECK_NO_THROW(s.rollback());
+        BOOST_TEST(s.query<Author>().count() == 1);
+    }
+    for (int i = 0; i < 3; ++i) {
+        db::Session s(database);
+        BOOST_TEST(s.query<Author>().count() == 1);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
