@@ -120,14 +120,26 @@ std::string default_description(int code) {
 }  // namespace
 
 HTTPError::HTTPError(int code, std::string description)
-    : code_(code),
-      description_(description.empty() ? default_description(code) : std::move(description)) {
-    what_ = title();
-    if (!description_.empty()) what_ += ": " + description_;
+    : HTTPError(code, description.empty() ? default_description(code) : std::move(description), 0) {
 }
+
+// what() is "404 Not Found: The requested URL was not found..." (the title alone without one).
+HTTPError::HTTPError(int code, std::string description, int)
+    : Error(std::to_string(code) + " " + std::string(reason_phrase(code)) +
+            (description.empty() ? "" : ": " + description)),
+      code_(code), description_(std::move(description)) {}
 
 std::string HTTPError::title() const {
     return std::to_string(code_) + " " + std::string(reason_phrase(code_));
+}
+
+std::string error_page(int status, std::string_view description) {
+    std::string reason(reason_phrase(status));
+    if (description.empty()) description = default_description(status);
+    std::string page = "<!doctype html>\n<html lang=en>\n<title>" + std::to_string(status) + " " +
+                       reason + "</title>\n<h1>" + reason + "</h1>\n";
+    if (!description.empty()) page += "<p>" + html_escape(description) + "</p>\n";
+    return page;
 }
 
 void abort(int code, std::string description) { throw HTTPError(code, std::move(description)); }

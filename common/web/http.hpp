@@ -3,6 +3,8 @@
 /// Small HTTP vocabulary shared by Request, Response, the router and the test client:
 /// MultiDict (Werkzeug's), case-insensitive Headers, HTTPError (Flask's abort()).
 
+#include "common/web/errors.hpp"
+
 #include <ctime>
 #include <exception>
 #include <optional>
@@ -86,7 +88,7 @@ std::string_view reason_phrase(int status) noexcept;
 
 /// An HTTP error that ends the request with an error page, like Werkzeug's HTTPException
 /// raised by Flask's abort(). Error handlers registered for `code` render it.
-class HTTPError : public std::exception {
+class HTTPError : public Error {
 public:
     explicit HTTPError(int code, std::string description = {});
     int code() const noexcept { return code_; }
@@ -94,16 +96,19 @@ public:
     const std::string& description() const noexcept { return description_; }
     /// "404 Not Found"
     std::string title() const;
-    const char* what() const noexcept override { return what_.c_str(); }
 
     /// Extra headers the error response must carry (405 → Allow, 308 → Location).
     Headers headers;
 
 private:
+    HTTPError(int code, std::string description, int);  ///< description already defaulted
     int code_;
     std::string description_;
-    std::string what_;
 };
+
+/// The one place an error page is written: Werkzeug's plain page for a status, so that an app
+/// without its own handler (and the server's own 400/431/503 answers) look like Flask's.
+std::string error_page(int status, std::string_view description = {});
 
 /// Flask's abort(): throws HTTPError(code, description).
 [[noreturn]] void abort(int code, std::string description = {});

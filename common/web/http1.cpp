@@ -98,7 +98,7 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 }  // namespace
 
 // ANCHOR: parse_request
-Framing parse_request(std::string_view buffer, const FramingLimits& limits, FramedRequest& out) {
+Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out) {
     out = FramedRequest{};
     // A client may send empty lines between requests (RFC 9112 §2.2): skip them.
     std::size_t start = 0;
@@ -141,7 +141,8 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
             return Framing::bad_request;
         }
         std::size_t used = 0;
-        switch (find_chunked_body(buffer.substr(body_start), limits.max_body, body, used)) {
+        switch (
+            find_chunked_body(buffer.substr(body_start), limits.max_content_length, body, used)) {
             case Chunks::incomplete:
                 out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
                 return Framing::incomplete;
@@ -159,7 +160,7 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
             return Framing::bad_request;
         }
         const auto size = static_cast<std::size_t>(length);
-        if (size > limits.max_body) {
+        if (size > limits.max_content_length) {
             too_large = true;  // refused without reading it
         } else if (buffer.size() - body_start < size) {
             out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
@@ -213,12 +214,8 @@ std::string serialize_response(const Response& response, std::string_view versio
 }
 
 std::string error_response(int status, std::string_view detail) {
-    const std::string title = std::to_string(status) + " " + std::string(reason_phrase(status));
-    Response page("<!doctype html>\n<title>" + title + "</title>\n<h1>" +
-                      std::string(reason_phrase(status)) + "</h1>\n" +
-                      (detail.empty() ? std::string() : "<p>" + html_escape(detail) + "</p>\n"),
-                  status);
-    return serialize_response(page, "HTTP/1.1", false, true);
+    return serialize_response(Response(error_page(status, detail), status), "HTTP/1.1", false,
+                              true);
 }
 
 }  // namespace common::web

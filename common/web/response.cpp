@@ -24,9 +24,9 @@ bool cookie_safe(std::string_view s) {
 std::string format_cookie(std::string_view name, std::string_view value, const CookieOptions& o,
                           bool expire_now) {
     if (name.empty() || !cookie_safe(name))
-        throw std::invalid_argument("invalid cookie name '" + std::string(name) + "'");
+        throw UsageError("invalid cookie name '" + std::string(name) + "'");
     if (!cookie_safe(value))
-        throw std::invalid_argument(
+        throw UsageError(
             "cookie '" + std::string(name) +
             "' has characters a cookie value cannot carry (space, quote, comma, semicolon, "
             "backslash or control character): encode the value first");

@@ -1,5 +1,7 @@
 #include "common/web/session.hpp"
 
+#include "common/web/errors.hpp"
+
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>  // the BASE64_* options
 #include <Poco/HMACEngine.h>
@@ -190,7 +192,7 @@ std::string random_hex(std::size_t bytes) {
         const auto n = ::getrandom(raw.data() + got, bytes - got, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw std::runtime_error("getrandom failed: the OS has no randomness to give");
+            throw ServerError("getrandom failed: the OS has no randomness to give");
         }
         got += static_cast<std::size_t>(n);
     }

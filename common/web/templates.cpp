@@ -1,6 +1,7 @@
 // The one translation unit that includes kainjow/mustache.hpp (it is large and header-only).
 #include "common/web/templates.hpp"
 
+#include <Poco/String.h>
 #include <kainjow/mustache.hpp>
 
 #include <algorithm>
@@ -25,13 +26,6 @@ struct Node {
     std::string text;  ///< the text, or the block/parent/partial name
     std::vector<Node> children;
 };
-
-std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
 
 std::vector<Node> parse_nodes(const std::string& text, const std::string& tname) {
     struct Frame {
@@ -77,9 +71,9 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
             emit_text(raw);
             continue;
         }
-        const std::string content = trim(raw.substr(2, raw.size() - 4));
+        const std::string content = Poco::trim(std::string(raw.substr(2, raw.size() - 4)));
         const char sigil = content.empty() ? ' ' : content.front();
-        const std::string name = trim(std::string_view(content).substr(1));
+        const std::string name = Poco::trim(content.substr(1));
         switch (sigil) {
             case '=': throw fail("set-delimiter tags ({{=...=}}) are not supported; keep {{ }}");
             case '>': out().push_back(Node{Node::Partial, name, {}}); break;

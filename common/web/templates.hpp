@@ -15,6 +15,7 @@
 /// (mail .txt) are not escaped, as in Flask. Set-delimiter tags are not supported.
 
 #include "common/web/data.hpp"
+#include "common/web/errors.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -23,12 +24,6 @@
 #include <vector>
 
 namespace common::web {
-
-/// A template that does not exist or does not compile; the message names it and says why.
-class TemplateError : public std::runtime_error {
-public:
-    using runtime_error::runtime_error;
-};
 
 class TemplateEngine {
 public:

@@ -8,7 +8,7 @@ using namespace common::web;
 
 namespace {
 
-Framing parse(std::string_view bytes, FramedRequest& out, FramingLimits limits = {}) {
+Framing parse(std::string_view bytes, FramedRequest& out, Limits limits = {}) {
     return parse_request(bytes, limits, out);
 }
 
@@ -51,8 +51,8 @@ BOOST_AUTO_TEST_CASE(a_body_is_waited_for_and_100_continue_is_noticed) {
 }
 
 BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_not_waited_for_and_ends_the_connection) {
-    FramingLimits limits;
-    limits.max_body = 10;
+    Limits limits;
+    limits.max_content_length = 10;
     FramedRequest r;
     const std::string head = "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
     BOOST_REQUIRE((parse(head, r, limits) == Framing::complete));
@@ -73,8 +73,8 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_are_decoded_when_whole) {
 }
 
 BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
-    FramingLimits limits;
-    limits.max_body = 8;
+    Limits limits;
+    limits.max_content_length = 8;
     FramedRequest r;
     const std::string bytes =
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\n";
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
 }
 
 BOOST_AUTO_TEST_CASE(a_head_over_the_limit_is_refused_even_before_it_ends) {
-    FramingLimits limits;
+    Limits limits;
     limits.max_head = 100;
     FramedRequest r;
     BOOST_TEST((parse("GET / HTTP/1.1\r\nX: " + std::string(200, 'a'), r, limits) ==
