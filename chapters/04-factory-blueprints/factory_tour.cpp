@@ -81,7 +81,7 @@ void run(std::ostream& out) {
     flasky::db.create_all(*app);
 
     // Under TESTING, MAIL_SUPPRESS_SEND is on: the admin mail is recorded, not sent.
-    auto outbox = flasky::mail.mail(*app).record_messages();
+    auto outbox = flasky::mail.for_app(*app).record_messages();
 
     // ANCHOR: tour_requests
     web::TestClient client = app->test_client();

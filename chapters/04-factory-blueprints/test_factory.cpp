@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(a_new_user_mails_the_admin) {
     client.reset();
     app = flasky::create_app("testing");
     client.emplace(app->test_client());
-    auto outbox = flasky::mail.mail(*app).record_messages();
+    auto outbox = flasky::mail.for_app(*app).record_messages();
     post_name("Bob");
     post_name("Bob");  // known: no second mail
     flasky::mail.sender(*app).flush();
@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(a_new_user_mails_the_admin) {
 }
 
 BOOST_AUTO_TEST_CASE(no_admin_no_mail) {
-    auto outbox = flasky::mail.mail(*app).record_messages();
+    auto outbox = flasky::mail.for_app(*app).record_messages();
     post_name("Bob");
     flasky::mail.sender(*app).flush();
     BOOST_TEST(outbox.size() == 0);

@@ -13,7 +13,7 @@ namespace flasky {
 using common::config::ConfigError;
 using common::config::env;
 
-std::string sqlite_beside_app(std::string_view file) {
+std::string sqlite_in_working_directory(std::string_view file) {
     // Poco::Path::current() ends with '/', so this is 'sqlite:///' + '/abs/dir/' + file.
     return "sqlite:///" + Poco::Path::current() + std::string(file);
 }
@@ -42,19 +42,21 @@ DevelopmentConfig::DevelopmentConfig() {
     attr("MAIL_USE_TLS", true);
     attr("MAIL_USERNAME", env("MAIL_USERNAME"));
     attr("MAIL_PASSWORD", env("MAIL_PASSWORD"));
-    attr("SQLALCHEMY_DATABASE_URI", env("DEV_DATABASE_URI", sqlite_beside_app("data-dev.sqlite")));
+    attr("SQLALCHEMY_DATABASE_URI",
+         env("DEV_DATABASE_URI", sqlite_in_working_directory("data-dev.sqlite")));
 }
 
 TestingConfig::TestingConfig() {
     class_body("TestingConfig");
     attr("TESTING", true);
     attr("SQLALCHEMY_DATABASE_URI",
-         env("TEST_DATABASE_URI", sqlite_beside_app("data-test.sqlite")));
+         env("TEST_DATABASE_URI", sqlite_in_working_directory("data-test.sqlite")));
 }
 
 ProductionConfig::ProductionConfig() {
     class_body("ProductionConfig");
-    attr("SQLALCHEMY_DATABASE_URI", env("DATABASE_URI", sqlite_beside_app("data.sqlite")));
+    attr("SQLALCHEMY_DATABASE_URI",
+         env("DATABASE_URI", sqlite_in_working_directory("data.sqlite")));
 }
 
 void ProductionConfig::init_app(common::config::Config& app_config) const {
