@@ -6,6 +6,7 @@
 #include "common/config/scoped_env.hpp"
 #include "common/flasky/app.hpp"
 #include "common/flasky/config.hpp"
+#include "common/flasky/main/main.hpp"
 #include "common/flasky/models.hpp"
 #include "common/mail/async_sender.hpp"
 #include "common/mail/mail.hpp"
@@ -108,6 +109,51 @@ BOOST_FIXTURE_TEST_CASE(extensions_are_bound_and_main_is_registered, AppFixture)
     BOOST_TEST(app->blueprints() == std::vector<std::string>{"main"});
     BOOST_TEST(app->url_for("main.index") == "/");
     BOOST_TEST(app->url_for("main.index", {{"page", "2"}}) == "/?page=2");
+}
+
+// Issue 15: the templates build their links from the URL map ({{url_for.main.index}}), so main
+// registered under a url_prefix keeps a working navbar, home link and form.
+BOOST_AUTO_TEST_CASE(main_under_a_url_prefix_keeps_its_links) {
+    Poco::TemporaryFile file;
+    ScopedEnv database{"TEST_DATABASE_URI", "sqlite:///" + file.path()};
+    ScopedEnv admin{"FLASKY_ADMIN", std::nullopt};
+    // create_app('testing'), but with main.register under url_prefix='/app'.
+    const std::string root = flasky::create_app("testing")->root_path();
+    web::App app("flasky", root);
+    app.config.from_object(flasky::config["testing"]);
+    flasky::config["testing"].init_app(app.config);
+    flasky::bootstrap.init_app(app);
+    flasky::mail.init_app(app);
+    flasky::moment.init_app(app);
+    flasky::db.init_app(app);
+    app.register_blueprint(flasky::main::blueprint(), "/app");
+    flasky::db.create_all(app);
+    auto client = app.test_client();
+
+    BOOST_TEST(app.url_for("main.index") == "/app/");
+    auto page = client.get("/app/");
+    BOOST_TEST(page.status == 200);
+    BOOST_TEST(page.contains(R"(<a class="navbar-brand" href="/app/">Flasky</a>)"));
+    BOOST_TEST(page.contains(R"(<a class="nav-link" href="/app/">Home</a>)"));
+    BOOST_TEST(page.contains(R"(<form action="/app/" method="post")"));
+    BOOST_TEST(!page.contains(R"(href="/")"));
+
+    auto posted = client.post(
+        "/app/", {{"name", "Bob"}, {"csrf_token", web::TestClient::csrf_token(page.body)}});
+    BOOST_TEST(posted.status == 302);
+    BOOST_TEST(posted.location() == "/app/");
+
+    auto missing = client.get("/");  // the old home is not there any more...
+    BOOST_TEST(missing.status == 404);
+    BOOST_TEST(missing.contains(R"(<a href="/app/">Back to the home page</a>)"));  // ...its link is
+    flasky::db.drop_all(app);
+}
+
+BOOST_AUTO_TEST_CASE(templates_link_to_the_root_without_a_prefix) {
+    auto app = flasky::create_app("testing");
+    auto page = app->test_client().get("/nope");
+    BOOST_TEST(page.contains(R"(<a class="navbar-brand" href="/">Flasky</a>)"));
+    BOOST_TEST(page.contains(R"(src="/static/flask-moment/render.js")"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -96,6 +96,21 @@ std::string exception_text(std::exception_ptr error) {
     }
 }
 
+/// What templates may ask url_for for ({{url_for.main.index}}): every endpoint whose URL needs
+/// no variables, and each folder-serving endpoint (".../<path:filename>") as its folder's URL.
+std::map<std::string, std::string, std::less<>> template_urls(const Router& router) {
+    constexpr std::string_view files = "/<path:filename>";
+    std::map<std::string, std::string, std::less<>> urls;
+    for (const auto& r : router.rules()) {
+        const auto variable = r.rule.find('<');
+        if (variable == std::string::npos)
+            urls.emplace(r.endpoint, router.build(r.endpoint, {}));
+        else if (r.rule.ends_with(files) && variable == r.rule.size() - files.size() + 1)
+            urls.emplace(r.endpoint, r.rule.substr(0, variable - 1));
+    }
+    return urls;
+}
+
 /// after_request and teardown order (Flask's): the blueprint's hooks, then the app's, each
 /// newest first.
 template <class Hook, class Fn>
@@ -331,6 +346,7 @@ void App::freeze() {
         s.serializer.emplace(*key);
 
     auto engine = std::make_unique<TemplateEngine>();
+    engine->set_urls(template_urls(impl_->router));
     engine->add_folder(impl_->resolve(impl_->template_folder));
     for (const auto& src : impl_->template_sources) {
         if (src.folder.empty())

@@ -75,7 +75,7 @@ const std::string& log_time() {
 // ---- Connection -----------------------------------------------------------------------
 
 Connection::Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketReactor& loop,
-           ConnectionShared& shared)
+                       ConnectionShared& shared)
     : socket_(socket), loop_(loop), shared_(shared) {
     socket_.setBlocking(false);
     socket_.setNoDelay(true);
@@ -119,10 +119,9 @@ void Connection::sweep(Clock::time_point now) {
         case receiving:
         case writing:
             // While stopping, a half-sent request gets a few seconds, not the full timeout.
-            expired =
-                age > (shared_.stopping ? std::min<Clock::duration>(shared_.request_timeout,
-                                                                    std::chrono::seconds(5))
-                                        : shared_.request_timeout);
+            expired = age > (shared_.stopping ? std::min<Clock::duration>(shared_.request_timeout,
+                                                                          std::chrono::seconds(5))
+                                              : shared_.request_timeout);
             break;
         case lingering: expired = age > std::chrono::seconds(2); break;
         default: break;
@@ -219,10 +218,10 @@ bool Connection::respond(FramedRequest& framed) {
     const bool head = req.method == "HEAD";
     if (shared_.log.enabled()) {
         const bool no_body = head || resp.status == 304 || resp.status == 204;
-        shared_.log.write(
-            remote_addr_ + " - - [" + log_time() + "] \"" + req.method + " " + framed.target +
-            " " + framed.version + "\" " + std::to_string(resp.status) + " " +
-            (no_body ? std::string("-") : std::to_string(resp.body.size())) + "\n");
+        shared_.log.write(remote_addr_ + " - - [" + log_time() + "] \"" + req.method + " " +
+                          framed.target + " " + framed.version + "\" " +
+                          std::to_string(resp.status) + " " +
+                          (no_body ? std::string("-") : std::to_string(resp.body.size())) + "\n");
     }
     return queue(serialize_response(resp, framed.version, keep_alive, !head), !keep_alive);
 }
@@ -245,8 +244,7 @@ bool Connection::queue(std::string bytes, bool close_after) {
 
 bool Connection::flush() {
     while (out_sent_ < out_.size()) {
-        const int chunk =
-            static_cast<int>(std::min<std::size_t>(out_.size() - out_sent_, INT_MAX));
+        const int chunk = static_cast<int>(std::min<std::size_t>(out_.size() - out_sent_, INT_MAX));
         const int n = send_some(out_.data() + out_sent_, chunk);
         if (n < 0) {  // the socket's buffer is full: wait until the client reads
             if (!waiting_writable_) {
@@ -255,8 +253,7 @@ bool Connection::flush() {
                 loop_.addEventHandler(socket_, writable());
             }
             int state = state_.load();
-            if (state != writing && !state_.compare_exchange_strong(state, writing))
-                return false;
+            if (state != writing && !state_.compare_exchange_strong(state, writing)) return false;
             touch();
             return false;
         }

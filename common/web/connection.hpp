@@ -55,9 +55,8 @@ class Connection;
 
 /// What every connection of one server shares.
 struct ConnectionShared {
-    ConnectionShared(App& a, AccessLog& l, const Limits& fl, Clock::duration ka,
-                     Clock::duration rt,
-           std::size_t mc)
+    ConnectionShared(App& a, AccessLog& l, const Limits& fl, Clock::duration ka, Clock::duration rt,
+                     std::size_t mc)
         : app(a), log(l), limits(fl), keep_alive(ka), request_timeout(rt), max_connections(mc) {}
     App& app;
     AccessLog& log;

@@ -19,7 +19,8 @@ Limits Limits::from_config(const common::config::Config& config) {
     Limits limits;
     limits.max_content_length =
         positive_setting(config, "MAX_CONTENT_LENGTH", default_limits.max_content_length);
-    limits.max_form_parts = positive_setting(config, "MAX_FORM_PARTS", default_limits.max_form_parts);
+    limits.max_form_parts =
+        positive_setting(config, "MAX_FORM_PARTS", default_limits.max_form_parts);
     limits.max_form_memory_size =
         positive_setting(config, "MAX_FORM_MEMORY_SIZE", default_limits.max_form_memory_size);
     return limits;
