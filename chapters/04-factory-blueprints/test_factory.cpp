@@ -149,6 +149,28 @@ BOOST_AUTO_TEST_CASE(main_under_a_url_prefix_keeps_its_links) {
     flasky::db.drop_all(app);
 }
 
+// Issue 16: the pages work under the default Content-Security-Policy (default-src 'self'):
+// every script and stylesheet is a file from this site, and no markup carries inline script
+// or style, which the policy would block.
+BOOST_FIXTURE_TEST_CASE(the_pages_need_nothing_the_csp_blocks, AppFixture) {
+    for (const char* url : {"/", "/nope"}) {
+        auto page = client->get(url);
+        BOOST_TEST_CONTEXT(url) {
+            BOOST_TEST(page.headers.get("Content-Security-Policy") ==
+                       "default-src 'self'; frame-ancestors 'none'");
+            BOOST_TEST(!page.contains("<script>"));  // every <script> has a src
+            BOOST_TEST(!page.contains(" style="));
+            BOOST_TEST(!page.contains("onclick="));  // no inline event handlers
+            BOOST_TEST(!page.contains("onload="));
+            BOOST_TEST(!page.contains("src=\"http"));
+            BOOST_TEST(!page.contains("href=\"http"));
+        }
+    }
+    for (const char* asset : {"/static/flask-moment/render.js", "/static/moment/moment.min.js",
+                              "/static/bootstrap4/css/bootstrap.min.css"})
+        BOOST_TEST(client->get(asset).status == 200, asset);
+}
+
 BOOST_AUTO_TEST_CASE(templates_link_to_the_root_without_a_prefix) {
     auto app = flasky::create_app("testing");
     auto page = app->test_client().get("/nope");

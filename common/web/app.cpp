@@ -72,8 +72,22 @@ struct Settings {
     std::int64_t lifetime = 31LL * 24 * 3600;
     Limits limits;
     bool csrf_enabled = true;
+    /// WTF_CSRF_TIME_LIMIT (Flask-WTF's 3600 s); 0 or None: a token never expires.
+    std::int64_t csrf_time_limit = 3600;
     bool propagate = false;
     std::optional<SessionSerializer> serializer;
+    /// Signs the CSRF tokens put in pages, with their expiry (Flask-WTF's salt).
+    std::optional<SessionSerializer> csrf_serializer;
+    /// Headers every response gets unless the view set them: the browser's own defences,
+    /// on by default (Flask leaves them to Flask-Talisman). Config keys of the same names
+    /// change them; an empty value leaves the header out.
+    std::vector<std::pair<std::string, std::string>> security_headers{
+        {"X-Content-Type-Options", "nosniff"},
+        // Scripts, styles, images and frames only from this site; no inline script; the
+        // pages may not be framed (clickjacking).
+        {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+        {"Referrer-Policy", "strict-origin-when-cross-origin"},
+    };
 };
 
 bool is_unsafe(std::string_view method) {
@@ -125,8 +139,22 @@ void for_each_reversed(std::vector<Scoped<Hook>>& hooks, const std::string& blue
     }
 }
 
-void check_csrf(Context& ctx) {
+/// "https://example.com:8443" → "example.com:8443"; "" when it is not scheme://host.
+std::string_view origin_host(std::string_view origin) {
+    const auto scheme = origin.find("://");
+    if (scheme == std::string_view::npos) return {};
+    return origin.substr(scheme + 3);
+}
+
+void check_csrf(Context& ctx, const Settings& s) {
     const Request& req = ctx.request;
+    // A browser names the page a form was posted from: another site's page posting here is
+    // what CSRF is, whatever token it carries. (Behind a proxy the scheme may differ, so only
+    // the host is compared.)
+    if (const std::string* origin = req.headers.find("Origin"))
+        if (!iequals(origin_host(*origin), req.host()))
+            throw HTTPError(400, "The request came from another site (Origin " + *origin +
+                                     ", this site is " + req.host() + ").");
     std::string token;
     if (const std::string* header = req.headers.find("X-CSRFToken"))
         token = *header;
@@ -139,7 +167,17 @@ void check_csrf(Context& ctx) {
     const Data* expected = ctx.session().get("csrf_token");
     if (!expected || !expected->is_string())
         throw HTTPError(400, "The CSRF session token is missing.");
-    if (!constant_time_equals(token, expected->as_string()))
+    if (!s.csrf_serializer) throw HTTPError(400, "The CSRF token is invalid.");
+    // The page's token is the session's, signed with its expiry (Flask-WTF's TimedSerializer).
+    auto raw = s.csrf_serializer->loads(token, unix_now());
+    if (!raw) {
+        const bool expired = s.csrf_serializer->loads(token, 0).has_value();
+        throw HTTPError(400,
+                        expired ? "The CSRF token has expired." : "The CSRF token is invalid.");
+    }
+    const Data* signed_raw = raw->find("csrf");
+    if (!signed_raw || !signed_raw->is_string() ||
+        !constant_time_equals(signed_raw->as_string(), expected->as_string()))
         throw HTTPError(400, "The CSRF tokens do not match.");
 }
 
@@ -342,8 +380,17 @@ void App::freeze() {
     const bool debug_or_testing =
         config.get_bool_or("TESTING", false) || config.get_bool_or("DEBUG", false);
     s.propagate = config.get_bool_or("PROPAGATE_EXCEPTIONS", debug_or_testing);
-    if (auto key = config.get_optional_string("SECRET_KEY"); key && !key->empty())
+    if (auto key = config.get_optional_string("SECRET_KEY"); key && !key->empty()) {
         s.serializer.emplace(*key);
+        s.csrf_serializer.emplace(*key, "wtf-csrf-token");
+    }
+    s.csrf_time_limit = config.get_int_or("WTF_CSRF_TIME_LIMIT", s.csrf_time_limit);
+    if (s.csrf_time_limit < 0)
+        throw common::config::ConfigError(
+            "config WTF_CSRF_TIME_LIMIT must be seconds (0 for no limit), got " +
+            std::to_string(s.csrf_time_limit));
+    for (auto& [name, value] : s.security_headers) value = config.get_string_or(name, value);
+    std::erase_if(s.security_headers, [](const auto& header) { return header.second.empty(); });
 
     auto engine = std::make_unique<TemplateEngine>();
     engine->set_urls(template_urls(impl_->router));
@@ -445,7 +492,7 @@ Response App::dispatch_request(Context& ctx) {
         return r;
     }
     if (impl_->settings.csrf_enabled && is_unsafe(req.method) && !is_csrf_exempt(req.endpoint))
-        check_csrf(ctx);
+        check_csrf(ctx, impl_->settings);
     return impl_->views[ctx.view_](ctx);
 }
 // ANCHOR_END: dispatch
@@ -492,6 +539,18 @@ Response App::handle_user_exception(Context& ctx, const HTTPError& error) {
 void App::finalize_request(Context& ctx, Response& response) {
     for_each_reversed(records_.after_request, ctx.request.blueprint,
                       [&](AfterRequest& hook) { hook(ctx, response); });
+    const Settings& s = impl_->settings;
+    for (const auto& [name, value] : s.security_headers)
+        if (!response.headers.contains(name)) response.headers.add(name, value);
+    save_session(ctx, response);
+    // A page with a CSRF token or a cookie is this visitor's alone: no cache may keep it.
+    if ((ctx.csrf_issued_ || response.headers.contains("Set-Cookie")) &&
+        !response.headers.contains("Cache-Control"))
+        response.headers.add("Cache-Control", "no-store");
+}
+
+/// The session cookie: set when the session changed, deleted when it was emptied.
+void App::save_session(Context& ctx, Response& response) {
     if (!ctx.session_opened()) return;
     const Settings& s = impl_->settings;
     Session& session = *ctx.session_;
@@ -613,10 +672,19 @@ std::vector<Flash> Context::get_flashed_messages() {
 
 std::string Context::csrf_token() {
     Session& s = session();
-    if (const Data* t = s.get("csrf_token"); t && t->is_string()) return t->as_string();
-    std::string token = random_hex(32);
-    s["csrf_token"] = token;
-    return token;
+    std::string raw;
+    if (const Data* t = s.get("csrf_token"); t && t->is_string()) {
+        raw = t->as_string();
+    } else {
+        raw = random_hex(32);
+        s["csrf_token"] = raw;
+    }
+    csrf_issued_ = true;
+    const auto& settings = app.impl_->settings;
+    if (!settings.csrf_serializer) return raw;  // no SECRET_KEY: the session cannot be saved
+    const std::int64_t limit =
+        settings.csrf_time_limit > 0 ? settings.csrf_time_limit : 100LL * 365 * 24 * 3600;
+    return settings.csrf_serializer->dumps(Data{{"csrf", raw}}, unix_now() + limit);
 }
 
 }  // namespace common::web

@@ -148,7 +148,8 @@ public:
     void flash(std::string message, std::string category = "message");
     /// get_flashed_messages(): returns them and removes them from the session.
     std::vector<Flash> get_flashed_messages();
-    /// The session's CSRF token (created on first use), for forms and X-CSRFToken headers.
+    /// A CSRF token for forms and X-CSRFToken headers: the session's secret, signed with an
+    /// expiry of WTF_CSRF_TIME_LIMIT seconds (3600 by default, as Flask-WTF).
     std::string csrf_token();
 
 private:
@@ -160,6 +161,7 @@ private:
     std::size_t view_ = 0;
     std::optional<HTTPError> routing_error_;
     std::vector<std::string> allowed_methods_;  ///< for the automatic OPTIONS answer
+    bool csrf_issued_ = false;                  ///< the page carries a CSRF token
 };
 
 /// One line of the URL map, as `flask routes` prints it.
@@ -188,7 +190,8 @@ public:
 
     /// app.config: SECRET_KEY, SESSION_COOKIE_NAME ("session"), SESSION_COOKIE_SECURE (false),
     /// PERMANENT_SESSION_LIFETIME (seconds, 31 days), the Limits (limits.hpp),
-    /// WTF_CSRF_ENABLED (true), PROPAGATE_EXCEPTIONS (default TESTING or DEBUG) are read
+    /// WTF_CSRF_ENABLED (true), WTF_CSRF_TIME_LIMIT (3600 s), the security headers
+    /// (X-Content-Type-Options, Content-Security-Policy, Referrer-Policy), PROPAGATE_EXCEPTIONS (default TESTING or DEBUG) are read
     /// when the app starts serving.
     common::config::Config config;
     /// app.extensions
@@ -267,6 +270,7 @@ private:
     Response dispatch_request(Context& ctx);
     Response handle_user_exception(Context& ctx, const HTTPError& error);
     void finalize_request(Context& ctx, Response& response);
+    void save_session(Context& ctx, Response& response);
     Response handle_exception(Context& ctx, std::exception_ptr error);
     void do_teardown_request(Context& ctx, std::exception_ptr error);
     bool is_csrf_exempt(std::string_view endpoint) const;

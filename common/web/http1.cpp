@@ -301,8 +301,11 @@ std::string serialize_response(const Response& response, std::string_view versio
 }
 
 std::string error_response(int status, std::string_view detail) {
-    return serialize_response(Response(error_page(status, detail), status), "HTTP/1.1", false,
-                              true);
+    Response page(error_page(status, detail), status);
+    // What App adds to its own responses (its security headers), for a page the server writes.
+    page.headers.add("X-Content-Type-Options", "nosniff");
+    page.headers.add("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    return serialize_response(page, "HTTP/1.1", false, true);
 }
 
 }  // namespace common::web

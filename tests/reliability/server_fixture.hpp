@@ -18,14 +18,14 @@ struct ServedApp {
 
     ServedApp() {
         app.config.set("SECRET_KEY", std::string(40, 'k'));
-        app.route("/", "index", [](common::web::Context&) { return common::web::Response("home"); });
+        app.route("/", "index",
+                  [](common::web::Context&) { return common::web::Response("home"); });
         // Echoes the body, so a test sees where the server thought the request ended.
-        app.route(
-            "/echo", "echo",
-            [](common::web::Context& ctx) {
-                return common::web::Response("body=[" + ctx.request.body + "]");
-            },
-            {"POST"});
+        app.route("/echo", "echo",
+                  [](common::web::Context& ctx) {
+                      return common::web::Response("body=[" + ctx.request.body + "]");
+                  },
+                  {"POST"});
         app.csrf_exempt("echo");
     }
     void start() {

@@ -35,20 +35,18 @@ std::vector<Vector> bad_requests() {
          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +35\r\n\r\n" + body},
         {"Content-Length not a number",
          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0x10\r\n\r\n" + body},
-        {"Content-Length as a list", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5, " +
-                                         cl + "\r\n\r\n" + body},
+        {"Content-Length as a list",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5, " + cl + "\r\n\r\n" + body},
         // §5.1: no whitespace between a field name and the colon.
         {"Transfer-Encoding with a space before the colon",
-         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: " +
-             cl + "\r\n\r\n" + body},
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: " + cl +
+             "\r\n\r\n" + body},
         {"a header name with a space", "GET / HTTP/1.1\r\nHost: x\r\nX Forwarded: 1\r\n\r\n"},
         {"a header line without a colon", "GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"},
         {"NUL in a header value",
          std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 37)},
-        {"obs-fold (a folded header line)",
-         "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n"},
-        {"whitespace before the first header",
-         "GET / HTTP/1.1\r\n Host: x\r\n\r\n"},
+        {"obs-fold (a folded header line)", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n"},
+        {"whitespace before the first header", "GET / HTTP/1.1\r\n Host: x\r\n\r\n"},
         {"bare LF ending a header line", "GET / HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n"},
         // §3.2: exactly one Host in HTTP/1.1.
         {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n"},
@@ -62,14 +60,15 @@ std::vector<Vector> bad_requests() {
          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + cl +
              "\r\nTransfer-Encoding: chunked\r\n\r\n" + body},
         {"TE.CL: Transfer-Encoding and Content-Length",
-         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n" +
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+         "4\r\n\r\n" +
              body},
         {"TE.TE: two Transfer-Encoding headers",
          "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
          "identity\r\n\r\n" +
              body},
-        {"TE.TE: xchunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n" +
-                                body},
+        {"TE.TE: xchunked",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n" + body},
         {"TE.TE: chunked in a list",
          "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + body},
         {"TE.TE: tab-folded value",
@@ -89,7 +88,8 @@ std::vector<Vector> bad_requests() {
 /// "HTTP/1.1" too, never followed by a status code).
 std::size_t status_lines(const std::string& got) {
     std::size_t n = 0;
-    for (auto pos = got.find("HTTP/1."); pos != std::string::npos; pos = got.find("HTTP/1.", pos + 1))
+    for (auto pos = got.find("HTTP/1."); pos != std::string::npos;
+         pos = got.find("HTTP/1.", pos + 1))
         if (pos + 13 <= got.size() && got[pos + 8] == ' ' && std::isdigit(got[pos + 9]) &&
             std::isdigit(got[pos + 10]) && std::isdigit(got[pos + 11]) && got[pos + 12] == ' ')
             ++n;
@@ -120,17 +120,17 @@ BOOST_AUTO_TEST_CASE(well_formed_requests_still_pass) {
     ServedApp served;
     served.start();
     bool closed = false;
-    std::string got = exchange(
-        served.port(),
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
-        "Connection: close\r\n\r\nabc",
-        closed);
+    std::string got =
+        exchange(served.port(),
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
+                 "Connection: close\r\n\r\nabc",
+                 closed);
     BOOST_TEST(got.find("body=[abc]") != std::string::npos);  // the same length twice is one
     got = exchange(served.port(),
                    "POST /echo HTTP/1.1\r\nHost: x\r\ntransfer-encoding:\tChunked \r\n"
                    "Connection: close\r\n\r\n3;name=value\r\nabc\r\n0\r\n\r\n",
                    closed);
-    BOOST_TEST(got.find("body=[abc]") != std::string::npos);  // tabs are OWS; case is free
+    BOOST_TEST(got.find("body=[abc]") != std::string::npos);          // tabs are OWS; case is free
     got = exchange(served.port(), "GET / HTTP/1.0\r\n\r\n", closed);  // 1.0 needs no Host
     BOOST_TEST(got.rfind("HTTP/1.0 200 OK\r\n", 0) == 0u);
     got = exchange(served.port(),

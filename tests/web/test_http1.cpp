@@ -85,21 +85,19 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
-    const char*
-        cases[] =
-            {
-                "HELLO\r\n\r\n",           // no target, no version
-                "GET / HTTP/2.0\r\n\r\n",  // not HTTP/1.x
-                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",       // negative length
-                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n",    // not a number
-                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",  // unknown coding
-                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
-                "3\r\n\r\n",  // smuggling
-                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
-                "chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",  // bad chunk size
-                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
-                "chunked\r\n\r\n2\r\nabXX0\r\n\r\n",  // no CRLF after data
-            };
+    const char* cases[] = {
+        "HELLO\r\n\r\n",                                                  // no target, no version
+        "GET / HTTP/2.0\r\n\r\n",                                         // not HTTP/1.x
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",       // negative length
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n",    // not a number
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",  // unknown coding
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+        "3\r\n\r\n",  // smuggling
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",  // bad chunk size
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n2\r\nabXX0\r\n\r\n",  // no CRLF after data
+    };
     for (const char* bytes : cases) {
         FramedRequest r;
         BOOST_TEST((parse(bytes, r) == Framing::bad_request), bytes);
