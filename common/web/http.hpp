@@ -115,8 +115,14 @@ std::string error_page(int status, std::string_view description = {});
 
 /// Percent-encodes for a URL path segment or query value (unreserved characters stay).
 std::string url_quote(std::string_view s, bool keep_slash = false);
-/// Decodes %XX (and '+' as space when plus_as_space). Malformed escapes are kept literally.
+/// Decodes %XX (and '+' as space when plus_as_space). Malformed escapes are kept literally;
+/// bytes that are not UTF-8 become U+FFFD (make_valid_utf8).
 std::string url_unquote(std::string_view s, bool plus_as_space = false);
+/// Replaces each invalid UTF-8 sequence of `text` by U+FFFD, as Python's
+/// bytes.decode('utf-8', 'replace') and so current Werkzeug do for URLs and form data:
+/// text from a request is always valid UTF-8, so it can be stored, put in JSON and the
+/// session cookie. (Debian 12's Werkzeug 2.2 keeps such bytes as "%FF" text instead.)
+void make_valid_utf8(std::string& text);
 /// Parses "a=1&b=2" (application/x-www-form-urlencoded) into a MultiDict.
 MultiDict parse_query(std::string_view query);
 /// Builds "a=1&b=2" from items, quoted.

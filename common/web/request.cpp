@@ -108,7 +108,12 @@ void Request::parse_form() const {
     } catch (const Poco::Exception& e) {
         throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
     }
-    for (const auto& [k, v] : form) form_->add(k, v);
+    for (auto [k, v] : form) {
+        make_valid_utf8(k);
+        make_valid_utf8(v);
+        form_->add(std::move(k), std::move(v));
+    }
+    for (auto& file : files_) make_valid_utf8(file.filename);
 }
 
 const MultiDict& Request::form() const {

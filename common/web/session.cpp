@@ -1,6 +1,7 @@
 #include "common/web/session.hpp"
 
 #include "common/web/errors.hpp"
+#include "common/web/http.hpp"
 
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>  // the BASE64_* options
@@ -136,7 +137,11 @@ std::string SessionSerializer::mac(std::string_view message) const {
 }
 
 std::string SessionSerializer::dumps(const Data& data, std::int64_t expires) const {
-    std::string signed_part = b64encode(data.to_json());
+    // A string a view put in the session may not be UTF-8; JSON must be, or loads() would
+    // refuse the cookie and the visitor would silently lose the session.
+    std::string json = data.to_json();
+    make_valid_utf8(json);
+    std::string signed_part = b64encode(json);
     signed_part += '.';
     signed_part += std::to_string(expires);
     return signed_part + "." + b64encode(mac(signed_part));

@@ -17,13 +17,12 @@ namespace {
 struct FormApp : ServedApp {
     FormApp() {
         app.add_template("form.html", "<form method=post>{{{csrf_field}}}</form>");
-        app.route(
-            "/form", "form",
-            [](Context& ctx) {
-                if (ctx.request.method == "POST") return Response("posted");
-                return Response(ctx.render_template("form.html"));
-            },
-            {"GET", "POST"});
+        app.route("/form", "form",
+                  [](Context& ctx) {
+                      if (ctx.request.method == "POST") return Response("posted");
+                      return Response(ctx.render_template("form.html"));
+                  },
+                  {"GET", "POST"});
     }
 };
 
