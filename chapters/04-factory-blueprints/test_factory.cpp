@@ -7,6 +7,7 @@
 #include "common/flasky/app.hpp"
 #include "common/flasky/config.hpp"
 #include "common/flasky/main/main.hpp"
+#include "common/flasky/manage.hpp"
 #include "common/flasky/models.hpp"
 #include "common/mail/async_sender.hpp"
 #include "common/mail/mail.hpp"
@@ -15,6 +16,7 @@
 #include <Poco/TemporaryFile.h>
 
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 namespace web = common::web;
@@ -169,6 +171,42 @@ BOOST_FIXTURE_TEST_CASE(the_pages_need_nothing_the_csp_blocks, AppFixture) {
     for (const char* asset : {"/static/flask-moment/render.js", "/static/moment/moment.min.js",
                               "/static/bootstrap4/css/bootstrap.min.css"})
         BOOST_TEST(client->get(asset).status == 200, asset);
+}
+
+// Issue 16: production reads the session cookie's keys from the environment, and serving it
+// wants a SECRET_KEY of 32 bytes or more.
+BOOST_AUTO_TEST_CASE(production_session_cookie_keys_come_from_the_environment) {
+    Poco::TemporaryFile file;
+    ScopedEnv uri{"DATABASE_URI", "sqlite:///" + file.path()};
+    ScopedEnv secret{"SECRET_KEY", std::string(40, 's')};
+    ScopedEnv name{"SESSION_COOKIE_NAME", "flasky_session"};
+    ScopedEnv secure{"SESSION_COOKIE_SECURE", "yes"};
+    ScopedEnv lifetime{"PERMANENT_SESSION_LIFETIME", "600"};
+    auto app = flasky::create_app("production");
+    BOOST_TEST(app->config.get_bool("SESSION_COOKIE_SECURE"));
+    BOOST_TEST(app->config.get_int("PERMANENT_SESSION_LIFETIME") == 600);
+    flasky::db.create_all(*app);
+    auto page = app->test_client().get("/");
+    const std::string cookie = page.headers.get("Set-Cookie");
+    BOOST_TEST(cookie.rfind("flasky_session=", 0) == 0u);
+    BOOST_TEST(cookie.find("; Secure") != std::string::npos);
+    BOOST_TEST(page.headers.get("Cache-Control") == "no-store");  // a form with a CSRF token
+    flasky::db.drop_all(*app);
+}
+
+BOOST_AUTO_TEST_CASE(production_refuses_to_serve_with_a_short_secret_key) {
+    Poco::TemporaryFile file;
+    ScopedEnv uri{"DATABASE_URI", "sqlite:///" + file.path()};
+    ScopedEnv secret{"SECRET_KEY", "only twenty-one bytes"};
+    std::ostringstream out;
+    BOOST_CHECK_EXCEPTION(flasky::manage::runserver(out, "production", "127.0.0.1", 0, 1),
+                          common::config::ConfigError, [](const auto& e) {
+                              return std::string(e.what()).find("SECRET_KEY of 21 bytes") !=
+                                     std::string::npos;
+                          });
+    ScopedEnv bad{"SESSION_COOKIE_SECURE", "maybe"};
+    ScopedEnv long_key{"SECRET_KEY", std::string(40, 's')};
+    BOOST_CHECK_THROW(flasky::create_app("production"), common::config::ConfigError);
 }
 
 BOOST_AUTO_TEST_CASE(templates_link_to_the_root_without_a_prefix) {
