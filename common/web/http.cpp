@@ -135,7 +135,8 @@ std::string HTTPError::title() const {
 
 std::string error_page(int status, std::string_view description) {
     std::string reason(reason_phrase(status));
-    if (description.empty()) description = default_description(status);
+    const std::string fallback = description.empty() ? default_description(status) : std::string();
+    if (description.empty()) description = fallback;
     std::string page = "<!doctype html>\n<html lang=en>\n<title>" + std::to_string(status) + " " +
                        reason + "</title>\n<h1>" + reason + "</h1>\n";
     if (!description.empty()) page += "<p>" + html_escape(description) + "</p>\n";
