@@ -17,14 +17,14 @@ struct EchoApp {
     EchoApp() {
         app.config.set("SECRET_KEY", std::string(40, 'k'));
         app.config.set("WTF_CSRF_ENABLED", false);
-        app.route(
-            "/name", "name",
-            [](Context& ctx) {
-                if (ctx.request.method == "POST")
-                    ctx.session()["name"] = ctx.request.form().get("name");
-                return Response(ctx.session().get("name", "Stranger").to_text(), 200, "text/plain");
-            },
-            {"GET", "POST"});
+        app.route("/name", "name",
+                  [](Context& ctx) {
+                      if (ctx.request.method == "POST")
+                          ctx.session()["name"] = ctx.request.form().get("name");
+                      return Response(ctx.session().get("name", "Stranger").to_text(), 200,
+                                      "text/plain");
+                  },
+                  {"GET", "POST"});
         app.route("/args", "args", [](Context& ctx) {
             return Response(ctx.request.args().get("q"), 200, "text/plain");
         });
@@ -39,19 +39,21 @@ BOOST_AUTO_TEST_CASE(invalid_bytes_become_the_replacement_character_as_python_de
     // Expected values: urllib.parse.unquote_to_bytes(q).decode('utf-8', 'replace').
     const std::vector<std::pair<std::string, std::string>> cases{
         {"%ff%fe", fffd + fffd},
-        {"%e2%82x", fffd + "x"},                                    // truncated sequence
-        {"a%c3%a9b%ed%a0%80z", "a\xC3\xA9" "b" + fffd + fffd + fffd + "z"},  // a surrogate
-        {"%f0%9f%98%80%f0%9f", "\xF0\x9F\x98\x80" + fffd},          // emoji, then half of one
-        {"%C0%AF", fffd + fffd},                                    // overlong '/'
-        {"%f4%90%80%80", fffd + fffd + fffd + fffd},                // above U+10FFFF
-        {"caf%C3%A9", "caf\xC3\xA9"},                               // valid stays as is
+        {"%e2%82x", fffd + "x"},  // truncated sequence
+        {"a%c3%a9b%ed%a0%80z", "a\xC3\xA9"
+                               "b" +
+                                   fffd + fffd + fffd + "z"},  // a surrogate
+        {"%f0%9f%98%80%f0%9f", "\xF0\x9F\x98\x80" + fffd},     // emoji, then half of one
+        {"%C0%AF", fffd + fffd},                               // overlong '/'
+        {"%f4%90%80%80", fffd + fffd + fffd + fffd},           // above U+10FFFF
+        {"caf%C3%A9", "caf\xC3\xA9"},                          // valid stays as is
     };
     EchoApp e;
     for (const auto& [query, expected] : cases) {
         BOOST_TEST_CONTEXT(query) {
             auto client = e.app.test_client();
-            auto posted = client.open("POST", "/name", "name=" + query,
-                                          "application/x-www-form-urlencoded");
+            auto posted =
+                client.open("POST", "/name", "name=" + query, "application/x-www-form-urlencoded");
             BOOST_TEST(posted.body == expected);
             BOOST_TEST(client.get("/args?q=" + query).body == expected);
         }
