@@ -59,6 +59,7 @@ public:
     std::vector<std::string> get_all(std::string_view name) const;
     bool contains(std::string_view name) const { return find(name) != nullptr; }
     void erase(std::string_view name);
+    void reserve(std::size_t n) { items_.reserve(n); }
     const std::vector<Item>& items() const { return items_; }
     std::size_t size() const { return items_.size(); }
 

@@ -53,6 +53,9 @@ std::string format_cookie(std::string_view name, std::string_view value, const C
 
 Response::Response(std::string text, int code, std::string content_type)
     : status(code), body(std::move(text)) {
+    // Room for what a page usually ends with (Content-Type, Vary, Set-Cookie, the three
+    // security headers, Cache-Control): one allocation instead of the vector growing 4 times.
+    headers.reserve(8);
     headers.add("Content-Type", std::move(content_type));
 }
 
