@@ -6,6 +6,8 @@
 #include "common/config/scoped_env.hpp"
 #include "common/flasky/app.hpp"
 #include "common/flasky/config.hpp"
+#include "common/flasky/main/main.hpp"
+#include "common/flasky/manage.hpp"
 #include "common/flasky/models.hpp"
 #include "common/mail/async_sender.hpp"
 #include "common/mail/mail.hpp"
@@ -14,6 +16,7 @@
 #include <Poco/TemporaryFile.h>
 
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 namespace web = common::web;
@@ -108,6 +111,109 @@ BOOST_FIXTURE_TEST_CASE(extensions_are_bound_and_main_is_registered, AppFixture)
     BOOST_TEST(app->blueprints() == std::vector<std::string>{"main"});
     BOOST_TEST(app->url_for("main.index") == "/");
     BOOST_TEST(app->url_for("main.index", {{"page", "2"}}) == "/?page=2");
+}
+
+// Issue 15: the templates build their links from the URL map ({{url_for.main.index}}), so main
+// registered under a url_prefix keeps a working navbar, home link and form.
+BOOST_AUTO_TEST_CASE(main_under_a_url_prefix_keeps_its_links) {
+    Poco::TemporaryFile file;
+    ScopedEnv database{"TEST_DATABASE_URI", "sqlite:///" + file.path()};
+    ScopedEnv admin{"FLASKY_ADMIN", std::nullopt};
+    // create_app('testing'), but with main.register under url_prefix='/app'.
+    const std::string root = flasky::create_app("testing")->root_path();
+    web::App app("flasky", root);
+    app.config.from_object(flasky::config["testing"]);
+    flasky::config["testing"].init_app(app.config);
+    flasky::bootstrap.init_app(app);
+    flasky::mail.init_app(app);
+    flasky::moment.init_app(app);
+    flasky::db.init_app(app);
+    app.register_blueprint(flasky::main::blueprint(), "/app");
+    flasky::db.create_all(app);
+    auto client = app.test_client();
+
+    BOOST_TEST(app.url_for("main.index") == "/app/");
+    auto page = client.get("/app/");
+    BOOST_TEST(page.status == 200);
+    BOOST_TEST(page.contains(R"(<a class="navbar-brand" href="/app/">Flasky</a>)"));
+    BOOST_TEST(page.contains(R"(<a class="nav-link" href="/app/">Home</a>)"));
+    BOOST_TEST(page.contains(R"(<form action="/app/" method="post")"));
+    BOOST_TEST(!page.contains(R"(href="/")"));
+
+    auto posted = client.post(
+        "/app/", {{"name", "Bob"}, {"csrf_token", web::TestClient::csrf_token(page.body)}});
+    BOOST_TEST(posted.status == 302);
+    BOOST_TEST(posted.location() == "/app/");
+
+    auto missing = client.get("/");  // the old home is not there any more...
+    BOOST_TEST(missing.status == 404);
+    BOOST_TEST(missing.contains(R"(<a href="/app/">Back to the home page</a>)"));  // ...its link is
+    flasky::db.drop_all(app);
+}
+
+// Issue 16: the pages work under the default Content-Security-Policy (default-src 'self'):
+// every script and stylesheet is a file from this site, and no markup carries inline script
+// or style, which the policy would block.
+BOOST_FIXTURE_TEST_CASE(the_pages_need_nothing_the_csp_blocks, AppFixture) {
+    for (const char* url : {"/", "/nope"}) {
+        auto page = client->get(url);
+        BOOST_TEST_CONTEXT(url) {
+            BOOST_TEST(page.headers.get("Content-Security-Policy") ==
+                       "default-src 'self'; frame-ancestors 'none'");
+            BOOST_TEST(!page.contains("<script>"));  // every <script> has a src
+            BOOST_TEST(!page.contains(" style="));
+            BOOST_TEST(!page.contains("onclick="));  // no inline event handlers
+            BOOST_TEST(!page.contains("onload="));
+            BOOST_TEST(!page.contains("src=\"http"));
+            BOOST_TEST(!page.contains("href=\"http"));
+        }
+    }
+    for (const char* asset : {"/static/flask-moment/render.js", "/static/moment/moment.min.js",
+                              "/static/bootstrap4/css/bootstrap.min.css"})
+        BOOST_TEST(client->get(asset).status == 200, asset);
+}
+
+// Issue 16: production reads the session cookie's keys from the environment, and serving it
+// wants a SECRET_KEY of 32 bytes or more.
+BOOST_AUTO_TEST_CASE(production_session_cookie_keys_come_from_the_environment) {
+    Poco::TemporaryFile file;
+    ScopedEnv uri{"DATABASE_URI", "sqlite:///" + file.path()};
+    ScopedEnv secret{"SECRET_KEY", std::string(40, 's')};
+    ScopedEnv name{"SESSION_COOKIE_NAME", "flasky_session"};
+    ScopedEnv secure{"SESSION_COOKIE_SECURE", "yes"};
+    ScopedEnv lifetime{"PERMANENT_SESSION_LIFETIME", "600"};
+    auto app = flasky::create_app("production");
+    BOOST_TEST(app->config.get_bool("SESSION_COOKIE_SECURE"));
+    BOOST_TEST(app->config.get_int("PERMANENT_SESSION_LIFETIME") == 600);
+    flasky::db.create_all(*app);
+    auto page = app->test_client().get("/");
+    const std::string cookie = page.headers.get("Set-Cookie");
+    BOOST_TEST(cookie.rfind("flasky_session=", 0) == 0u);
+    BOOST_TEST(cookie.find("; Secure") != std::string::npos);
+    BOOST_TEST(page.headers.get("Cache-Control") == "no-store");  // a form with a CSRF token
+    flasky::db.drop_all(*app);
+}
+
+BOOST_AUTO_TEST_CASE(production_refuses_to_serve_with_a_short_secret_key) {
+    Poco::TemporaryFile file;
+    ScopedEnv uri{"DATABASE_URI", "sqlite:///" + file.path()};
+    ScopedEnv secret{"SECRET_KEY", "only twenty-one bytes"};
+    std::ostringstream out;
+    BOOST_CHECK_EXCEPTION(flasky::manage::runserver(out, "production", "127.0.0.1", 0, 1),
+                          common::config::ConfigError, [](const auto& e) {
+                              return std::string(e.what()).find("SECRET_KEY of 21 bytes") !=
+                                     std::string::npos;
+                          });
+    ScopedEnv bad{"SESSION_COOKIE_SECURE", "maybe"};
+    ScopedEnv long_key{"SECRET_KEY", std::string(40, 's')};
+    BOOST_CHECK_THROW(flasky::create_app("production"), common::config::ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(templates_link_to_the_root_without_a_prefix) {
+    auto app = flasky::create_app("testing");
+    auto page = app->test_client().get("/nope");
+    BOOST_TEST(page.contains(R"(<a class="navbar-brand" href="/">Flasky</a>)"));
+    BOOST_TEST(page.contains(R"(src="/static/flask-moment/render.js")"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -226,7 +332,7 @@ BOOST_AUTO_TEST_CASE(a_new_user_mails_the_admin) {
     client.reset();
     app = flasky::create_app("testing");
     client.emplace(app->test_client());
-    auto outbox = flasky::mail.mail(*app).record_messages();
+    auto outbox = flasky::mail.for_app(*app).record_messages();
     post_name("Bob");
     post_name("Bob");  // known: no second mail
     flasky::mail.sender(*app).flush();
@@ -240,7 +346,7 @@ BOOST_AUTO_TEST_CASE(a_new_user_mails_the_admin) {
 }
 
 BOOST_AUTO_TEST_CASE(no_admin_no_mail) {
-    auto outbox = flasky::mail.mail(*app).record_messages();
+    auto outbox = flasky::mail.for_app(*app).record_messages();
     post_name("Bob");
     flasky::mail.sender(*app).flush();
     BOOST_TEST(outbox.size() == 0);

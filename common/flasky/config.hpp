@@ -55,10 +55,11 @@ public:
 extern const common::config::Registry<Config> config;
 // ANCHOR_END: classes
 
-/// `'sqlite:///' + os.path.join(basedir, file)`. The seed's basedir is the folder of config.py;
-/// a compiled program has no source folder at run time, so "beside the app" here means the
-/// working directory the program was started in (read once, when the classes are created).
-std::string sqlite_beside_app(std::string_view file);
+/// `'sqlite:///' + os.path.join(basedir, file)`, with the working directory for basedir. The
+/// seed's basedir is the folder of config.py; a compiled program has no source folder at run
+/// time, so the database goes where the program was started (read once, when the config
+/// classes are created).
+std::string sqlite_in_working_directory(std::string_view file);
 
 /// Which config to use, and why.
 struct ConfigChoice {

@@ -86,7 +86,7 @@ void Mail::init_app(web::App& app) {
     });
 }
 
-common::mail::Mail& Mail::mail(const web::App& app) const {
+common::mail::Mail& Mail::for_app(const web::App& app) const {
     return app.extensions.get<MailState>(mail_key).mail;
 }
 

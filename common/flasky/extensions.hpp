@@ -47,8 +47,8 @@ public:
     /// sender; the app's shutdown flushes it.
     void init_app(common::web::App& app);
 
-    /// The app's Mail: send() now, connect(), record_messages() in tests.
-    common::mail::Mail& mail(const common::web::App& app) const;
+    /// The app's Mail (Flask-Mail state bound to it): send() now, connect(), record_messages() in tests.
+    common::mail::Mail& for_app(const common::web::App& app) const;
     /// The app's background sender: submit() returns at once.
     common::mail::AsyncSender& sender(const common::web::App& app) const;
 };

@@ -47,6 +47,17 @@ std::string test_program() {
 void runserver(std::ostream& out, std::string_view config_name, const std::string& host,
                std::uint16_t port, int threads) {
     auto app = create_app(config_name);
+    // Serving for real: a session key that can be guessed forges sessions and CSRF tokens.
+    // (ProductionConfig refuses an empty or default key; serving also wants 32 bytes.)
+    if (config_name == "production") {
+        const std::string key = app->config.get_string_or("SECRET_KEY", "");
+        if (key.size() < 32)
+            throw common::config::ConfigError(
+                "runserver refuses to serve production with a SECRET_KEY of " +
+                std::to_string(key.size()) +
+                " bytes: use at least 32 random bytes, e.g. export SECRET_KEY=$(openssl rand "
+                "-hex 32)");
+    }
     db.create_all(*app);
     {
         common::db::Session session(db.engine(*app));

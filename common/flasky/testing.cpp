@@ -1,5 +1,6 @@
 #include "common/flasky/testing.hpp"
 
+#include "common/config/scoped_env.hpp"
 #include "common/flasky/app.hpp"
 
 #include <cstdlib>
@@ -13,10 +14,8 @@ namespace {
 std::unique_ptr<common::web::App> testing_app(const Poco::TemporaryFile& file) {
     const char* chosen = std::getenv("TEST_DATABASE_URI");
     if (chosen && *chosen) return create_app("testing");
-    ::setenv("TEST_DATABASE_URI", ("sqlite:///" + file.path()).c_str(), 1);
-    auto app = create_app("testing");
-    ::unsetenv("TEST_DATABASE_URI");
-    return app;
+    common::config::ScopedEnv uri("TEST_DATABASE_URI", "sqlite:///" + file.path());
+    return create_app("testing");
 }
 // ANCHOR_END: testing_app
 

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
-#include <set>
 
 namespace common::web {
 
@@ -19,53 +18,33 @@ Blueprint::Blueprint(std::string name, std::string template_folder, std::string 
     : name_(std::move(name)), template_folder_(std::move(template_folder)),
       url_prefix_(std::move(url_prefix)) {
     if (name_.empty() || name_.find('.') != std::string::npos)
-        throw std::invalid_argument("blueprint name '" + name_ +
-                                    "' must be non-empty and contain no '.'");
+        throw UsageError("blueprint name '" + name_ + "' must be non-empty and contain no '.'");
 }
 
-Blueprint& Blueprint::route(std::string rule, std::string endpoint, View view,
-                            std::vector<std::string> methods) {
+void Blueprint::add_route(std::string rule, std::string endpoint, View view,
+                          std::vector<std::string> methods) {
     if (endpoint.find('.') != std::string::npos)
-        throw std::invalid_argument("endpoint '" + endpoint + "' of blueprint '" + name_ +
-                                    "' must not contain '.': the blueprint adds its name (" +
-                                    name_ + ".endpoint)");
+        throw UsageError("endpoint '" + endpoint + "' of blueprint '" + name_ +
+                         "' must not contain '.': the blueprint adds its name (" + name_ +
+                         ".endpoint)");
     routes_.push_back({std::move(rule), std::move(endpoint), std::move(view), std::move(methods)});
+}
+
+// The app-wide variants record the scope "" instead of the blueprint's name.
+Blueprint& Blueprint::app_errorhandler(int code, ErrorHandler handler) {
+    records_.error_handlers.push_back({"", code, std::move(handler)});
     return *this;
 }
-Blueprint& Blueprint::errorhandler(int code, ErrorHandler h) {
-    error_handlers_.emplace_back(code, std::move(h));
+Blueprint& Blueprint::before_app_request(BeforeRequest hook) {
+    records_.before_request.push_back({"", std::move(hook)});
     return *this;
 }
-Blueprint& Blueprint::app_errorhandler(int code, ErrorHandler h) {
-    app_error_handlers_.emplace_back(code, std::move(h));
+Blueprint& Blueprint::after_app_request(AfterRequest hook) {
+    records_.after_request.push_back({"", std::move(hook)});
     return *this;
 }
-Blueprint& Blueprint::before_request(BeforeRequest h) {
-    before_.push_back(std::move(h));
-    return *this;
-}
-Blueprint& Blueprint::after_request(AfterRequest h) {
-    after_.push_back(std::move(h));
-    return *this;
-}
-Blueprint& Blueprint::teardown_request(Teardown h) {
-    teardown_.push_back(std::move(h));
-    return *this;
-}
-Blueprint& Blueprint::before_app_request(BeforeRequest h) {
-    before_app_.push_back(std::move(h));
-    return *this;
-}
-Blueprint& Blueprint::after_app_request(AfterRequest h) {
-    after_app_.push_back(std::move(h));
-    return *this;
-}
-Blueprint& Blueprint::teardown_app_request(Teardown h) {
-    teardown_app_.push_back(std::move(h));
-    return *this;
-}
-Blueprint& Blueprint::csrf_exempt(std::string endpoint) {
-    csrf_exempt_.push_back(std::move(endpoint));
+Blueprint& Blueprint::teardown_app_request(Teardown hook) {
+    records_.teardown_request.push_back({"", std::move(hook)});
     return *this;
 }
 
@@ -78,8 +57,8 @@ std::vector<std::string> Extensions::names() const {
 }
 
 void Extensions::missing(std::string_view name) {
-    throw std::out_of_range("no extension '" + std::string(name) + "' on this app: call " +
-                            std::string(name) + ".init_app(app) in create_app()");
+    throw UsageError("no extension '" + std::string(name) + "' on this app: call " +
+                     std::string(name) + ".init_app(app) in create_app()");
 }
 
 // ---- App::Impl ------------------------------------------------------------------------
@@ -91,29 +70,28 @@ struct Settings {
     std::string cookie_name = "session";
     bool cookie_secure = false;
     std::int64_t lifetime = 31LL * 24 * 3600;
-    std::size_t max_content_length = 16u * 1024 * 1024;
-    std::size_t max_form_parts = 1000;
-    std::size_t max_form_memory_size = 500 * 1000;
+    Limits limits;
     bool csrf_enabled = true;
+    /// WTF_CSRF_TIME_LIMIT (Flask-WTF's 3600 s); 0 or None: a token never expires.
+    std::int64_t csrf_time_limit = 3600;
     bool propagate = false;
     std::optional<SessionSerializer> serializer;
-};
-
-template <class T>
-struct Scoped {
-    std::string blueprint;  ///< empty: app-wide
-    T fn;
+    /// Signs the CSRF tokens put in pages, with their expiry (Flask-WTF's salt).
+    std::optional<SessionSerializer> csrf_serializer;
+    /// Headers every response gets unless the view set them: the browser's own defences,
+    /// on by default (Flask leaves them to Flask-Talisman). Config keys of the same names
+    /// change them; an empty value leaves the header out.
+    std::vector<std::pair<std::string, std::string>> security_headers{
+        {"X-Content-Type-Options", "nosniff"},
+        // Scripts, styles, images and frames only from this site; no inline script; the
+        // pages may not be framed (clickjacking).
+        {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+        {"Referrer-Policy", "strict-origin-when-cross-origin"},
+    };
 };
 
 bool is_unsafe(std::string_view method) {
     return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
-}
-
-std::string default_error_page(const HTTPError& e) {
-    // Werkzeug's error page, so a missing handler looks like Flask's.
-    return "<!doctype html>\n<html lang=en>\n<title>" + e.title() + "</title>\n<h1>" +
-           std::string(reason_phrase(e.code())) + "</h1>\n<p>" + html_escape(e.description()) +
-           "</p>\n";
 }
 
 std::string alert_class(const std::string& category) {
@@ -132,12 +110,75 @@ std::string exception_text(std::exception_ptr error) {
     }
 }
 
-std::size_t positive(const common::config::Config& c, std::string_view key, std::int64_t fallback) {
-    const std::int64_t v = c.get_int_or(key, fallback);
-    if (v <= 0)
-        throw common::config::ConfigError("config " + std::string(key) +
-                                          " must be a positive number, got " + std::to_string(v));
-    return static_cast<std::size_t>(v);
+/// What templates may ask url_for for ({{url_for.main.index}}): every endpoint whose URL needs
+/// no variables, and each folder-serving endpoint (".../<path:filename>") as its folder's URL.
+std::map<std::string, std::string, std::less<>> template_urls(const Router& router) {
+    constexpr std::string_view files = "/<path:filename>";
+    std::map<std::string, std::string, std::less<>> urls;
+    for (const auto& r : router.rules()) {
+        const auto variable = r.rule.find('<');
+        if (variable == std::string::npos)
+            urls.emplace(r.endpoint, router.build(r.endpoint, {}));
+        else if (r.rule.ends_with(files) && variable == r.rule.size() - files.size() + 1)
+            urls.emplace(r.endpoint, r.rule.substr(0, variable - 1));
+    }
+    return urls;
+}
+
+/// after_request and teardown order (Flask's): the blueprint's hooks, then the app's, each
+/// newest first.
+template <class Hook, class Fn>
+void for_each_reversed(std::vector<Scoped<Hook>>& hooks, const std::string& blueprint, Fn&& fn) {
+    for (int pass = 0; pass < 2; ++pass) {
+        for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) {
+            const bool app_wide = it->blueprint.empty();
+            if ((pass == 1) != app_wide) continue;
+            if (!app_wide && it->blueprint != blueprint) continue;
+            fn(it->fn);
+        }
+    }
+}
+
+/// "https://example.com:8443" → "example.com:8443"; "" when it is not scheme://host.
+std::string_view origin_host(std::string_view origin) {
+    const auto scheme = origin.find("://");
+    if (scheme == std::string_view::npos) return {};
+    return origin.substr(scheme + 3);
+}
+
+void check_csrf(Context& ctx, const Settings& s) {
+    const Request& req = ctx.request;
+    // A browser names the page a form was posted from: another site's page posting here is
+    // what CSRF is, whatever token it carries. (Behind a proxy the scheme may differ, so only
+    // the host is compared.)
+    if (const std::string* origin = req.headers.find("Origin"))
+        if (!iequals(origin_host(*origin), req.host()))
+            throw HTTPError(400, "The request came from another site (Origin " + *origin +
+                                     ", this site is " + req.host() + ").");
+    std::string token;
+    if (const std::string* header = req.headers.find("X-CSRFToken"))
+        token = *header;
+    else if (const std::string* header2 = req.headers.find("X-CSRF-Token"))
+        token = *header2;
+    else if (const std::string* field = req.form().find("csrf_token"))
+        token = *field;
+    // Flask-WTF's messages.
+    if (token.empty()) throw HTTPError(400, "The CSRF token is missing.");
+    const Data* expected = ctx.session().get("csrf_token");
+    if (!expected || !expected->is_string())
+        throw HTTPError(400, "The CSRF session token is missing.");
+    if (!s.csrf_serializer) throw HTTPError(400, "The CSRF token is invalid.");
+    // The page's token is the session's, signed with its expiry (Flask-WTF's TimedSerializer).
+    auto raw = s.csrf_serializer->loads(token, unix_now());
+    if (!raw) {
+        const bool expired = s.csrf_serializer->loads(token, 0).has_value();
+        throw HTTPError(400,
+                        expired ? "The CSRF token has expired." : "The CSRF token is invalid.");
+    }
+    const Data* signed_raw = raw->find("csrf");
+    if (!signed_raw || !signed_raw->is_string() ||
+        !constant_time_equals(signed_raw->as_string(), expected->as_string()))
+        throw HTTPError(400, "The CSRF tokens do not match.");
 }
 
 }  // namespace
@@ -149,12 +190,6 @@ struct App::Impl {
     Router router;
     std::vector<View> views;
     std::vector<std::string> blueprint_names;
-    std::map<int, ErrorHandler> app_errors;
-    std::map<std::string, std::map<int, ErrorHandler>, std::less<>> blueprint_errors;
-    std::vector<Scoped<BeforeRequest>> before;
-    std::vector<Scoped<AfterRequest>> after;
-    std::vector<Scoped<Teardown>> teardown;
-    std::set<std::string, std::less<>> csrf_exempt;
     std::vector<std::function<void()>> shutdown_hooks;
     std::function<void(const std::string&)> logger = [](const std::string& msg) {
         std::cerr << msg + "\n";
@@ -179,13 +214,6 @@ struct App::Impl {
         return (fs::path(root_path) / folder).string();
     }
 
-    void check_not_frozen(std::string_view what) const {
-        if (frozen.load(std::memory_order_acquire))
-            throw std::logic_error(
-                "The setup method '" + std::string(what) + "' can no longer be called on app '" +
-                name + "': it has already started serving. Make all setup calls in create_app().");
-    }
-
     void add_rule(std::string rule, std::string endpoint, View view,
                   std::vector<std::string> methods) {
         views.push_back(std::move(view));
@@ -195,15 +223,6 @@ struct App::Impl {
             views.pop_back();
             throw;
         }
-    }
-
-    const ErrorHandler* find_error_handler(const Request& req, int code) const {
-        if (!req.blueprint.empty()) {
-            if (auto bp = blueprint_errors.find(req.blueprint); bp != blueprint_errors.end())
-                if (auto h = bp->second.find(code); h != bp->second.end()) return &h->second;
-        }
-        if (auto h = app_errors.find(code); h != app_errors.end()) return &h->second;
-        return nullptr;
     }
 };
 
@@ -229,103 +248,85 @@ App& App::operator=(App&&) noexcept = default;
 const std::string& App::name() const { return impl_->name; }
 const std::string& App::root_path() const { return impl_->root_path; }
 
-void App::set_template_folder(std::string folder) {
-    impl_->check_not_frozen("set_template_folder");
-    impl_->template_folder = std::move(folder);
-}
-void App::set_static_folder(std::string folder) {
-    impl_->check_not_frozen("set_static_folder");
-    impl_->static_folder = std::move(folder);
+void App::check_setup(std::string_view method) const {
+    if (frozen())
+        throw UsageError("The setup method '" + std::string(method) +
+                         "' can no longer be called on app '" + impl_->name +
+                         "': it has already started serving. Make all setup calls in "
+                         "create_app().");
 }
 
-App& App::route(std::string rule, std::string endpoint, View view,
-                std::vector<std::string> methods) {
-    impl_->check_not_frozen("route");
+const std::string& App::scope() const {
+    static const std::string app_wide;
+    return app_wide;
+}
+
+void App::add_route(std::string rule, std::string endpoint, View view,
+                    std::vector<std::string> methods) {
     impl_->add_rule(std::move(rule), std::move(endpoint), std::move(view), std::move(methods));
-    return *this;
 }
 
-void App::register_blueprint(const Blueprint& bp, std::optional<std::string> url_prefix) {
-    impl_->check_not_frozen("register_blueprint");
+App& App::set_template_folder(std::string folder) {
+    return setup("set_template_folder",
+                 [&](App& app) { app.impl_->template_folder = std::move(folder); });
+}
+App& App::set_static_folder(std::string folder) {
+    return setup("set_static_folder",
+                 [&](App& app) { app.impl_->static_folder = std::move(folder); });
+}
+
+App& App::register_blueprint(const Blueprint& bp, std::optional<std::string> url_prefix) {
+    check_setup("register_blueprint");
     for (const auto& n : impl_->blueprint_names)
         if (n == bp.name())
-            throw std::invalid_argument("a blueprint named '" + bp.name() +
-                                        "' is already registered on app '" + impl_->name + "'");
+            throw UsageError("a blueprint named '" + bp.name() +
+                             "' is already registered on app '" + impl_->name + "'");
     std::string prefix = url_prefix.value_or(bp.url_prefix());
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
     if (!prefix.empty() && prefix.front() != '/')
-        throw std::invalid_argument("url_prefix '" + prefix + "' of blueprint '" + bp.name() +
-                                    "' must start with '/'");
+        throw UsageError("url_prefix '" + prefix + "' of blueprint '" + bp.name() +
+                         "' must start with '/'");
 
     for (const auto& r : bp.routes_) {
         std::string rule = prefix + r.rule;
         impl_->add_rule(rule.empty() ? "/" : rule, bp.name() + "." + r.endpoint, r.view, r.methods);
     }
-    for (const auto& [code, h] : bp.error_handlers_) impl_->blueprint_errors[bp.name()][code] = h;
-    for (const auto& [code, h] : bp.app_error_handlers_) impl_->app_errors[code] = h;
-    for (const auto& h : bp.before_) impl_->before.push_back({bp.name(), h});
-    for (const auto& h : bp.before_app_) impl_->before.push_back({"", h});
-    for (const auto& h : bp.after_) impl_->after.push_back({bp.name(), h});
-    for (const auto& h : bp.after_app_) impl_->after.push_back({"", h});
-    for (const auto& h : bp.teardown_) impl_->teardown.push_back({bp.name(), h});
-    for (const auto& h : bp.teardown_app_) impl_->teardown.push_back({"", h});
-    for (const auto& e : bp.csrf_exempt_) impl_->csrf_exempt.insert(bp.name() + "." + e);
+    // The records keep their scope: the blueprint's name, or "" for its app-wide ones.
+    auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    append(records_.error_handlers, bp.records_.error_handlers);
+    append(records_.before_request, bp.records_.before_request);
+    append(records_.after_request, bp.records_.after_request);
+    append(records_.teardown_request, bp.records_.teardown_request);
+    append(records_.csrf_exempt, bp.records_.csrf_exempt);
     if (!bp.template_folder().empty())
         impl_->template_sources.push_back({bp.template_folder(), {}, {}});
     impl_->blueprint_names.push_back(bp.name());
+    return *this;
 }
 
 std::vector<std::string> App::blueprints() const { return impl_->blueprint_names; }
 
-App& App::errorhandler(int code, ErrorHandler handler) {
-    impl_->check_not_frozen("errorhandler");
-    impl_->app_errors[code] = std::move(handler);
-    return *this;
-}
-App& App::before_request(BeforeRequest hook) {
-    impl_->check_not_frozen("before_request");
-    impl_->before.push_back({"", std::move(hook)});
-    return *this;
-}
-App& App::after_request(AfterRequest hook) {
-    impl_->check_not_frozen("after_request");
-    impl_->after.push_back({"", std::move(hook)});
-    return *this;
-}
-App& App::teardown_request(Teardown hook) {
-    impl_->check_not_frozen("teardown_request");
-    impl_->teardown.push_back({"", std::move(hook)});
-    return *this;
-}
-App& App::csrf_exempt(std::string endpoint) {
-    impl_->check_not_frozen("csrf_exempt");
-    impl_->csrf_exempt.insert(std::move(endpoint));
-    return *this;
-}
 App& App::add_static_files(std::string url_prefix, std::string directory, std::string endpoint) {
-    impl_->check_not_frozen("add_static_files");
     while (!url_prefix.empty() && url_prefix.back() == '/') url_prefix.pop_back();
-    impl_->add_rule(url_prefix + "/<path:filename>", std::move(endpoint),
-                    [dir = std::move(directory)](Context& ctx) {
-                        return send_from_directory(dir, ctx.request.view_arg("filename"),
-                                                   ctx.request);
-                    },
-                    {"GET"});
-    return *this;
+    View serve = [dir = std::move(directory)](Context& ctx) {
+        return send_from_directory(dir, ctx.request.view_arg("filename"), ctx.request);
+    };
+    return setup("add_static_files", [&](App& app) {
+        app.add_route(url_prefix + "/<path:filename>", std::move(endpoint), std::move(serve),
+                      {"GET"});
+    });
 }
 App& App::add_template(std::string name, std::string text) {
-    impl_->check_not_frozen("add_template");
-    impl_->template_sources.push_back({{}, std::move(name), std::move(text)});
-    return *this;
+    return setup("add_template", [&](App& app) {
+        app.impl_->template_sources.push_back({{}, std::move(name), std::move(text)});
+    });
 }
 App& App::on_shutdown(std::function<void()> hook) {
     impl_->shutdown_hooks.push_back(std::move(hook));
     return *this;
 }
 App& App::set_error_logger(std::function<void(const std::string&)> logger) {
-    impl_->check_not_frozen("set_error_logger");
-    impl_->logger = std::move(logger);
-    return *this;
+    return setup("set_error_logger", [&](App& app) { app.impl_->logger = std::move(logger); });
 }
 
 void App::run_shutdown_hooks() {
@@ -360,6 +361,8 @@ std::string App::render_template(std::string_view name, const Data& vars) {
     return impl_->templates->render(name, vars);
 }
 
+const Limits& App::limits() const { return impl_->settings.limits; }
+
 bool App::frozen() const { return impl_->frozen.load(std::memory_order_acquire); }
 
 void App::freeze() {
@@ -370,22 +373,27 @@ void App::freeze() {
     Settings s;
     s.cookie_name = config.get_string_or("SESSION_COOKIE_NAME", "session");
     s.cookie_secure = config.get_bool_or("SESSION_COOKIE_SECURE", false);
-    s.lifetime =
-        static_cast<std::int64_t>(positive(config, "PERMANENT_SESSION_LIFETIME", s.lifetime));
-    s.max_content_length =
-        positive(config, "MAX_CONTENT_LENGTH", static_cast<std::int64_t>(s.max_content_length));
-    s.max_form_parts =
-        positive(config, "MAX_FORM_PARTS", static_cast<std::int64_t>(s.max_form_parts));
-    s.max_form_memory_size =
-        positive(config, "MAX_FORM_MEMORY_SIZE", static_cast<std::int64_t>(s.max_form_memory_size));
+    s.lifetime = static_cast<std::int64_t>(positive_setting(config, "PERMANENT_SESSION_LIFETIME",
+                                                            static_cast<std::size_t>(s.lifetime)));
+    s.limits = Limits::from_config(config);
     s.csrf_enabled = config.get_bool_or("WTF_CSRF_ENABLED", true);
     const bool debug_or_testing =
         config.get_bool_or("TESTING", false) || config.get_bool_or("DEBUG", false);
     s.propagate = config.get_bool_or("PROPAGATE_EXCEPTIONS", debug_or_testing);
-    if (auto key = config.get_optional_string("SECRET_KEY"); key && !key->empty())
+    if (auto key = config.get_optional_string("SECRET_KEY"); key && !key->empty()) {
         s.serializer.emplace(*key);
+        s.csrf_serializer.emplace(*key, "wtf-csrf-token");
+    }
+    s.csrf_time_limit = config.get_int_or("WTF_CSRF_TIME_LIMIT", s.csrf_time_limit);
+    if (s.csrf_time_limit < 0)
+        throw common::config::ConfigError(
+            "config WTF_CSRF_TIME_LIMIT must be seconds (0 for no limit), got " +
+            std::to_string(s.csrf_time_limit));
+    for (auto& [name, value] : s.security_headers) value = config.get_string_or(name, value);
+    std::erase_if(s.security_headers, [](const auto& header) { return header.second.empty(); });
 
     auto engine = std::make_unique<TemplateEngine>();
+    engine->set_urls(template_urls(impl_->router));
     engine->add_folder(impl_->resolve(impl_->template_folder));
     for (const auto& src : impl_->template_sources) {
         if (src.folder.empty())
@@ -402,174 +410,196 @@ void App::freeze() {
 
 // ---- the request pipeline -------------------------------------------------------------
 
-namespace {
-
-void check_csrf(Context& ctx) {
-    const Request& req = ctx.request;
-    std::string token;
-    if (const std::string* header = req.headers.find("X-CSRFToken"))
-        token = *header;
-    else if (const std::string* header2 = req.headers.find("X-CSRF-Token"))
-        token = *header2;
-    else if (const std::string* field = req.form().find("csrf_token"))
-        token = *field;
-    // Flask-WTF's messages.
-    if (token.empty()) throw HTTPError(400, "The CSRF token is missing.");
-    const Data* expected = ctx.session().get("csrf_token");
-    if (!expected || !expected->is_string())
-        throw HTTPError(400, "The CSRF session token is missing.");
-    if (!constant_time_equals(token, expected->as_string()))
-        throw HTTPError(400, "The CSRF tokens do not match.");
-}
-
-}  // namespace
-
+// ANCHOR: dispatch
 Response App::handle(Request& req) {
     try {
         freeze();
     } catch (const std::exception& e) {
         impl_->logger(std::string("Cannot start app '") + impl_->name + "': " + e.what());
-        HTTPError error(500);
-        return Response(default_error_page(error), 500);
+        return Response(error_page(500), 500);
     }
-    Impl& im = *impl_;
-    const Settings& s = im.settings;
-    req.max_form_parts = s.max_form_parts;
-    req.max_form_memory_size = s.max_form_memory_size;
-
+    req.limits = &impl_->settings.limits;
     Context ctx(*this, req);
-
-    auto render_error = [&](const HTTPError& e) -> Response {
-        Response r;
-        bool handled = false;
-        if (const ErrorHandler* h = im.find_error_handler(req, e.code())) {
-            try {
-                r = (*h)(ctx, e);
-                handled = true;
-            } catch (const HTTPError&) {
-                // abort() inside an error handler: fall back to the plain page.
-            }
-        }
-        if (!handled) r = Response(default_error_page(e), e.code());
-        for (const auto& [k, v] : e.headers.items())
-            if (!r.headers.contains(k)) r.headers.add(k, v);
-        return r;
-    };
-
-    // ANCHOR: dispatch
-    auto dispatch = [&]() -> Response {
-        if (req.body_too_large || req.body.size() > s.max_content_length)
-            throw HTTPError(413, "The request body is larger than MAX_CONTENT_LENGTH (" +
-                                     std::to_string(s.max_content_length) + " bytes).");
-        std::optional<HTTPError> routing_error;
-        Match match;
-        std::vector<std::string> allowed;
-        try {
-            match = im.router.match(req.path, req.method, req.query_string, &allowed);
-        } catch (HTTPError& e) {
-            routing_error = std::move(e);
-        }
-        if (match.rule) {
-            req.endpoint = match.rule->endpoint;
-            if (auto dot = req.endpoint.find('.'); dot != std::string::npos)
-                req.blueprint = req.endpoint.substr(0, dot);
-            for (auto& [k, v] : match.args) req.view_args.emplace(std::move(k), std::move(v));
-        } else if (!routing_error) {
-            // Automatic OPTIONS answer, as Flask gives.
-            Response r("", 200);
-            std::string allow;
-            for (const auto& a : allowed) allow += (allow.empty() ? "" : ", ") + a;
-            r.headers.set("Allow", allow);
-            return r;
-        }
-        // App-wide before_request hooks first, then the blueprint's (Flask's order).
-        for (int pass = 0; pass < 2; ++pass) {
-            for (auto& hook : im.before) {
-                const bool app_wide = hook.blueprint.empty();
-                if ((pass == 0) != app_wide) continue;
-                if (!app_wide && hook.blueprint != req.blueprint) continue;
-                if (auto early = hook.fn(ctx)) return std::move(*early);
-            }
-        }
-        if (routing_error) throw *routing_error;
-        if (s.csrf_enabled && is_unsafe(req.method) && !im.csrf_exempt.contains(req.endpoint))
-            check_csrf(ctx);
-        return im.views[match.rule->view](ctx);
-    };
-    // ANCHOR_END: dispatch
-
-    // after_request / teardown order: the blueprint's hooks, then the app's, each newest first.
-    auto for_each_reversed = [&](auto& hooks, auto&& call) {
-        for (int pass = 0; pass < 2; ++pass) {
-            for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) {
-                const bool app_wide = it->blueprint.empty();
-                if ((pass == 1) != app_wide) continue;
-                if (!app_wide && it->blueprint != req.blueprint) continue;
-                call(it->fn);
-            }
-        }
-    };
-
-    auto finalize = [&](Response& r) {
-        for_each_reversed(im.after, [&](AfterRequest& hook) { hook(ctx, r); });
-        if (ctx.session_opened()) {
-            Session& session = *ctx.session_;
-            r.headers.add("Vary", "Cookie");
-            if (session.modified()) {
-                CookieOptions options;
-                options.secure = s.cookie_secure;
-                if (session.empty()) {
-                    if (ctx.session_cookie_present_) r.delete_cookie(s.cookie_name, options);
-                } else {
-                    if (!s.serializer)
-                        throw std::runtime_error(
-                            "The session is unavailable because no SECRET_KEY is set. Set "
-                            "app.config SECRET_KEY (or export SECRET_KEY) to a long random "
-                            "string.");
-                    r.set_cookie(s.cookie_name,
-                                 s.serializer->dumps(session.data(), unix_now() + s.lifetime),
-                                 options);
-                }
-            }
-        }
-    };
-
     Response response;
     std::exception_ptr unhandled;
     try {
         try {
-            response = dispatch();
+            match_request(ctx);
+            if (auto early = preprocess_request(ctx))
+                response = std::move(*early);
+            else
+                response = dispatch_request(ctx);
         } catch (const HTTPError& e) {
-            response = render_error(e);
+            response = handle_user_exception(ctx, e);
         }
-        finalize(response);
+        finalize_request(ctx, response);
     } catch (...) {
         unhandled = std::current_exception();
-        im.logger("Exception on " + req.path + " [" + req.method +
-                  "]: " + exception_text(unhandled));
-        if (s.propagate) {
-            for_each_reversed(im.teardown, [&](Teardown& hook) {
-                try {
-                    hook(ctx, unhandled);
-                } catch (...) {}
-            });
-            throw;
+        response = handle_exception(ctx, unhandled);  // rethrows when exceptions propagate
+    }
+    do_teardown_request(ctx, unhandled);
+    return response;
+}
+
+/// Finds the rule for the request (Flask does this when it pushes the request context). A
+/// routing error (404, 405) is kept and raised by dispatch_request(), after the
+/// before_request hooks ran, as in Flask.
+void App::match_request(Context& ctx) {
+    Request& req = ctx.request;
+    const std::size_t max = impl_->settings.limits.max_content_length;
+    if (req.body_too_large || req.body.size() > max)
+        throw HTTPError(413, "The request body is larger than MAX_CONTENT_LENGTH (" +
+                                 std::to_string(max) + " bytes).");
+    Match match;
+    try {
+        match = impl_->router.match(req.path, req.method, req.query_string, &ctx.allowed_methods_);
+    } catch (HTTPError& e) {
+        ctx.routing_error_ = std::move(e);
+        return;
+    }
+    if (!match.rule) return;  // OPTIONS for a rule without a view: answered by dispatch
+    req.endpoint = match.rule->endpoint;
+    if (auto dot = req.endpoint.find('.'); dot != std::string::npos)
+        req.blueprint = req.endpoint.substr(0, dot);
+    for (auto& [k, v] : match.args) req.view_args.emplace(std::move(k), std::move(v));
+    ctx.view_ = match.rule->view;
+}
+
+/// The before_request hooks, app-wide ones first, then the blueprint's. The first that
+/// returns a response answers the request.
+std::optional<Response> App::preprocess_request(Context& ctx) {
+    const std::string& blueprint = ctx.request.blueprint;
+    for (auto& hook : records_.before_request)
+        if (hook.blueprint.empty())
+            if (auto early = hook.fn(ctx)) return early;
+    if (!blueprint.empty())
+        for (auto& hook : records_.before_request)
+            if (hook.blueprint == blueprint)
+                if (auto early = hook.fn(ctx)) return early;
+    return std::nullopt;
+}
+
+/// Raises the routing error, answers OPTIONS, checks the CSRF token, calls the view.
+Response App::dispatch_request(Context& ctx) {
+    Request& req = ctx.request;
+    if (ctx.routing_error_) throw *ctx.routing_error_;
+    if (req.endpoint.empty()) {
+        // Automatic OPTIONS answer, as Flask gives.
+        Response r("", 200);
+        std::string allow;
+        for (const auto& a : ctx.allowed_methods_) allow += (allow.empty() ? "" : ", ") + a;
+        r.headers.set("Allow", allow);
+        return r;
+    }
+    if (impl_->settings.csrf_enabled && is_unsafe(req.method) && !is_csrf_exempt(req.endpoint))
+        check_csrf(ctx, impl_->settings);
+    return impl_->views[ctx.view_](ctx);
+}
+// ANCHOR_END: dispatch
+
+bool App::is_csrf_exempt(std::string_view endpoint) const {
+    const auto& exempt = records_.csrf_exempt;
+    return std::find(exempt.begin(), exempt.end(), endpoint) != exempt.end();
+}
+
+/// An HTTPError (abort(404), a routing 405...): the blueprint's handler for its code, else the
+/// app's, else Werkzeug's plain page. The error's headers (Allow, Location) are kept.
+Response App::handle_user_exception(Context& ctx, const HTTPError& error) {
+    const ErrorHandler* handler = nullptr;
+    const std::string& blueprint = ctx.request.blueprint;
+    // The newest registration wins; a blueprint's own handler before an app-wide one.
+    for (auto it = records_.error_handlers.rbegin(); it != records_.error_handlers.rend(); ++it)
+        if (it->code == error.code() && !blueprint.empty() && it->blueprint == blueprint) {
+            handler = &it->fn;
+            break;
         }
+    if (!handler)
+        for (auto it = records_.error_handlers.rbegin(); it != records_.error_handlers.rend(); ++it)
+            if (it->code == error.code() && it->blueprint.empty()) {
+                handler = &it->fn;
+                break;
+            }
+    Response r;
+    bool handled = false;
+    if (handler) {
         try {
-            response = render_error(HTTPError(500));
-            finalize(response);
-        } catch (...) {
-            response = Response(default_error_page(HTTPError(500)), 500);
+            r = (*handler)(ctx, error);
+            handled = true;
+        } catch (const HTTPError&) {
+            // abort() inside an error handler: fall back to the plain page.
         }
     }
-    for_each_reversed(im.teardown, [&](Teardown& hook) {
+    if (!handled) r = Response(error_page(error.code(), error.description()), error.code());
+    for (const auto& [k, v] : error.headers.items())
+        if (!r.headers.contains(k)) r.headers.add(k, v);
+    return r;
+}
+
+/// The after_request hooks, then the session cookie (Flask's process_response).
+void App::finalize_request(Context& ctx, Response& response) {
+    for_each_reversed(records_.after_request, ctx.request.blueprint,
+                      [&](AfterRequest& hook) { hook(ctx, response); });
+    const Settings& s = impl_->settings;
+    for (const auto& [name, value] : s.security_headers)
+        if (!response.headers.contains(name)) response.headers.add(name, value);
+    save_session(ctx, response);
+    // A page with a CSRF token or a cookie is this visitor's alone: no cache may keep it.
+    if ((ctx.csrf_issued_ || response.headers.contains("Set-Cookie")) &&
+        !response.headers.contains("Cache-Control"))
+        response.headers.add("Cache-Control", "no-store");
+}
+
+/// The session cookie: set when the session changed, deleted when it was emptied.
+void App::save_session(Context& ctx, Response& response) {
+    if (!ctx.session_opened()) return;
+    const Settings& s = impl_->settings;
+    Session& session = *ctx.session_;
+    response.headers.add("Vary", "Cookie");
+    if (!session.modified()) return;
+    CookieOptions options;
+    options.secure = s.cookie_secure;
+    if (session.empty()) {
+        if (ctx.session_cookie_present_) response.delete_cookie(s.cookie_name, options);
+        return;
+    }
+    if (!s.serializer)
+        throw UsageError("The session is unavailable because no SECRET_KEY is set. Set app.config "
+                         "SECRET_KEY (or export SECRET_KEY) to a long random string.");
+    response.set_cookie(s.cookie_name, s.serializer->dumps(session.data(), unix_now() + s.lifetime),
+                        options);
+}
+
+/// Anything but an HTTPError escaped: log it, then re-raise (PROPAGATE_EXCEPTIONS, after the
+/// teardown hooks) or answer with the 500 handler (Flask's handle_exception).
+Response App::handle_exception(Context& ctx, std::exception_ptr error) {
+    impl_->logger("Exception on " + ctx.request.path + " [" + ctx.request.method +
+                  "]: " + exception_text(error));
+    if (impl_->settings.propagate) {
+        for_each_reversed(records_.teardown_request, ctx.request.blueprint, [&](Teardown& hook) {
+            try {
+                hook(ctx, error);
+            } catch (...) {}
+        });
+        std::rethrow_exception(error);
+    }
+    try {
+        Response response = handle_user_exception(ctx, HTTPError(500));
+        finalize_request(ctx, response);
+        return response;
+    } catch (...) {
+        return Response(error_page(500), 500);
+    }
+}
+
+/// The teardown hooks, always, with the unhandled exception if there was one.
+void App::do_teardown_request(Context& ctx, std::exception_ptr error) {
+    for_each_reversed(records_.teardown_request, ctx.request.blueprint, [&](Teardown& hook) {
         try {
-            hook(ctx, unhandled);
+            hook(ctx, error);
         } catch (const std::exception& e) {
-            im.logger(std::string("Exception in teardown_request: ") + e.what());
+            impl_->logger(std::string("Exception in teardown_request: ") + e.what());
         }
     });
-    return response;
 }
 
 std::optional<Data> App::decode_session_cookie(std::string_view value) const {
@@ -642,10 +672,19 @@ std::vector<Flash> Context::get_flashed_messages() {
 
 std::string Context::csrf_token() {
     Session& s = session();
-    if (const Data* t = s.get("csrf_token"); t && t->is_string()) return t->as_string();
-    std::string token = random_hex(32);
-    s["csrf_token"] = token;
-    return token;
+    std::string raw;
+    if (const Data* t = s.get("csrf_token"); t && t->is_string()) {
+        raw = t->as_string();
+    } else {
+        raw = random_hex(32);
+        s["csrf_token"] = raw;
+    }
+    csrf_issued_ = true;
+    const auto& settings = app.impl_->settings;
+    if (!settings.csrf_serializer) return raw;  // no SECRET_KEY: the session cannot be saved
+    const std::int64_t limit =
+        settings.csrf_time_limit > 0 ? settings.csrf_time_limit : 100LL * 365 * 24 * 3600;
+    return settings.csrf_serializer->dumps(Data{{"csrf", raw}}, unix_now() + limit);
 }
 
 }  // namespace common::web

@@ -8,15 +8,19 @@
 ///     App app("flasky");
 ///     app.register_blueprint(main);
 ///
-/// The App handles a Request → Response in one function, App::handle(), which both the
-/// real server (server.hpp) and the socketless test client (test_client.hpp) call.
+/// The App handles a Request → Response in App::handle(), which both the real server
+/// (server.hpp) and the socketless test client (test_client.hpp) call. It reads as Flask's
+/// wsgi_app: preprocess_request → dispatch_request → handle_user_exception →
+/// finalize_request → do_teardown_request, each a private member below.
 
 #include "common/config/config.hpp"
 #include "common/web/data.hpp"
 #include "common/web/http.hpp"
+#include "common/web/limits.hpp"
 #include "common/web/request.hpp"
 #include "common/web/response.hpp"
 #include "common/web/routing.hpp"
+#include "common/web/scaffold.hpp"
 #include "common/web/session.hpp"
 
 #include <any>
@@ -38,21 +42,10 @@ class Context;
 class TestClient;
 class TemplateEngine;
 
-/// A view function: `Response view(Context& ctx)`. Return a std::string for a 200 HTML page.
-using View = std::function<Response(Context&)>;
-/// An error handler: renders the error page for `error.code()`. Flask's errorhandler(code).
-using ErrorHandler = std::function<Response(Context&, const HTTPError&)>;
-/// before_request: return a Response to answer without calling the view; nullopt to go on.
-using BeforeRequest = std::function<std::optional<Response>(Context&)>;
-/// after_request: may change the response (add headers, cookies).
-using AfterRequest = std::function<void(Context&, Response&)>;
-/// teardown_request: always runs last; `error` is the unhandled exception, if any.
-using Teardown = std::function<void(Context&, std::exception_ptr error)>;
-
 /// Flask's Blueprint: routes, error handlers, hooks and a template folder, recorded here and
 /// copied into an App by App::register_blueprint() (so one blueprint can serve many apps,
-/// e.g. one per test).
-class Blueprint {
+/// e.g. one per test). The setup methods shared with App are Scaffold's.
+class Blueprint : public Scaffold<Blueprint> {
 public:
     /// template_folder: absolute, or relative to the App's root_path. url_prefix: e.g. "/auth".
     explicit Blueprint(std::string name, std::string template_folder = {},
@@ -62,32 +55,22 @@ public:
     const std::string& template_folder() const { return template_folder_; }
     const std::string& url_prefix() const { return url_prefix_; }
 
-    /// @bp.route(rule, methods=...): endpoint is the view's name inside the blueprint
-    /// ("index" → "main.index"). Methods default to GET (HEAD and OPTIONS are automatic).
-    Blueprint& route(std::string rule, std::string endpoint, View view,
-                     std::vector<std::string> methods = {"GET"});
-    /// Same as route(), Flask's name.
-    Blueprint& add_url_rule(std::string rule, std::string endpoint, View view,
-                            std::vector<std::string> methods = {"GET"}) {
-        return route(std::move(rule), std::move(endpoint), std::move(view), std::move(methods));
-    }
-    /// @bp.errorhandler(code): only for errors raised in this blueprint's views.
-    Blueprint& errorhandler(int code, ErrorHandler handler);
     /// @bp.app_errorhandler(code): for the whole app (404 pages, 500 pages).
     Blueprint& app_errorhandler(int code, ErrorHandler handler);
-    /// Hooks that run only for this blueprint's requests...
-    Blueprint& before_request(BeforeRequest hook);
-    Blueprint& after_request(AfterRequest hook);
-    Blueprint& teardown_request(Teardown hook);
-    /// ...and their app-wide variants (before_app_request etc.).
+    /// The app-wide variants of the hooks (before_app_request etc.).
     Blueprint& before_app_request(BeforeRequest hook);
     Blueprint& after_app_request(AfterRequest hook);
     Blueprint& teardown_app_request(Teardown hook);
-    /// Flask-WTF's csrf.exempt(view): POSTs to this endpoint need no CSRF token (APIs).
-    Blueprint& csrf_exempt(std::string endpoint);
 
 private:
+    friend class Scaffold<Blueprint>;
     friend class App;
+    /// A blueprint may be set up at any time; it is copied when registered.
+    void check_setup(std::string_view) const {}
+    const std::string& scope() const { return name_; }
+    void add_route(std::string rule, std::string endpoint, View view,
+                   std::vector<std::string> methods);
+
     struct RouteRecord {
         std::string rule, endpoint;
         View view;
@@ -95,11 +78,6 @@ private:
     };
     std::string name_, template_folder_, url_prefix_;
     std::vector<RouteRecord> routes_;
-    std::vector<std::pair<int, ErrorHandler>> error_handlers_, app_error_handlers_;
-    std::vector<BeforeRequest> before_, before_app_;
-    std::vector<AfterRequest> after_, after_app_;
-    std::vector<Teardown> teardown_, teardown_app_;
-    std::vector<std::string> csrf_exempt_;
 };
 
 /// Flask's app.extensions: name → extension object. Extensions are often globals created
@@ -123,7 +101,7 @@ public:
         auto it = items_.find(name);
         return it == items_.end() ? nullptr : std::any_cast<T*>(it->second.pointer);
     }
-    /// The extension; std::out_of_range "call X.init_app(app)" when absent.
+    /// The extension; UsageError "call X.init_app(app)" when absent.
     template <class T>
     T& get(std::string_view name) const {
         if (T* p = find<T>(name)) return *p;
@@ -160,7 +138,7 @@ public:
     bool session_opened() const { return session_.has_value(); }
 
     /// url_for(): "main.index", or ".index" for the current blueprint; extra params become
-    /// the query string. std::invalid_argument when it cannot be built.
+    /// the query string. BuildError when it cannot be built.
     std::string url_for(std::string_view endpoint, const UrlParams& params = {}) const;
     /// render_template(): the app's compiled template with vars, plus the globals
     /// get_flashed_messages (a list of {message, category, alert}) and csrf_token /
@@ -170,13 +148,20 @@ public:
     void flash(std::string message, std::string category = "message");
     /// get_flashed_messages(): returns them and removes them from the session.
     std::vector<Flash> get_flashed_messages();
-    /// The session's CSRF token (created on first use), for forms and X-CSRFToken headers.
+    /// A CSRF token for forms and X-CSRFToken headers: the session's secret, signed with an
+    /// expiry of WTF_CSRF_TIME_LIMIT seconds (3600 by default, as Flask-WTF).
     std::string csrf_token();
 
 private:
     friend class App;
     std::optional<Session> session_;
     bool session_cookie_present_ = false;
+    /// What URL matching found (Flask keeps it on the request context): the view to call,
+    /// or the routing error to raise after the before_request hooks ran.
+    std::size_t view_ = 0;
+    std::optional<HTTPError> routing_error_;
+    std::vector<std::string> allowed_methods_;  ///< for the automatic OPTIONS answer
+    bool csrf_issued_ = false;                  ///< the page carries a CSRF token
 };
 
 /// One line of the URL map, as `flask routes` prints it.
@@ -186,8 +171,8 @@ struct RouteInfo {
     std::string rule;
 };
 
-/// Flask's app object.
-class App {
+/// Flask's app object. The setup methods shared with Blueprint are Scaffold's.
+class App : public Scaffold<App> {
 public:
     /// root_path: folder that relative template/static folders (the app's and blueprints')
     /// are resolved against, like the folder of Flask's app package. Without one, only
@@ -204,9 +189,10 @@ public:
     const std::string& root_path() const;
 
     /// app.config: SECRET_KEY, SESSION_COOKIE_NAME ("session"), SESSION_COOKIE_SECURE (false),
-    /// PERMANENT_SESSION_LIFETIME (seconds, 31 days), MAX_CONTENT_LENGTH (bytes, 16 MiB),
-    /// MAX_FORM_PARTS (1000), MAX_FORM_MEMORY_SIZE (500 000), WTF_CSRF_ENABLED (true),
-    /// PROPAGATE_EXCEPTIONS (default TESTING or DEBUG) are read when the app starts serving.
+    /// PERMANENT_SESSION_LIFETIME (seconds, 31 days), the Limits (limits.hpp),
+    /// WTF_CSRF_ENABLED (true), WTF_CSRF_TIME_LIMIT (3600 s), the security headers
+    /// (X-Content-Type-Options, Content-Security-Policy, Referrer-Policy), PROPAGATE_EXCEPTIONS (default TESTING or DEBUG) are read
+    /// when the app starts serving.
     common::config::Config config;
     /// app.extensions
     Extensions extensions;
@@ -214,29 +200,17 @@ public:
     /// App-level template folder (default "templates") and static folder served under
     /// /static (default "static"), both relative to root_path unless absolute. Set them
     /// before the first request.
-    void set_template_folder(std::string folder);
-    void set_static_folder(std::string folder);
+    App& set_template_folder(std::string folder);
+    App& set_static_folder(std::string folder);
 
-    /// Routes on the app itself (endpoint without blueprint prefix).
-    App& route(std::string rule, std::string endpoint, View view,
-               std::vector<std::string> methods = {"GET"});
-    App& add_url_rule(std::string rule, std::string endpoint, View view,
-                      std::vector<std::string> methods = {"GET"}) {
-        return route(std::move(rule), std::move(endpoint), std::move(view), std::move(methods));
-    }
     /// Copies the blueprint's routes (prefixed), handlers, hooks and template folder into the
-    /// app. url_prefix overrides the blueprint's. Throws std::invalid_argument when a
-    /// blueprint of that name is already registered.
-    void register_blueprint(const Blueprint& bp,
+    /// app. url_prefix overrides the blueprint's. UsageError when a blueprint of that name is
+    /// already registered.
+    App& register_blueprint(const Blueprint& bp,
                             std::optional<std::string> url_prefix = std::nullopt);
     /// Names of the registered blueprints, in registration order.
     std::vector<std::string> blueprints() const;
 
-    App& errorhandler(int code, ErrorHandler handler);
-    App& before_request(BeforeRequest hook);
-    App& after_request(AfterRequest hook);
-    App& teardown_request(Teardown hook);
-    App& csrf_exempt(std::string endpoint);
     /// Serves files of `directory` under `url_prefix` ("/static/bootstrap4") with content
     /// types, ETag/304 and no path traversal; endpoint e.g. "bootstrap.static".
     App& add_static_files(std::string url_prefix, std::string directory, std::string endpoint);
@@ -255,10 +229,12 @@ public:
     std::string render_template(std::string_view name, const Data& vars = {});
 
     /// Reads config, compiles the templates; done automatically on the first request, by
-    /// test_client() and by the server. After it, adding routes/blueprints is an error (as in
-    /// Flask). Throws TemplateError / ConfigError with what to fix.
+    /// test_client() and by the server. After it, adding routes/blueprints is a UsageError
+    /// (as in Flask). Throws TemplateError / ConfigError with what to fix.
     void freeze();
     bool frozen() const;
+    /// The size limits read from config by freeze(): the server frames requests with them.
+    const Limits& limits() const;
 
     /// Handles one request: routing, hooks, CSRF, the view, error handlers, the session
     /// cookie. Never throws unless exceptions propagate (PROPAGATE_EXCEPTIONS / TESTING).
@@ -280,7 +256,25 @@ public:
     const TemplateEngine& templates() const;
 
 private:
+    friend class Scaffold<App>;
     friend class Context;
+    /// The guard of every setup method: UsageError once the app serves.
+    void check_setup(std::string_view method) const;
+    const std::string& scope() const;
+    void add_route(std::string rule, std::string endpoint, View view,
+                   std::vector<std::string> methods);
+
+    // The steps of handle(), in order (Flask's names).
+    void match_request(Context& ctx);
+    std::optional<Response> preprocess_request(Context& ctx);
+    Response dispatch_request(Context& ctx);
+    Response handle_user_exception(Context& ctx, const HTTPError& error);
+    void finalize_request(Context& ctx, Response& response);
+    void save_session(Context& ctx, Response& response);
+    Response handle_exception(Context& ctx, std::exception_ptr error);
+    void do_teardown_request(Context& ctx, std::exception_ptr error);
+    bool is_csrf_exempt(std::string_view endpoint) const;
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

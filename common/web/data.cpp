@@ -6,6 +6,8 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "common/web/errors.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -15,8 +17,7 @@ namespace common::web {
 namespace {
 
 [[noreturn]] void wrong_type(const Data& d, const char* wanted) {
-    throw std::invalid_argument(std::string("expected a ") + wanted + " value, got " +
-                                d.type_name());
+    throw DataError(std::string("expected a ") + wanted + " value, got " + d.type_name());
 }
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -216,7 +217,7 @@ Data Data::from_json(std::string_view text) {
         Poco::JSON::Parser parser;
         return from_var(parser.parse(std::string(text)));
     } catch (const Poco::Exception& e) {
-        throw std::invalid_argument("invalid JSON: " + e.displayText());
+        throw DataError("invalid JSON: " + e.displayText());
     }
 }
 

@@ -48,7 +48,7 @@ public:
     bool is_list() const { return std::holds_alternative<List>(v_); }
     bool is_object() const { return std::holds_alternative<Object>(v_); }
 
-    /// Typed access; throws std::invalid_argument naming the expected and actual type.
+    /// Typed access; throws DataError naming the expected and actual type.
     bool as_bool() const;
     std::int64_t as_int() const;
     double as_double() const;  ///< also accepts an integer
@@ -78,7 +78,7 @@ public:
 
     /// Compact JSON (UTF-8 passed through, control characters escaped).
     std::string to_json() const;
-    /// Parses JSON (with Poco::JSON); throws std::invalid_argument saying what is wrong.
+    /// Parses JSON (with Poco::JSON); throws DataError saying what is wrong.
     static Data from_json(std::string_view text);
 
     const char* type_name() const;

@@ -12,12 +12,12 @@ namespace common::web {
 namespace {
 
 constexpr std::string_view kBootstrapStyles =
-    R"(<link rel="stylesheet" href="/static/bootstrap4/css/bootstrap.min.css">
+    R"(<link rel="stylesheet" href="{{url_for.bootstrap.static}}/css/bootstrap.min.css">
 )";
 
 constexpr std::string_view kBootstrapScripts =
-    R"(<script src="/static/jquery/jquery.min.js"></script>
-<script src="/static/bootstrap4/js/bootstrap.bundle.min.js"></script>
+    R"(<script src="{{url_for.jquery.static}}/jquery.min.js"></script>
+<script src="{{url_for.bootstrap.static}}/js/bootstrap.bundle.min.js"></script>
 )";
 
 // Flask-Bootstrap's base.html, in mustache blocks, for Bootstrap 4.
@@ -71,16 +71,22 @@ void Bootstrap::init_app(App& app) {
 
 namespace {
 
-// Renders every span.flask-moment with moment.js, like Flask-Moment's include_moment().
+// Flask-Moment's include_moment(): moment.js, then the renderer. Flask-Moment inlines the
+// renderer in a <script>; ours is a file, so a Content-Security-Policy of 'self' allows it.
 constexpr std::string_view kMomentScripts =
-    R"(<script src="/static/moment/moment.min.js"></script>
-<script>
-function flask_moment_render(elem) {
+    R"(<script src="{{url_for.moment.static}}/moment.min.js"></script>
+<script src="{{url_for.moment.renderer}}"></script>
+)";
+
+// Renders every span.flask-moment with moment.js (the spans start hidden, showing nothing
+// until the browser's local time is known).
+constexpr std::string_view kMomentRenderer =
+    R"(function flask_moment_render(elem) {
     var t = moment(elem.dataset.timestamp);
     var args = elem.dataset.format ? [elem.dataset.format] : [];
     elem.textContent = t[elem.dataset.function].apply(t, args);
     elem.classList.remove('flask-moment');
-    elem.style.display = '';
+    elem.hidden = false;
 }
 function flask_moment_render_all() {
     document.querySelectorAll('.flask-moment').forEach(function (elem) {
@@ -92,7 +98,6 @@ function flask_moment_render_all() {
     });
 }
 document.addEventListener('DOMContentLoaded', flask_moment_render_all);
-</script>
 )";
 
 std::string span(Moment::time_point t, std::string_view function, std::string_view fmt,
@@ -103,8 +108,8 @@ std::string span(Moment::time_point t, std::string_view function, std::string_vi
     out.append(function);
     out += "\"";
     if (!fmt.empty()) out += " data-format=\"" + html_escape(fmt) + "\"";
-    out += " data-refresh=\"" + std::to_string(refresh_ms > 0 ? refresh_ms : 0) +
-           "\" style=\"display: none\">" + iso + "</span>";
+    out += " data-refresh=\"" + std::to_string(refresh_ms > 0 ? refresh_ms : 0) + "\" hidden>" +
+           iso + "</span>";
     return out;
 }
 
@@ -113,6 +118,9 @@ std::string span(Moment::time_point t, std::string_view function, std::string_vi
 // ANCHOR: moment_init_app
 void Moment::init_app(App& app) {
     app.add_static_files("/static/moment", std::string(moment_dir), "moment.static");
+    app.route("/static/flask-moment/render.js", "moment.renderer", [](Context&) {
+        return Response(std::string(kMomentRenderer), 200, "text/javascript; charset=utf-8");
+    });
     app.add_template("moment/scripts.html", std::string(kMomentScripts));
     app.extensions.add("moment", *this);
 }
@@ -136,7 +144,5 @@ std::string Moment::from_now(time_point t, int refresh_ms) {
 }
 
 std::string Moment::calendar(time_point t) { return span(t, "calendar", {}, 0); }
-
-std::string Moment::include_moment() { return std::string(kMomentScripts); }
 
 }  // namespace common::web

@@ -35,7 +35,9 @@ public:
 
 /// Flask-Moment: times are sent as UTC ISO-8601 in a hidden <span>, and moment.js (from
 /// libjs-moment, served under /static/moment/) formats them in the reader's time zone and
-/// language. Adds the partial "moment/scripts.html" (moment.include_moment()): put
+/// language; the renderer is /static/flask-moment/render.js (a file, not inline, so a strict
+/// Content-Security-Policy allows it). Adds the partial "moment/scripts.html"
+/// (Flask-Moment's moment.include_moment()): put
 /// `{{>moment/scripts.html}}` in the scripts block. Render spans with format()/from_now()
 /// and insert them unescaped: `{{{current_time}}}`.
 class Moment {
@@ -54,8 +56,6 @@ public:
     static std::string from_now(time_point t, int refresh_ms = 0);
     /// moment(timestamp).calendar() → "Today at 2:03 PM".
     static std::string calendar(time_point t);
-    /// The <script> tags (moment.js and the renderer), as moment.include_moment() writes them.
-    static std::string include_moment();
     /// UTC ISO-8601 with a Z: "2024-05-01T14:03:00Z".
     static std::string iso8601(time_point t);
 };

@@ -120,14 +120,27 @@ std::string default_description(int code) {
 }  // namespace
 
 HTTPError::HTTPError(int code, std::string description)
-    : code_(code),
-      description_(description.empty() ? default_description(code) : std::move(description)) {
-    what_ = title();
-    if (!description_.empty()) what_ += ": " + description_;
+    : HTTPError(code, description.empty() ? default_description(code) : std::move(description), 0) {
 }
+
+// what() is "404 Not Found: The requested URL was not found..." (the title alone without one).
+HTTPError::HTTPError(int code, std::string description, int)
+    : Error(std::to_string(code) + " " + std::string(reason_phrase(code)) +
+            (description.empty() ? "" : ": " + description)),
+      code_(code), description_(std::move(description)) {}
 
 std::string HTTPError::title() const {
     return std::to_string(code_) + " " + std::string(reason_phrase(code_));
+}
+
+std::string error_page(int status, std::string_view description) {
+    std::string reason(reason_phrase(status));
+    const std::string fallback = description.empty() ? default_description(status) : std::string();
+    if (description.empty()) description = fallback;
+    std::string page = "<!doctype html>\n<html lang=en>\n<title>" + std::to_string(status) + " " +
+                       reason + "</title>\n<h1>" + reason + "</h1>\n";
+    if (!description.empty()) page += "<p>" + html_escape(description) + "</p>\n";
+    return page;
 }
 
 void abort(int code, std::string description) { throw HTTPError(code, std::move(description)); }
@@ -154,6 +167,63 @@ std::string url_quote(std::string_view s, bool keep_slash) {
     return out;
 }
 
+namespace {
+
+/// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one (RFC 3629: no
+/// overlong forms, no surrogates, nothing above U+10FFFF). On 0, `bad` is how many bytes make
+/// up the invalid "maximal subpart" that one U+FFFD replaces (Unicode §3.9, as Python does).
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) return 1;
+    std::size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0) lo = 0xA0;  // overlong
+        if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0) lo = 0x90;  // overlong
+        if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+        bad = 1;
+        return 0;
+    }
+    std::size_t k = 0;
+    for (; k < need && i + 1 + k < s.size(); ++k) {
+        const auto d = static_cast<unsigned char>(s[i + 1 + k]);
+        if (d < (k == 0 ? lo : 0x80) || d > (k == 0 ? hi : 0xBF)) break;
+    }
+    if (k == need) return need + 1;
+    bad = k + 1;
+    return 0;
+}
+
+}  // namespace
+
+void make_valid_utf8(std::string& text) {
+    std::size_t i = 0, bad = 0;
+    while (i < text.size()) {
+        const std::size_t n = utf8_sequence(text, i, bad);
+        if (n == 0) break;
+        i += n;
+    }
+    if (i == text.size()) return;  // valid: the common case costs one scan, no copy
+    std::string out(text, 0, i);
+    while (i < text.size()) {
+        if (const std::size_t n = utf8_sequence(text, i, bad)) {
+            out.append(text, i, n);
+            i += n;
+        } else {
+            out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+            i += bad;
+        }
+    }
+    text = std::move(out);
+}
+
 std::string url_unquote(std::string_view s, bool plus_as_space) {
     auto hexval = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
@@ -175,6 +245,7 @@ std::string url_unquote(std::string_view s, bool plus_as_space) {
         }
         out += (plus_as_space && c == '+') ? ' ' : c;
     }
+    make_valid_utf8(out);
     return out;
 }
 

@@ -3,6 +3,8 @@
 /// Small HTTP vocabulary shared by Request, Response, the router and the test client:
 /// MultiDict (Werkzeug's), case-insensitive Headers, HTTPError (Flask's abort()).
 
+#include "common/web/errors.hpp"
+
 #include <ctime>
 #include <exception>
 #include <optional>
@@ -57,6 +59,7 @@ public:
     std::vector<std::string> get_all(std::string_view name) const;
     bool contains(std::string_view name) const { return find(name) != nullptr; }
     void erase(std::string_view name);
+    void reserve(std::size_t n) { items_.reserve(n); }
     const std::vector<Item>& items() const { return items_; }
     std::size_t size() const { return items_.size(); }
 
@@ -86,7 +89,7 @@ std::string_view reason_phrase(int status) noexcept;
 
 /// An HTTP error that ends the request with an error page, like Werkzeug's HTTPException
 /// raised by Flask's abort(). Error handlers registered for `code` render it.
-class HTTPError : public std::exception {
+class HTTPError : public Error {
 public:
     explicit HTTPError(int code, std::string description = {});
     int code() const noexcept { return code_; }
@@ -94,24 +97,33 @@ public:
     const std::string& description() const noexcept { return description_; }
     /// "404 Not Found"
     std::string title() const;
-    const char* what() const noexcept override { return what_.c_str(); }
 
     /// Extra headers the error response must carry (405 → Allow, 308 → Location).
     Headers headers;
 
 private:
+    HTTPError(int code, std::string description, int);  ///< description already defaulted
     int code_;
     std::string description_;
-    std::string what_;
 };
+
+/// The one place an error page is written: Werkzeug's plain page for a status, so that an app
+/// without its own handler (and the server's own 400/431/503 answers) look like Flask's.
+std::string error_page(int status, std::string_view description = {});
 
 /// Flask's abort(): throws HTTPError(code, description).
 [[noreturn]] void abort(int code, std::string description = {});
 
 /// Percent-encodes for a URL path segment or query value (unreserved characters stay).
 std::string url_quote(std::string_view s, bool keep_slash = false);
-/// Decodes %XX (and '+' as space when plus_as_space). Malformed escapes are kept literally.
+/// Decodes %XX (and '+' as space when plus_as_space). Malformed escapes are kept literally;
+/// bytes that are not UTF-8 become U+FFFD (make_valid_utf8).
 std::string url_unquote(std::string_view s, bool plus_as_space = false);
+/// Replaces each invalid UTF-8 sequence of `text` by U+FFFD, as Python's
+/// bytes.decode('utf-8', 'replace') and so current Werkzeug do for URLs and form data:
+/// text from a request is always valid UTF-8, so it can be stored, put in JSON and the
+/// session cookie. (Debian 12's Werkzeug 2.2 keeps such bytes as "%FF" text instead.)
+void make_valid_utf8(std::string& text);
 /// Parses "a=1&b=2" (application/x-www-form-urlencoded) into a MultiDict.
 MultiDict parse_query(std::string_view query);
 /// Builds "a=1&b=2" from items, quoted.

@@ -31,6 +31,10 @@ Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::strin
         if (eol == std::string_view::npos)
             return data.size() - pos > 1024 ? Chunks::bad : Chunks::incomplete;
         auto size_text = data.substr(pos, eol - pos);
+        // A bare CR or LF (or NUL) in the size line or an extension: two parsers could end
+        // the line in different places (RFC 9112 §7.1.1 and §2.2).
+        if (size_text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+            return Chunks::bad;
         size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions are ignored
         while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t'))
             size_text.remove_suffix(1);
@@ -95,10 +99,88 @@ void append_header(std::string& out, std::string_view name, std::string_view val
     out += crlf;
 }
 
+bool is_tchar(char c) {
+    // RFC 9110 §5.6.2: token = 1*tchar.
+    static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           extra.find(c) != std::string_view::npos;
+}
+
+std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// The framing headers, as checked by check_head().
+struct FramingHeaders {
+    int content_length = 0, transfer_encoding = 0, host = 0;
+    std::string_view content_length_value;
+};
+
+/// RFC 9112's strict reading of a request head (everything before the empty line), where
+/// Poco's parser is lenient: one request line "METHOD SP target SP HTTP/1.x", then lines
+/// "name: value" with CRLF endings, a token for a name (no space before the colon), no
+/// control characters in values, no folded lines. Where a lenient server and a proxy in
+/// front of it could disagree on where a request ends, the request is refused: that
+/// disagreement is what request smuggling exploits. Returns why, or "" when the head is fine.
+std::string check_head(std::string_view head, FramingHeaders& framing) {
+    auto line_end = head.find("\r\n");
+    const std::string_view request_line = head.substr(0, line_end);
+    if (request_line.find_first_of(std::string_view("\r\n\0\t", 4)) != std::string_view::npos)
+        return "control character in the request line";
+    const auto sp1 = request_line.find(' ');
+    const auto sp2 = request_line.rfind(' ');
+    if (sp1 == std::string_view::npos || sp1 == 0 || sp2 == sp1 + 1 || sp2 == sp1)
+        return "the request line is not 'METHOD target HTTP/1.x'";
+    for (char c : request_line.substr(0, sp1))
+        if (!is_tchar(c)) return "bad method";
+    const auto target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (target.find(' ') != std::string_view::npos) return "a space in the request target";
+    const auto version = request_line.substr(sp2 + 1);
+    if (version != "HTTP/1.1" && version != "HTTP/1.0") return "unsupported HTTP version";
+
+    std::size_t pos = line_end + 2;
+    while (pos < head.size()) {
+        line_end = head.find("\r\n", pos);
+        if (line_end == std::string_view::npos) line_end = head.size();
+        const std::string_view line = head.substr(pos, line_end - pos);
+        pos = line_end + 2;
+        if (line.empty()) break;  // the end of the head
+        if (line.front() == ' ' || line.front() == '\t')
+            return "a folded header line (obs-fold) or whitespace before a header name";
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) return "a header line without a colon";
+        const auto name = line.substr(0, colon);
+        if (name.empty()) return "an empty header name";
+        for (char c : name)
+            if (!is_tchar(c)) return "a header name with a space or a separator in it";
+        const auto value = trim_ows(line.substr(colon + 1));
+        for (const char ch : value)
+            if (const auto c = static_cast<unsigned char>(ch); (c < 0x20 && c != '\t') || c == 0x7f)
+                return "a control character (NUL, CR, LF...) in a header value";
+        if (iequals(name, "Content-Length")) {
+            if (value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos)
+                return "Content-Length is not a number of digits";
+            if (framing.content_length++ > 0 && framing.content_length_value != value)
+                return "two different Content-Length headers";
+            framing.content_length_value = value;
+        } else if (iequals(name, "Transfer-Encoding")) {
+            if (framing.transfer_encoding++ > 0) return "two Transfer-Encoding headers";
+        } else if (iequals(name, "Host")) {
+            if (framing.host++ > 0) return "two Host headers";
+        }
+    }
+    if (version == "HTTP/1.1" && framing.host == 0) return "an HTTP/1.1 request without Host";
+    if (version == "HTTP/1.0" && framing.transfer_encoding > 0)
+        return "Transfer-Encoding in an HTTP/1.0 request";
+    return {};
+}
+
 }  // namespace
 
 // ANCHOR: parse_request
-Framing parse_request(std::string_view buffer, const FramingLimits& limits, FramedRequest& out) {
+Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out) {
     out = FramedRequest{};
     // A client may send empty lines between requests (RFC 9112 §2.2): skip them.
     std::size_t start = 0;
@@ -110,6 +192,11 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
     const std::size_t head_size = head_end + 4 - start;
     if (head_size > limits.max_head) return Framing::head_too_large;
 
+    FramingHeaders framing;
+    if (auto why = check_head(buffer.substr(start, head_size), framing); !why.empty()) {
+        out.error = std::move(why);
+        return Framing::bad_request;
+    }
     Poco::Net::HTTPRequest head;
     try {
         Poco::MemoryInputStream in(buffer.data() + start, static_cast<std::streamsize>(head_size));
@@ -141,7 +228,8 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
             return Framing::bad_request;
         }
         std::size_t used = 0;
-        switch (find_chunked_body(buffer.substr(body_start), limits.max_body, body, used)) {
+        switch (
+            find_chunked_body(buffer.substr(body_start), limits.max_content_length, body, used)) {
             case Chunks::incomplete:
                 out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
                 return Framing::incomplete;
@@ -159,7 +247,7 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
             return Framing::bad_request;
         }
         const auto size = static_cast<std::size_t>(length);
-        if (size > limits.max_body) {
+        if (size > limits.max_content_length) {
             too_large = true;  // refused without reading it
         } else if (buffer.size() - body_start < size) {
             out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
@@ -213,11 +301,10 @@ std::string serialize_response(const Response& response, std::string_view versio
 }
 
 std::string error_response(int status, std::string_view detail) {
-    const std::string title = std::to_string(status) + " " + std::string(reason_phrase(status));
-    Response page("<!doctype html>\n<title>" + title + "</title>\n<h1>" +
-                      std::string(reason_phrase(status)) + "</h1>\n" +
-                      (detail.empty() ? std::string() : "<p>" + html_escape(detail) + "</p>\n"),
-                  status);
+    Response page(error_page(status, detail), status);
+    // What App adds to its own responses (its security headers), for a page the server writes.
+    page.headers.add("X-Content-Type-Options", "nosniff");
+    page.headers.add("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     return serialize_response(page, "HTTP/1.1", false, true);
 }
 

@@ -8,6 +8,7 @@
 /// on field count and sizes); this file adds what a non-blocking server needs and Poco only
 /// offers on blocking streams: "is the whole request here yet?".
 
+#include "common/web/limits.hpp"
 #include "common/web/request.hpp"
 #include "common/web/response.hpp"
 
@@ -16,11 +17,6 @@
 #include <string_view>
 
 namespace common::web {
-
-struct FramingLimits {
-    std::size_t max_head = 64 * 1024;         ///< request line + headers
-    std::size_t max_body = 16 * 1024 * 1024;  ///< MAX_CONTENT_LENGTH
-};
 
 /// What parse_request() found at the front of the buffer.
 enum class Framing {
@@ -40,10 +36,10 @@ struct FramedRequest {
     std::string error;              ///< why, for bad_request
 };
 
-/// Looks for one whole request at the front of `buffer`. A body above limits.max_body is
+/// Looks for one whole request at the front of `buffer`. A body above max_content_length is
 /// not waited for: the request is complete with `request.body_too_large` set and
 /// keep_alive false (App::handle answers 413; the unread body means the connection closes).
-Framing parse_request(std::string_view buffer, const FramingLimits& limits, FramedRequest& out);
+Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out);
 
 /// The status line, headers (plus Date, Server, Content-Length and Connection) and body of
 /// `response`, ready to send. `send_body` is false for HEAD (the length is still the
@@ -51,8 +47,8 @@ Framing parse_request(std::string_view buffer, const FramingLimits& limits, Fram
 std::string serialize_response(const Response& response, std::string_view version, bool keep_alive,
                                bool send_body);
 
-/// A complete error answer the server sends itself (400, 408, 431, 503): a short HTML page
-/// and "Connection: close".
+/// A complete error answer the server sends itself (400, 408, 431, 503): error_page() and
+/// "Connection: close".
 std::string error_response(int status, std::string_view detail = {});
 
 }  // namespace common::web

@@ -7,6 +7,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/PartHandler.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 
 #include <algorithm>
 #include <charconv>
@@ -23,13 +24,6 @@ std::string lowercase(std::string s) {
         return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     });
     return s;
-}
-
-std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t");
-    if (b == std::string_view::npos) return {};
-    auto e = s.find_last_not_of(" \t");
-    return std::string(s.substr(b, e - b + 1));
 }
 
 int to_poco_limit(std::size_t n) {
@@ -79,7 +73,7 @@ const MultiDict& Request::args() const {
 std::string Request::mimetype() const {
     const std::string* ct = headers.find("Content-Type");
     if (!ct) return {};
-    return lowercase(trim(std::string_view(*ct).substr(0, ct->find(';'))));
+    return lowercase(Poco::trim(ct->substr(0, ct->find(';'))));
 }
 
 void Request::parse_form() const {
@@ -94,8 +88,8 @@ void Request::parse_form() const {
     poco_request.setContentType(headers.get("Content-Type"));
     poco_request.setContentLength(static_cast<std::streamsize>(body.size()));
     Poco::Net::HTMLForm form;
-    form.setFieldLimit(to_poco_limit(max_form_parts));
-    form.setValueLengthLimit(to_poco_limit(max_form_memory_size));
+    form.setFieldLimit(to_poco_limit(limits->max_form_parts));
+    form.setValueLengthLimit(to_poco_limit(limits->max_form_memory_size));
     std::istringstream in(body);
     KeepFiles keep(files_, body.size());
     try {
@@ -103,17 +97,23 @@ void Request::parse_form() const {
     } catch (const Poco::Net::HTMLFormException& e) {
         const std::string msg = e.message();
         if (msg.find("Too many") != std::string::npos)
-            throw HTTPError(413, "The form has more than " + std::to_string(max_form_parts) +
+            throw HTTPError(413, "The form has more than " +
+                                     std::to_string(limits->max_form_parts) +
                                      " fields (MAX_FORM_PARTS).");
         if (msg.find("too long") != std::string::npos)
             throw HTTPError(413, "A form field is longer than " +
-                                     std::to_string(max_form_memory_size) +
+                                     std::to_string(limits->max_form_memory_size) +
                                      " bytes (MAX_FORM_MEMORY_SIZE).");
         throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
     } catch (const Poco::Exception& e) {
         throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
     }
-    for (const auto& [k, v] : form) form_->add(k, v);
+    for (auto [k, v] : form) {
+        make_valid_utf8(k);
+        make_valid_utf8(v);
+        form_->add(std::move(k), std::move(v));
+    }
+    for (auto& file : files_) make_valid_utf8(file.filename);
 }
 
 const MultiDict& Request::form() const {
@@ -146,8 +146,8 @@ const std::map<std::string, std::string, std::less<>>& Request::cookies() const 
             rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
             auto eq = pair.find('=');
             if (eq == std::string_view::npos) continue;
-            std::string name = trim(pair.substr(0, eq));
-            std::string value = trim(pair.substr(eq + 1));
+            std::string name = Poco::trim(std::string(pair.substr(0, eq)));
+            std::string value = Poco::trim(std::string(pair.substr(eq + 1)));
             if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
                 value = value.substr(1, value.size() - 2);
             if (!name.empty())
@@ -170,7 +170,7 @@ Data Request::get_json() const {
                  "'application/json'.");
     try {
         return Data::from_json(body);
-    } catch (const std::invalid_argument& e) {
+    } catch (const DataError& e) {
         throw HTTPError(400, std::string("Failed to decode JSON object: ") + e.what());
     }
 }
@@ -184,8 +184,8 @@ std::string Request::full_path() const {
 const std::string& Request::view_arg(std::string_view name) const {
     auto it = view_args.find(name);
     if (it == view_args.end())
-        throw std::out_of_range("no path variable '" + std::string(name) +
-                                "' in the rule of endpoint '" + endpoint + "'");
+        throw UsageError("no path variable '" + std::string(name) + "' in the rule of endpoint '" +
+                         endpoint + "'");
     return it->second;
 }
 
@@ -194,9 +194,8 @@ std::int64_t Request::view_arg_int(std::string_view name) const {
     std::int64_t value = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec != std::errc{} || ptr != s.data() + s.size())
-        throw std::invalid_argument("path variable '" + std::string(name) +
-                                    "' is not an integer: '" + s +
-                                    "' (declare it as <int:" + std::string(name) + ">)");
+        throw UsageError("path variable '" + std::string(name) + "' is not an integer: '" + s +
+                         "' (declare it as <int:" + std::string(name) + ">)");
     return value;
 }
 

@@ -1,11 +1,12 @@
 #pragma once
 /// \file
 /// Request — Flask's `request`: method, path, query args, form, files, cookies, headers and
-/// JSON of one HTTP request. The server fills it from Poco's HTTPServerRequest, the test
-/// client builds it directly; both hand it to App::handle().
+/// JSON of one HTTP request. The server builds it from the bytes it framed (http1.hpp), the
+/// test client directly; both hand it to App::handle().
 
 #include "common/web/data.hpp"
 #include "common/web/http.hpp"
+#include "common/web/limits.hpp"
 
 #include <cstdint>
 #include <map>
@@ -46,9 +47,9 @@ public:
     std::string blueprint;
     std::map<std::string, std::string, std::less<>> view_args;
 
-    /// Limits for form parsing, set by the app from MAX_FORM_PARTS / MAX_FORM_MEMORY_SIZE.
-    std::size_t max_form_parts = 1000;
-    std::size_t max_form_memory_size = 500 * 1000;
+    /// The app's limits (MAX_FORM_PARTS, MAX_FORM_MEMORY_SIZE) for the form parser: App::handle
+    /// points this at the app's one copy.
+    const Limits* limits = &default_limits;
 
     /// Query string arguments (request.args).
     const MultiDict& args() const;
@@ -71,7 +72,7 @@ public:
     std::string host() const;
     /// path + "?" + query_string (when there is one).
     std::string full_path() const;
-    /// A view_arg converted by `<int:...>`; std::out_of_range naming it when absent.
+    /// A view_arg converted by `<int:...>`; UsageError naming it when absent.
     std::int64_t view_arg_int(std::string_view name) const;
     const std::string& view_arg(std::string_view name) const;
 

@@ -39,7 +39,7 @@ public:
     void set_content_type(std::string value) { headers.set("Content-Type", std::move(value)); }
 
     /// Adds a Set-Cookie header. The value must be cookie-safe (no spaces, quotes, commas,
-    /// semicolons, backslashes or control characters): std::invalid_argument otherwise.
+    /// semicolons, backslashes or control characters): UsageError otherwise.
     void set_cookie(std::string_view name, std::string_view value,
                     const CookieOptions& options = {});
     /// Expires the cookie in the browser (empty value, Max-Age=0, Expires in 1970).

@@ -50,8 +50,7 @@ bool Rule::allows(std::string_view method) const {
 const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std::string> methods,
                         std::size_t view) {
     auto bad = [&](const std::string& why) {
-        return std::invalid_argument("bad URL rule '" + rule + "' for endpoint '" + endpoint +
-                                     "': " + why);
+        return UsageError("bad URL rule '" + rule + "' for endpoint '" + endpoint + "': " + why);
     };
     if (rule.empty() || rule.front() != '/')
         throw bad("a rule starts with '/', e.g. '/user/<username>'");
@@ -108,7 +107,7 @@ const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std:
 
     for (const auto& existing : rules_)
         if (existing.endpoint == endpoint && existing.view != view)
-            throw std::invalid_argument(
+            throw UsageError(
                 "endpoint '" + endpoint +
                 "' is already bound to another view: give this route another endpoint name");
 
@@ -205,11 +204,6 @@ Match Router::match(std::string_view path, std::string_view method, std::string_
     throw HTTPError(404);
 }
 
-bool Router::has_endpoint(std::string_view endpoint) const {
-    return std::any_of(rules_.begin(), rules_.end(),
-                       [&](const Rule& r) { return r.endpoint == endpoint; });
-}
-
 std::string Router::build(std::string_view endpoint, const UrlParams& params) const {
     auto find_param = [&](const std::string& name) -> const Data* {
         for (const auto& [k, v] : params)
@@ -233,14 +227,13 @@ std::string Router::build(std::string_view endpoint, const UrlParams& params) co
     }
     if (!best) {
         if (!seen)
-            throw std::invalid_argument(
-                "Could not build url for endpoint '" + std::string(endpoint) +
-                "': no such endpoint. Blueprint views are named 'blueprint.view' "
-                "(or '.view' from inside the same blueprint).");
+            throw BuildError("Could not build url for endpoint '" + std::string(endpoint) +
+                             "': no such endpoint. Blueprint views are named 'blueprint.view' "
+                             "(or '.view' from inside the same blueprint).");
         std::string list;
         for (const auto& m : missing_for_first) list += (list.empty() ? "'" : ", '") + m + "'";
-        throw std::invalid_argument("Could not build url for endpoint '" + std::string(endpoint) +
-                                    "'. Did you forget to specify values [" + list + "]?");
+        throw BuildError("Could not build url for endpoint '" + std::string(endpoint) +
+                         "'. Did you forget to specify values [" + list + "]?");
     }
 
     std::string url;
@@ -254,12 +247,11 @@ std::string Router::build(std::string_view endpoint, const UrlParams& params) co
         used.insert(s.text);
         const std::string value = find_param(s.text)->to_text();
         if (s.integer && !all_digits(value))
-            throw std::invalid_argument("Could not build url for endpoint '" +
-                                        std::string(endpoint) + "': '" + s.text +
-                                        "' must be a non-negative integer, got '" + value + "'");
+            throw BuildError("Could not build url for endpoint '" + std::string(endpoint) + "': '" +
+                             s.text + "' must be a non-negative integer, got '" + value + "'");
         if (value.empty())
-            throw std::invalid_argument("Could not build url for endpoint '" +
-                                        std::string(endpoint) + "': '" + s.text + "' is empty");
+            throw BuildError("Could not build url for endpoint '" + std::string(endpoint) + "': '" +
+                             s.text + "' is empty");
         url += url_quote(value, s.kind == 2);
     }
     MultiDict query;

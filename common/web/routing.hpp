@@ -44,7 +44,7 @@ struct Match {
 
 class Router {
 public:
-    /// Adds a rule. Throws std::invalid_argument with what to fix for a malformed rule
+    /// Adds a rule. Throws UsageError with what to fix for a malformed rule
     /// (no leading '/', unknown converter, a variable not alone in its segment, <path> not
     /// last, a variable named twice) or an endpoint already bound to a different view.
     const Rule& add(std::string rule, std::string endpoint, std::vector<std::string> methods,
@@ -57,13 +57,12 @@ public:
     Match match(std::string_view path, std::string_view method, std::string_view query_string,
                 std::vector<std::string>* allowed = nullptr) const;
 
-    /// Builds the URL of an endpoint. Throws std::invalid_argument (Werkzeug's BuildError)
+    /// Builds the URL of an endpoint. Throws BuildError (Werkzeug's)
     /// naming the endpoint and the missing variables, or for an unknown endpoint.
     std::string build(std::string_view endpoint, const UrlParams& params) const;
 
     /// The rules in the order they were added.
     const std::vector<Rule>& rules() const { return rules_; }
-    bool has_endpoint(std::string_view endpoint) const;
 
 private:
     bool match_rule(const Rule& r, const std::vector<std::string_view>& segs, Match& m) const;

@@ -6,7 +6,7 @@
 /// finish, close idle connections, run the app's shutdown hooks) on SIGINT/SIGTERM or stop().
 ///
 /// Why loops and not Poco's HTTPServer (a thread per connection): on two cores the threads'
-/// context switches cost more than the whole app; see docs/04 and bench/README.md.
+/// context switches cost more than the whole app (bench/README.md has the figures).
 ///
 ///     common::web::Server server(app, {.host = "127.0.0.1", .port = 5000});
 ///     server.run();   // until Ctrl+C
@@ -23,8 +23,7 @@ namespace common::web {
 class App;
 
 /// Four per core, at least 4: more loops than cores, so that a loop the OS preempts (or a
-/// view that blocks) holds up fewer connections. On 2 cores, 8 loops cut GET / p99 from
-/// ~2 ms to ~1 ms for ~10 % of throughput (bench/README.md).
+/// view that blocks) holds up fewer connections (measured in bench/README.md).
 int default_server_threads();
 
 struct ServerOptions {
@@ -54,7 +53,7 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    /// Binds host:port and starts accepting. std::runtime_error naming the address when
+    /// Binds host:port and starts accepting. ServerError naming the address when
     /// it cannot bind (port in use, bad host).
     void start();
     /// The bound port (after start()).

@@ -1,5 +1,8 @@
 #include "common/web/session.hpp"
 
+#include "common/web/errors.hpp"
+#include "common/web/http.hpp"
+
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>  // the BASE64_* options
 #include <Poco/HMACEngine.h>
@@ -134,7 +137,11 @@ std::string SessionSerializer::mac(std::string_view message) const {
 }
 
 std::string SessionSerializer::dumps(const Data& data, std::int64_t expires) const {
-    std::string signed_part = b64encode(data.to_json());
+    // A string a view put in the session may not be UTF-8; JSON must be, or loads() would
+    // refuse the cookie and the visitor would silently lose the session.
+    std::string json = data.to_json();
+    make_valid_utf8(json);
+    std::string signed_part = b64encode(json);
     signed_part += '.';
     signed_part += std::to_string(expires);
     return signed_part + "." + b64encode(mac(signed_part));
@@ -190,7 +197,7 @@ std::string random_hex(std::size_t bytes) {
         const auto n = ::getrandom(raw.data() + got, bytes - got, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw std::runtime_error("getrandom failed: the OS has no randomness to give");
+            throw ServerError("getrandom failed: the OS has no randomness to give");
         }
         got += static_cast<std::size_t>(n);
     }

@@ -1,6 +1,9 @@
 // The one translation unit that includes kainjow/mustache.hpp (it is large and header-only).
 #include "common/web/templates.hpp"
 
+#include "common/web/http.hpp"
+
+#include <Poco/String.h>
 #include <kainjow/mustache.hpp>
 
 #include <algorithm>
@@ -25,13 +28,6 @@ struct Node {
     std::string text;  ///< the text, or the block/parent/partial name
     std::vector<Node> children;
 };
-
-std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
 
 std::vector<Node> parse_nodes(const std::string& text, const std::string& tname) {
     struct Frame {
@@ -77,9 +73,9 @@ std::vector<Node> parse_nodes(const std::string& text, const std::string& tname)
             emit_text(raw);
             continue;
         }
-        const std::string content = trim(raw.substr(2, raw.size() - 4));
+        const std::string content = Poco::trim(std::string(raw.substr(2, raw.size() - 4)));
         const char sigil = content.empty() ? ' ' : content.front();
-        const std::string name = trim(std::string_view(content).substr(1));
+        const std::string name = Poco::trim(content.substr(1));
         switch (sigil) {
             case '=': throw fail("set-delimiter tags ({{=...=}}) are not supported; keep {{ }}");
             case '>': out().push_back(Node{Node::Partial, name, {}}); break;
@@ -150,6 +146,31 @@ struct TemplateEngine::Impl {
     };
 
     std::vector<Source> sources;
+    std::map<std::string, std::string, std::less<>> urls;  ///< set_urls()
+
+    /// Replaces every {{url_for.ENDPOINT}} of a flattened template by the endpoint's URL.
+    std::string substitute_urls(const std::string& flat, std::string_view name) const {
+        static constexpr std::string_view open = "{{url_for.";
+        std::string out;
+        std::size_t pos = 0;
+        for (auto at = flat.find(open); at != std::string::npos; at = flat.find(open, pos)) {
+            const auto close = flat.find("}}", at);
+            if (close == std::string::npos) break;  // the parser reports the unclosed tag
+            const std::string endpoint = flat.substr(at + open.size(), close - at - open.size());
+            auto url = urls.find(endpoint);
+            if (url == urls.end())
+                throw TemplateError("template '" + std::string(name) + "' uses {{url_for." +
+                                    endpoint + "}}, but the app has no endpoint '" + endpoint +
+                                    "' that builds without variables. Check the name in "
+                                    "`flask routes`, or build the URL in the view and pass it.");
+            out.append(flat, pos, at - pos);
+            out += escapes_html(name) ? html_escape(url->second) : url->second;
+            pos = close + 2;
+        }
+        if (pos == 0) return flat;
+        out.append(flat, pos);
+        return out;
+    }
     std::map<std::string, std::string, std::less<>> raw;     ///< name → text, first source wins
     std::map<std::string, std::string, std::less<>> origin;  ///< name → file path or "(in memory)"
     std::map<std::string, std::vector<Node>, std::less<>> parsed;
@@ -262,11 +283,15 @@ void TemplateEngine::add_string(std::string name, std::string text) {
     impl_->sources.push_back({{}, std::move(name), std::move(text)});
 }
 
+void TemplateEngine::set_urls(std::map<std::string, std::string, std::less<>> urls) {
+    impl_->urls = std::move(urls);
+}
+
 void TemplateEngine::compile() {
     impl_->load();
     std::unordered_map<std::string, Impl::Compiled> compiled;
     for (const auto& [name, text] : impl_->raw) {
-        const std::string flat = impl_->flatten(name);
+        const std::string flat = impl_->substitute_urls(impl_->flatten(name), name);
         Impl::Compiled c;
         c.tmpl = Impl::parse(flat, name);
         c.uses.flashes = flat.find("get_flashed_messages") != std::string::npos;
@@ -311,6 +336,7 @@ std::string TemplateEngine::render_string(std::string_view text, const Data& var
     static const std::string self = "(string)";
     std::string flat;
     impl_->expand(parse_nodes(std::string(text), self), {}, 0, flat, self);
+    flat = impl_->substitute_urls(flat, self);
     auto tmpl = Impl::parse(flat, escape_html ? "string.html" : "string.txt");
     mstch::data data = to_mustache(vars);
     std::string out;

@@ -15,7 +15,9 @@
 /// (mail .txt) are not escaped, as in Flask. Set-delimiter tags are not supported.
 
 #include "common/web/data.hpp"
+#include "common/web/errors.hpp"
 
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -23,12 +25,6 @@
 #include <vector>
 
 namespace common::web {
-
-/// A template that does not exist or does not compile; the message names it and says why.
-class TemplateError : public std::runtime_error {
-public:
-    using runtime_error::runtime_error;
-};
 
 class TemplateEngine {
 public:
@@ -43,8 +39,15 @@ public:
     /// Adds an in-memory template (Jinja's DictLoader), e.g. an extension's base layout.
     void add_string(std::string name, std::string text);
 
+    /// Flask's url_for in templates, for mustache: `{{url_for.main.index}}` is replaced by the
+    /// URL of endpoint main.index when the templates compile (URLs do not change once an app
+    /// serves, so no request pays for it). `urls` maps endpoint → URL; an endpoint whose rule
+    /// ends in <path:filename> maps to the folder's URL: `{{url_for.static}}/style.css`.
+    void set_urls(std::map<std::string, std::string, std::less<>> urls);
+
     /// Loads every template of every source, resolves layouts and partials, parses each once.
-    /// Throws TemplateError for a syntax error, a missing parent/partial or a cycle.
+    /// Throws TemplateError for a syntax error, a missing parent/partial, a cycle or a
+    /// url_for of an unknown endpoint.
     /// Calling it again reloads everything.
     void compile();
 

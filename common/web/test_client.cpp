@@ -1,5 +1,7 @@
 #include "common/web/test_client.hpp"
 
+#include <Poco/String.h>
+
 #include <regex>
 #include <stdexcept>
 
@@ -24,13 +26,6 @@ std::string local_target(std::string_view location) {
     return std::string(location);
 }
 
-std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t");
-    if (b == std::string_view::npos) return {};
-    auto e = s.find_last_not_of(" \t");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 }  // namespace
 
 std::optional<std::string> TestClient::cookie(std::string_view name) const {
@@ -50,13 +45,13 @@ void TestClient::store_cookies(const Response& r) {
         std::string_view pair = rest.substr(0, semi);
         auto eq = pair.find('=');
         if (eq == std::string_view::npos) continue;
-        std::string name = trim(pair.substr(0, eq));
-        std::string value = trim(pair.substr(eq + 1));
+        std::string name = Poco::trim(std::string(pair.substr(0, eq)));
+        std::string value = Poco::trim(std::string(pair.substr(eq + 1)));
         bool expired = false;
         while (semi != std::string_view::npos) {
             rest.remove_prefix(semi + 1);
             semi = rest.find(';');
-            std::string attr = trim(rest.substr(0, semi));
+            std::string attr = Poco::trim(std::string(rest.substr(0, semi)));
             if (attr.size() > 8 && iequals(attr.substr(0, 8), "Max-Age="))
                 expired = std::stoll(attr.substr(8)) <= 0;
         }
@@ -95,8 +90,7 @@ TestResponse TestClient::send(std::string method, std::string target, const std:
         const int st = last.status;
         const bool redirect = st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
         if (!options.follow_redirects || !redirect || !last.headers.contains("Location")) break;
-        if (hop == 20)
-            throw std::runtime_error("more than 20 redirects, starting at " + redirects.front());
+        if (hop == 20) throw Error("more than 20 redirects, starting at " + redirects.front());
         redirects.push_back(last.location());
         target = local_target(last.location());
         if (st != 307 && st != 308) {  // the browser turns the redirected POST into a GET
@@ -148,7 +142,7 @@ std::string TestClient::csrf_token(std::string_view html) {
         std::smatch vm;
         if (std::regex_search(tag, vm, value)) return vm[1].str();
     }
-    throw std::runtime_error(
+    throw Error(
         "no <input name=\"csrf_token\" value=\"...\"> in the page: does the form's template render "
         "{{{csrf_field}}}?");
 }

@@ -69,7 +69,7 @@ public:
     /// The session the app would see for the current cookie jar (empty when none or invalid).
     Data session() const;
 
-    /// The value of the first `name="csrf_token"` input in an HTML page; std::runtime_error
+    /// The value of the first `name="csrf_token"` input in an HTML page; common::web::Error
     /// when the page has none (did the form forget {{{csrf_field}}}?).
     static std::string csrf_token(std::string_view html);
 

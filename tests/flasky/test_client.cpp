@@ -78,7 +78,7 @@ struct AdminMailFixture {
 };
 
 BOOST_FIXTURE_TEST_CASE(test_new_user_mails_the_admin, AdminMailFixture) {
-    auto outbox = flasky::mail.mail(*base.app).record_messages();
+    auto outbox = flasky::mail.for_app(*base.app).record_messages();
     auto token = web::TestClient::csrf_token(client.get("/").body);
     client.post("/", {{"name", "john"}, {"csrf_token", token}});
     flasky::mail.sender(*base.app).flush();

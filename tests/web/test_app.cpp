@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(url_for_builds_from_the_app) {
     BOOST_TEST(app.url_for("main.user", {{"username", "bob"}}) == "/user/bob");
     BOOST_TEST(app.url_for("main.post", {{"id", 3}, {"next", "/a b"}}) == "/post/3?next=%2Fa%20b");
     BOOST_TEST(app.url_for("static", {{"filename", "css/site.css"}}) == "/static/css/site.css");
-    BOOST_CHECK_THROW(app.url_for("index"), std::invalid_argument);
+    BOOST_CHECK_THROW(app.url_for("index"), common::web::BuildError);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_url_is_404_page) {
@@ -205,14 +205,37 @@ BOOST_AUTO_TEST_CASE(setup_after_first_request_is_an_error) {
     app.register_blueprint(make_main());
     app.test_client().get("/");
     BOOST_CHECK_THROW(app.route("/late", "late", [](Context&) { return Response("x"); }),
-                      std::logic_error);
-    BOOST_CHECK_THROW(app.register_blueprint(Blueprint("late")), std::logic_error);
+                      common::web::UsageError);
+    BOOST_CHECK_THROW(app.register_blueprint(Blueprint("late")), common::web::UsageError);
+    // Every setup method passes the same guard, the app's own and the Scaffold's.
+    BOOST_CHECK_THROW(app.before_request([](Context&) { return std::optional<Response>(); }),
+                      common::web::UsageError);
+    BOOST_CHECK_THROW(app.csrf_exempt("main.index"), common::web::UsageError);
+    BOOST_CHECK_THROW(app.add_template("late.html", "x"), common::web::UsageError);
+    BOOST_CHECK_THROW(app.set_static_folder("elsewhere"), common::web::UsageError);
+}
+
+BOOST_AUTO_TEST_CASE(the_framework_errors_are_one_family) {
+    // A caller catches everything common::web throws with one handler, HTTPError included.
+    App app;
+    auto caught = [](auto&& f) {
+        try {
+            f();
+        } catch (const common::web::Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("nothing thrown");
+    };
+    BOOST_TEST(caught([&] { app.url_for("nope"); }).find("Could not build url") == 0u);
+    BOOST_TEST(caught([] { Blueprint("a.b"); }).find("blueprint name") == 0u);
+    BOOST_TEST(caught([] { common::web::abort(404); }).find("404 Not Found") == 0u);
+    BOOST_TEST(caught([] { common::web::Data::from_json("{"); }).find("invalid JSON") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_blueprint_name_is_rejected) {
     App app;
     app.register_blueprint(make_main());
-    BOOST_CHECK_THROW(app.register_blueprint(make_main()), std::invalid_argument);
+    BOOST_CHECK_THROW(app.register_blueprint(make_main()), common::web::UsageError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -320,7 +343,7 @@ BOOST_AUTO_TEST_CASE(registry_holds_pointers_and_names_the_fix_when_missing) {
     try {
         app.extensions.get<Mail>("db");
         BOOST_FAIL("expected out_of_range");
-    } catch (const std::out_of_range& e) {
+    } catch (const common::web::UsageError& e) {
         BOOST_TEST(std::string(e.what()).find("db.init_app(app)") != std::string::npos);
     }
 }

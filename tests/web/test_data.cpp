@@ -25,13 +25,13 @@ BOOST_AUTO_TEST_CASE(bad_json_and_wrong_types_say_what_is_wrong) {
     try {
         Data::from_json("{\"a\":");
         BOOST_FAIL("expected invalid_argument");
-    } catch (const std::invalid_argument& e) {
+    } catch (const common::web::DataError& e) {
         BOOST_TEST(std::string(e.what()).starts_with("invalid JSON"));
     }
     try {
         Data("x").as_int();
         BOOST_FAIL("expected invalid_argument");
-    } catch (const std::invalid_argument& e) {
+    } catch (const common::web::DataError& e) {
         BOOST_TEST(std::string(e.what()) == "expected a integer value, got string");
     }
 }
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(malformed_escapes_are_kept_not_thrown) {
 
 BOOST_AUTO_TEST_CASE(cookie_values_must_be_cookie_safe) {
     Response r;
-    BOOST_CHECK_THROW(r.set_cookie("a", "x; Path=/admin"), std::invalid_argument);
+    BOOST_CHECK_THROW(r.set_cookie("a", "x; Path=/admin"), common::web::UsageError);
     r.set_cookie("a", "b", {.max_age = 60, .secure = true});
     const std::string c = r.headers.get("Set-Cookie");
     BOOST_TEST(c.starts_with("a=b; Expires="));

@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(bootstrap_layout_with_navbar_flashes_content_and_scripts) {
     BOOST_TEST(r.contains(R"(<script src="/static/jquery/jquery.min.js"></script>)"));
     BOOST_TEST(r.contains(R"(<script src="/static/moment/moment.min.js"></script>)"));
     BOOST_TEST(r.contains(
-        R"(<span class="flask-moment" data-timestamp="2024-05-01T14:03:00Z" data-function="format" data-format="LLL" data-refresh="0" style="display: none">2024-05-01T14:03:00Z</span>)"));
+        R"(<span class="flask-moment" data-timestamp="2024-05-01T14:03:00Z" data-function="format" data-format="LLL" data-refresh="0" hidden>2024-05-01T14:03:00Z</span>)"));
 }
 
 BOOST_AUTO_TEST_CASE(moment_spans) {
@@ -102,6 +102,7 @@ BOOST_AUTO_TEST_CASE(url_map_lists_extension_routes) {
         "bootstrap.static /static/bootstrap4/<path:filename>",
         "index /",
         "jquery.static /static/jquery/<path:filename>",
+        "moment.renderer /static/flask-moment/render.js",
         "moment.static /static/moment/<path:filename>",
         "static /static/<path:filename>",
     };

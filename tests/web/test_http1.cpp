@@ -8,7 +8,7 @@ using namespace common::web;
 
 namespace {
 
-Framing parse(std::string_view bytes, FramedRequest& out, FramingLimits limits = {}) {
+Framing parse(std::string_view bytes, FramedRequest& out, Limits limits = {}) {
     return parse_request(bytes, limits, out);
 }
 
@@ -41,7 +41,8 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_taken_one_at_a_time) {
 }
 
 BOOST_AUTO_TEST_CASE(a_body_is_waited_for_and_100_continue_is_noticed) {
-    const std::string head = "POST / HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+    const std::string head =
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
     FramedRequest r;
     BOOST_TEST((parse(head + "ab", r) == Framing::incomplete));
     BOOST_TEST(r.expects_continue);
@@ -51,10 +52,10 @@ BOOST_AUTO_TEST_CASE(a_body_is_waited_for_and_100_continue_is_noticed) {
 }
 
 BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_not_waited_for_and_ends_the_connection) {
-    FramingLimits limits;
-    limits.max_body = 10;
+    Limits limits;
+    limits.max_content_length = 10;
     FramedRequest r;
-    const std::string head = "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
+    const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n";
     BOOST_REQUIRE((parse(head, r, limits) == Framing::complete));
     BOOST_TEST(r.request.body_too_large);
     BOOST_TEST(r.request.body.empty());
@@ -62,7 +63,7 @@ BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_not_waited_for_and_ends_the_connec
 }
 
 BOOST_AUTO_TEST_CASE(chunked_bodies_are_decoded_when_whole) {
-    const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     const std::string body = "4\r\nname\r\n6;ext=1\r\n=Alice\r\n0\r\nX-Trailer: t\r\n\r\n";
     FramedRequest r;
     BOOST_TEST((parse(head + body.substr(0, 20), r) == Framing::incomplete));
@@ -73,11 +74,11 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_are_decoded_when_whole) {
 }
 
 BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
-    FramingLimits limits;
-    limits.max_body = 8;
+    Limits limits;
+    limits.max_content_length = 8;
     FramedRequest r;
     const std::string bytes =
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\n";
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\n";
     BOOST_REQUIRE((parse(bytes, r, limits) == Framing::complete));
     BOOST_TEST(r.request.body_too_large);
     BOOST_TEST(!r.keep_alive);
@@ -85,14 +86,17 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
 
 BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
     const char* cases[] = {
-        "HELLO\r\n\r\n",                                       // no target, no version
-        "GET / HTTP/2.0\r\n\r\n",                              // not HTTP/1.x
-        "POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n",       // negative length
-        "POST / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n",    // not a number
-        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",  // unknown coding
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",  // smuggling
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",  // bad chunk size
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n",  // no CRLF after data
+        "HELLO\r\n\r\n",                                                  // no target, no version
+        "GET / HTTP/2.0\r\n\r\n",                                         // not HTTP/1.x
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",       // negative length
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n",    // not a number
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",  // unknown coding
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+        "3\r\n\r\n",  // smuggling
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",  // bad chunk size
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n2\r\nabXX0\r\n\r\n",  // no CRLF after data
     };
     for (const char* bytes : cases) {
         FramedRequest r;
@@ -102,12 +106,12 @@ BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
 }
 
 BOOST_AUTO_TEST_CASE(a_head_over_the_limit_is_refused_even_before_it_ends) {
-    FramingLimits limits;
+    Limits limits;
     limits.max_head = 100;
     FramedRequest r;
-    BOOST_TEST((parse("GET / HTTP/1.1\r\nX: " + std::string(200, 'a'), r, limits) ==
+    BOOST_TEST((parse("GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(200, 'a'), r, limits) ==
                 Framing::head_too_large));
-    BOOST_TEST((parse("GET / HTTP/1.1\r\n", r, limits) == Framing::incomplete));
+    BOOST_TEST((parse("GET / HTTP/1.1\r\nHost: x\r\n", r, limits) == Framing::incomplete));
 }
 
 BOOST_AUTO_TEST_CASE(http_1_0_closes_unless_it_asks_for_keep_alive_and_empty_lines_are_skipped) {
@@ -118,7 +122,8 @@ BOOST_AUTO_TEST_CASE(http_1_0_closes_unless_it_asks_for_keep_alive_and_empty_lin
     BOOST_REQUIRE(
         (parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(r.keep_alive);
-    BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", r) == Framing::complete));
+    BOOST_REQUIRE(
+        (parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(!r.keep_alive);
 }
 

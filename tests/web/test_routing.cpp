@@ -104,23 +104,23 @@ BOOST_AUTO_TEST_CASE(build_errors_name_what_is_missing) {
     try {
         r.build("user", {});
         BOOST_FAIL("expected an error");
-    } catch (const std::invalid_argument& e) {
+    } catch (const common::web::BuildError& e) {
         BOOST_TEST(std::string(e.what()).find("['username']") != std::string::npos);
     }
-    BOOST_CHECK_THROW(r.build("nope", {}), std::invalid_argument);
-    BOOST_CHECK_THROW(r.build("post", {{"id", "abc"}}), std::invalid_argument);
+    BOOST_CHECK_THROW(r.build("nope", {}), common::web::BuildError);
+    BOOST_CHECK_THROW(r.build("post", {{"id", "abc"}}), common::web::BuildError);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_rules_are_rejected_with_a_reason) {
     Router r;
-    BOOST_CHECK_THROW(r.add("no-slash", "a", {}, 0), std::invalid_argument);
-    BOOST_CHECK_THROW(r.add("/x/<float:f>", "b", {}, 1), std::invalid_argument);
-    BOOST_CHECK_THROW(r.add("/x/file-<int:id>", "c", {}, 2), std::invalid_argument);
-    BOOST_CHECK_THROW(r.add("/x/<path:p>/y", "d", {}, 3), std::invalid_argument);
-    BOOST_CHECK_THROW(r.add("/x/<a>/<a>", "e", {}, 4), std::invalid_argument);
+    BOOST_CHECK_THROW(r.add("no-slash", "a", {}, 0), common::web::UsageError);
+    BOOST_CHECK_THROW(r.add("/x/<float:f>", "b", {}, 1), common::web::UsageError);
+    BOOST_CHECK_THROW(r.add("/x/file-<int:id>", "c", {}, 2), common::web::UsageError);
+    BOOST_CHECK_THROW(r.add("/x/<path:p>/y", "d", {}, 3), common::web::UsageError);
+    BOOST_CHECK_THROW(r.add("/x/<a>/<a>", "e", {}, 4), common::web::UsageError);
     r.add("/ok", "ok", {}, 5);
     BOOST_CHECK_THROW(r.add("/other", "ok", {}, 6),
-                      std::invalid_argument);  // endpoint bound to another view
+                      common::web::UsageError);  // endpoint bound to another view
 }
 
 BOOST_AUTO_TEST_SUITE_END()

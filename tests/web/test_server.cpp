@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(port_in_use_is_a_clear_error) {
     try {
         second.start();
         BOOST_FAIL("expected the second bind to fail");
-    } catch (const std::runtime_error& e) {
+    } catch (const common::web::ServerError& e) {
         BOOST_TEST(std::string(e.what()).find("cannot listen on 127.0.0.1:") != std::string::npos);
     }
 }

@@ -1,0 +1,296 @@
+#include "common/web/connection.hpp"
+
+#include "common/web/app.hpp"
+
+#include <Poco/Exception.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <ctime>
+#include <ostream>
+#include <sys/socket.h>
+
+namespace common::web {
+
+// ---- AccessLog ------------------------------------------------------------------------
+
+AccessLog::AccessLog(std::ostream* out) : out_(out) {
+    if (out_) writer_ = std::thread([this] { run(); });
+}
+
+AccessLog::~AccessLog() {
+    if (!out_) return;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+}
+
+void AccessLog::write(std::string line) {
+    bool big = false;
+    {
+        std::lock_guard lock(mutex_);
+        buffer_ += line;
+        big = buffer_.size() > 64 * 1024;
+    }
+    if (big) wake_.notify_one();
+}
+
+void AccessLog::run() {
+    std::string batch;
+    std::unique_lock lock(mutex_);
+    while (true) {
+        wake_.wait_for(lock, std::chrono::milliseconds(200));
+        batch.swap(buffer_);
+        const bool stop = stopping_;
+        lock.unlock();
+        if (!batch.empty()) {
+            out_->write(batch.data(), static_cast<std::streamsize>(batch.size()));
+            out_->flush();
+            batch.clear();
+        }
+        lock.lock();
+        if (stop && buffer_.empty()) return;
+    }
+}
+
+namespace {
+
+/// Werkzeug's "[13/Jul/2024 10:00:00]".
+const std::string& log_time() {
+    return once_a_second([](std::time_t now) {
+        std::tm tm{};
+        localtime_r(&now, &tm);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%d/%b/%Y %H:%M:%S", &tm);
+        return std::string(buf);
+    });
+}
+
+}  // namespace
+
+// ---- Connection -----------------------------------------------------------------------
+
+Connection::Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketReactor& loop,
+                       ConnectionShared& shared)
+    : socket_(socket), loop_(loop), shared_(shared) {
+    socket_.setBlocking(false);
+    socket_.setNoDelay(true);
+    remote_addr_ = socket_.peerAddress().host().toString();
+    touch();
+    {
+        std::lock_guard lock(shared_.mutex);
+        shared_.open.insert(this);
+    }
+    // Last: from here on the loop's thread may call us, and may even have closed (and
+    // deleted) the connection before the next line, so no member is touched after it.
+    loop.addEventHandler(socket_, readable());
+    loop.wakeUp();  // a loop without connections sleeps; have it poll this one now
+}
+
+Connection::~Connection() {
+    bool last = false;
+    {
+        std::lock_guard lock(shared_.mutex);
+        shared_.open.erase(this);
+        last = shared_.open.empty();
+    }
+    if (last) shared_.emptied.notify_all();
+    try {
+        if (!abandoned_) {
+            if (waiting_writable_)
+                loop_.removeEventHandler(socket_, writable());
+            else
+                loop_.removeEventHandler(socket_, readable());
+        }
+        socket_.close();
+    } catch (...) {}
+}
+
+void Connection::sweep(Clock::time_point now) {
+    int state = state_.load();
+    const auto age = now - Clock::time_point(Clock::duration(since_.load()));
+    bool expired = false;
+    switch (state) {
+        case idle: expired = shared_.stopping || age > shared_.keep_alive; break;
+        case receiving:
+        case writing:
+            // While stopping, a half-sent request gets a few seconds, not the full timeout.
+            expired = age > (shared_.stopping ? std::min<Clock::duration>(shared_.request_timeout,
+                                                                          std::chrono::seconds(5))
+                                              : shared_.request_timeout);
+            break;
+        case lingering: expired = age > std::chrono::seconds(2); break;
+        default: break;
+    }
+    if (expired && state_.compare_exchange_strong(state, closing)) {
+        try {
+            socket_.shutdown();
+        } catch (...) {}
+    }
+}
+
+void Connection::abandon() {
+    abandoned_ = true;
+    delete this;
+}
+
+Poco::NObserver<Connection, Poco::Net::ReadableNotification> Connection::readable() {
+    return {*this, &Connection::on_readable};
+}
+
+Poco::NObserver<Connection, Poco::Net::WritableNotification> Connection::writable() {
+    return {*this, &Connection::on_writable};
+}
+
+bool Connection::move(int from, int to) {
+    if (!state_.compare_exchange_strong(from, to)) return false;
+    touch();
+    return true;
+}
+
+// ANCHOR: on_readable
+void Connection::on_readable(const Poco::AutoPtr<Poco::Net::ReadableNotification>&) {
+    try {
+        char buffer[16 * 1024];
+        const int n = socket_.receiveBytes(buffer, sizeof buffer);
+        if (n < 0) return;           // nothing after all (non-blocking socket)
+        if (n == 0) return close();  // the client hung up, or the sweeper shut us down
+        const int state = state_.load();
+        if (state == lingering || state == closing) return;  // draining before close
+        in_.append(buffer, static_cast<std::size_t>(n));
+        if (state == idle && !move(idle, receiving)) return;
+        serve();
+    } catch (...) {
+        close();  // a reset connection, or anything else: never let it reach the loop
+    }
+}
+// ANCHOR_END: on_readable
+
+void Connection::on_writable(const Poco::AutoPtr<Poco::Net::WritableNotification>&) {
+    try {
+        if (flush()) serve();
+    } catch (...) {
+        close();
+    }
+}
+
+void Connection::serve() {
+    while (out_.empty()) {
+        FramedRequest framed;
+        switch (parse_request(in_, shared_.limits, framed)) {
+            case Framing::incomplete:
+                if (framed.expects_continue && !sent_continue_) {
+                    sent_continue_ = true;
+                    if (!queue("HTTP/1.1 100 Continue\r\n\r\n", false)) return;
+                }
+                if (in_.empty()) move(receiving, idle);
+                return;
+            case Framing::bad_request:
+                return reject(400, "The request is not valid HTTP/1.1: " + framed.error);
+            case Framing::head_too_large:
+                return reject(431, "The request line and headers are too large.");
+            case Framing::complete: break;
+        }
+        in_.erase(0, framed.consumed);
+        sent_continue_ = false;
+        if (!move(receiving, handling)) return;
+        if (!respond(framed)) return;
+        if (!move(handling, in_.empty() ? idle : receiving)) return;
+    }
+}
+
+bool Connection::respond(FramedRequest& framed) {
+    Request& req = framed.request;
+    req.remote_addr = remote_addr_;
+    Response resp;
+    try {
+        resp = shared_.app.handle(req);
+    } catch (...) {
+        // Only reached when exceptions propagate (DEBUG/TESTING; App::handle logged it):
+        // answer 500 rather than drop the connection.
+        resp = Response(error_page(500), 500);
+    }
+    const bool keep_alive = framed.keep_alive && !shared_.stopping;
+    const bool head = req.method == "HEAD";
+    if (shared_.log.enabled()) {
+        const bool no_body = head || resp.status == 304 || resp.status == 204;
+        shared_.log.write(remote_addr_ + " - - [" + log_time() + "] \"" + req.method + " " +
+                          framed.target + " " + framed.version + "\" " +
+                          std::to_string(resp.status) + " " +
+                          (no_body ? std::string("-") : std::to_string(resp.body.size())) + "\n");
+    }
+    return queue(serialize_response(resp, framed.version, keep_alive, !head), !keep_alive);
+}
+
+void Connection::reject(int status, const std::string& why) {
+    state_.store(handling);
+    queue(error_response(status, why), true);
+}
+
+bool Connection::queue(std::string bytes, bool close_after) {
+    if (out_.empty()) {
+        out_ = std::move(bytes);
+        out_sent_ = 0;
+    } else {
+        out_ += bytes;
+    }
+    close_after_write_ = close_after_write_ || close_after;
+    return flush();
+}
+
+bool Connection::flush() {
+    while (out_sent_ < out_.size()) {
+        const int chunk = static_cast<int>(std::min<std::size_t>(out_.size() - out_sent_, INT_MAX));
+        const int n = send_some(out_.data() + out_sent_, chunk);
+        if (n < 0) {  // the socket's buffer is full: wait until the client reads
+            if (!waiting_writable_) {
+                waiting_writable_ = true;
+                loop_.removeEventHandler(socket_, readable());
+                loop_.addEventHandler(socket_, writable());
+            }
+            int state = state_.load();
+            if (state != writing && !state_.compare_exchange_strong(state, writing)) return false;
+            touch();
+            return false;
+        }
+        out_sent_ += static_cast<std::size_t>(n);
+        touch();
+    }
+    out_.clear();
+    out_sent_ = 0;
+    if (waiting_writable_) {
+        waiting_writable_ = false;
+        loop_.removeEventHandler(socket_, writable());
+        loop_.addEventHandler(socket_, readable());
+        if (!move(writing, in_.empty() ? idle : receiving)) return false;
+    }
+    if (close_after_write_) {
+        linger();
+        return false;
+    }
+    return true;
+}
+
+void Connection::linger() {
+    state_.store(lingering);
+    touch();
+    try {
+        socket_.shutdownSend();
+    } catch (...) {
+        close();
+    }
+}
+
+int Connection::send_some(const char* data, int size) {
+    const auto n =
+        ::send(socket_.impl()->sockfd(), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
+    throw Poco::IOException("send failed", errno);
+}
+
+}  // namespace common::web

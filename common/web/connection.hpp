@@ -1,0 +1,158 @@
+#pragma once
+/// \file
+/// Connection — one client connection of the Server: it reads bytes, frames requests
+/// (http1.hpp), runs the app and writes the answers, on the event loop it was given; plus
+/// the AccessLog its requests are written to. server.cpp owns the rest (the acceptor, the
+/// loops, the sweeper, signals), as Crow splits http_connection.h from http_server.h. Used
+/// only by server.cpp.
+
+#include "common/web/http1.hpp"
+#include "common/web/limits.hpp"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/NObserver.h>
+#include <Poco/Net/SocketNotification.h>
+#include <Poco/Net/SocketReactor.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <iosfwd>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+namespace common::web {
+
+class App;
+
+/// One line per request without making request threads wait for the terminal: lines are
+/// appended to a buffer under a short lock, and a background thread writes the buffer out
+/// (the lock is never held during I/O).
+class AccessLog {
+public:
+    explicit AccessLog(std::ostream* out);
+    ~AccessLog();
+    bool enabled() const { return out_ != nullptr; }
+    void write(std::string line);
+
+private:
+    void run();
+    std::ostream* out_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::string buffer_;
+    bool stopping_ = false;
+    std::thread writer_;
+};
+
+using Clock = std::chrono::steady_clock;
+
+class Connection;
+
+/// What every connection of one server shares.
+struct ConnectionShared {
+    ConnectionShared(App& a, AccessLog& l, const Limits& fl, Clock::duration ka, Clock::duration rt,
+                     std::size_t mc)
+        : app(a), log(l), limits(fl), keep_alive(ka), request_timeout(rt), max_connections(mc) {}
+    App& app;
+    AccessLog& log;
+    const Limits& limits;  ///< the app's, read once by App::freeze()
+    Clock::duration keep_alive;
+    Clock::duration request_timeout;
+    std::size_t max_connections;
+    std::atomic<bool> stopping{false};
+    std::mutex mutex;                 ///< guards `open` and `sweeping`; never held during a request
+    std::condition_variable emptied;  ///< the last connection closed
+    std::condition_variable wake_sweeper;
+    std::unordered_set<Connection*> open;
+    bool sweeping = true;
+};
+
+/// One client connection, driven by the events of the loop (SocketReactor) it lives on.
+///
+/// Requests are answered on the loop's thread, one at a time per connection, in order
+/// (pipelined requests queue in the buffer). While a response cannot be written in full,
+/// the connection stops reading: a client that does not read its answers cannot make the
+/// server buffer more. The sweeper thread closes connections that idle or stall (see
+/// sweep()); the connection deletes itself when it closes.
+class Connection {
+public:
+    enum State : int { idle, receiving, handling, writing, lingering, closing };
+
+    Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketReactor& loop,
+               ConnectionShared& shared);
+    ~Connection();
+
+    /// Called by the sweeper, with shared.mutex held: closes the connection when it idles
+    /// past the keep-alive timeout, sends or reads a request too slowly (slowloris), or the
+    /// server is stopping and it has no request in hand. shutdown() wakes the loop, which
+    /// then sees end-of-file and deletes the connection on its own thread.
+    void sweep(Clock::time_point now);
+
+    /// For the server's last step, after the loops have stopped: frees the connection
+    /// without touching its (already gone) loop.
+    void abandon();
+
+private:
+    Poco::NObserver<Connection, Poco::Net::ReadableNotification> readable();
+    Poco::NObserver<Connection, Poco::Net::WritableNotification> writable();
+
+    void touch() { since_.store(Clock::now().time_since_epoch().count()); }
+
+    /// Moves from `from` to `to`, unless the sweeper closed the connection meanwhile.
+    bool move(int from, int to);
+
+    void on_readable(const Poco::AutoPtr<Poco::Net::ReadableNotification>&);
+
+    void on_writable(const Poco::AutoPtr<Poco::Net::WritableNotification>&);
+
+    /// Answers every complete request in the buffer, in order. Returns when the buffer
+    /// holds no complete request, when a response is waiting to be written, or after the
+    /// connection closed (then `this` is gone).
+    void serve();
+
+    /// Runs the app on one request and queues its response. False when the connection closed.
+    bool respond(FramedRequest& framed);
+
+    void reject(int status, const std::string& why);
+
+    /// Sends `bytes` after whatever is still queued. False when the connection closed.
+    bool queue(std::string bytes, bool close_after);
+
+    /// Writes what the socket takes. True when everything went out and the connection
+    /// stays open; false when the rest waits for the socket to drain, or the connection
+    /// closed.
+    bool flush();
+
+    /// Closes after the last response: stop sending, then read and drop what the client
+    /// still sends for a moment, so that closing with unread bytes does not reset the
+    /// connection before the client has read our answer (the sweeper ends the wait).
+    void linger();
+
+    void close() { delete this; }
+
+    /// ::send on the socket: the bytes sent, or -1 when its buffer is full. By hand because
+    /// Poco 1.11's StreamSocket::sendBytes throws "I/O error" for a full non-blocking socket
+    /// (its receiveBytes returns -1 as expected).
+    int send_some(const char* data, int size);
+
+    Poco::Net::StreamSocket socket_;
+    Poco::Net::SocketReactor& loop_;
+    ConnectionShared& shared_;
+    std::string remote_addr_;
+    std::string in_;
+    std::string out_;
+    std::size_t out_sent_ = 0;
+    bool close_after_write_ = false;
+    bool sent_continue_ = false;
+    bool waiting_writable_ = false;
+    bool abandoned_ = false;
+    std::atomic<int> state_{idle};
+    std::atomic<Clock::rep> since_{0};  ///< when the state last changed or bytes last moved
+};
+
+}  // namespace common::web
