@@ -94,6 +94,15 @@ class ChineseEdition(unittest.TestCase):
             self.assertEqual(includes[1], includes[0],
                              f"docs/zh/{zh.name}: its includes differ from docs/{zh.name}'s")
 
+    def test_each_english_page_links_to_its_chinese_page(self):
+        # The first line of an English page: "[中文](zh/<name>)", or the Chinese front page.
+        for english in sorted((ROOT / "docs").glob("*.md")):
+            first = english.read_text(encoding="utf-8").splitlines()[0]
+            twin = "zh/" + english.name if (ROOT / "docs/zh" / english.name).is_file() \
+                else "zh/index.md"
+            self.assertEqual(first, f"[中文]({twin})",
+                             f"docs/{english.name}: the first line should link its Chinese page")
+
     def test_each_chinese_page_links_to_its_english_page(self):
         for zh in sorted((ROOT / "docs" / "zh").glob("*.md")):
             self.assertIn(f"](../{zh.name})", zh.read_text(encoding="utf-8"),
