@@ -68,7 +68,8 @@ void print_message(std::ostream& out, const std::string& data) {
 
 }  // namespace
 
-int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::path& workdir) {
+int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::path& workdir,
+        const Message& message) {
     out << "# Chapter 02: Flask-Mail in C++ (common::mail)\n\n";
     out << ">>> app.config['MAIL_SERVER'] = 'smtp.qq.com'\n"
            ">>> app.config['MAIL_PORT'] = 587\n"
@@ -101,8 +102,7 @@ int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::pat
                "...     mail.send(msg)\n";
         // ANCHOR: send
         Mail mail(MailSettings::from_lookup(lookup));
-        Message msg = seed_message();
-        const Delivery delivery = mail.send(msg);
+        const Delivery delivery = mail.send(message);
         // ANCHOR_END: send
 
         out << "sent to " << delivery.server << ": TLS " << (delivery.tls ? "yes" : "no")
@@ -111,13 +111,22 @@ int run(std::ostream& out, const SettingsLookup& env, const std::filesystem::pat
             << '\n';
         out << "envelope: MAIL FROM:<" << delivery.envelope_from << ">";
         for (const auto& to : delivery.envelope_to) out << " RCPT TO:<" << to << ">";
-        out << "\nserver replied: " << delivery.reply << "\n\n";
+        out << "\nserver replied: " << delivery.reply << '\n';
+        // Like smtplib, a refused recipient does not stop the others from getting it.
+        for (const auto& r : delivery.refused)
+            out << "refused by the server: " << r.email << " (" << r.reply << ")\n";
+        out << '\n';
 
         out << "The message as sent:\n";
         print_message(out, delivery.data);
         if (capture) {
             const auto received = capture->messages();
-            if (received.size() != 1 || received.front().data != delivery.data) {
+            // SMTP ends the data with CRLF before the final ".": a message whose last line has
+            // no line end (a body-only message, usually) arrives with one more CRLF.
+            const bool as_sent =
+                received.size() == 1 && (received.front().data == delivery.data ||
+                                         received.front().data == delivery.data + "\r\n");
+            if (!as_sent) {
                 out << "error: the capture server did not receive the message as sent\n";
                 return 1;
             }

@@ -23,10 +23,12 @@ common::mail::SettingsLookup seed_config(common::mail::SettingsLookup env);
 /// The environment as a lookup (std::getenv).
 common::mail::SettingsLookup environment();
 
-/// Sends the seed message and prints what happened. With neither MAIL_SERVER nor
-/// MAIL_USERNAME in `env`, it starts a CaptureServer on 127.0.0.1 and stores the message
-/// under `workdir`/mail. Returns 0, or 1 after printing the error.
+/// Sends `message` (the seed's unless given) and prints what happened, refused recipients
+/// included. With neither MAIL_SERVER nor MAIL_USERNAME in `env`, it starts a CaptureServer
+/// on 127.0.0.1 and stores the message under `workdir`/mail. Returns 0, or 1 after printing
+/// the error.
 int run(std::ostream& out, const common::mail::SettingsLookup& env,
-        const std::filesystem::path& workdir);
+        const std::filesystem::path& workdir,
+        const common::mail::Message& message = seed_message());
 
 }  // namespace ch02

@@ -94,6 +94,91 @@ BOOST_AUTO_TEST_CASE(seed_message_is_mixed_with_alternative_plain_then_html) {
     BOOST_TEST(alternative.parts[1].body == "<b>HTML</b> body");
 }
 
+// Every line of the header block, and the longest.
+std::size_t longest_header_line(const std::string& wire) {
+    const std::string head = wire.substr(0, wire.find("\r\n\r\n"));
+    std::size_t longest = 0, start = 0;
+    while (start <= head.size()) {
+        auto end = head.find("\r\n", start);
+        if (end == std::string::npos) end = head.size();
+        longest = std::max(longest, end - start);
+        start = end + 2;
+    }
+    return longest;
+}
+
+BOOST_AUTO_TEST_CASE(long_headers_are_folded_and_read_back_unchanged) {
+    std::string words;
+    while (words.size() < 1000) words += "Flasky ";
+    words.resize(1000);
+    const std::string one_word(1000, 'x');  // no whitespace to fold at: encoded-words
+    std::string chinese = "你好，";
+    for (int i = 0; i < 40; ++i) chinese += "很长的标题";
+    for (const std::string& subject : {words, one_word, chinese}) {
+        Message msg(subject, "张三 <zhang@example.com>", {});
+        for (int i = 0; i < 60; ++i)
+            msg.recipients.push_back("User " + std::to_string(i) + " <u" + std::to_string(i) +
+                                     "@example.com>");
+        msg.cc = {"李四 " + chinese.substr(0, 90) + " <li@example.com>"};
+        msg.body = "x";
+        const std::string wire = msg.as_string();
+        BOOST_TEST(longest_header_line(wire) <= 78u);
+        const MimePart root = parse_mime(wire);
+        BOOST_TEST(root.header("Subject") == subject);
+        BOOST_TEST(root.header("To").find("User 59 <u59@example.com>") != std::string::npos);
+        BOOST_TEST(root.header("Cc") == msg.cc[0]);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_legally_folded_subject_is_unfolded_and_a_bare_line_break_refused) {
+    Message msg("Hi\r\n there", "a@example.com", {"b@example.com"});
+    msg.body = "x";
+    BOOST_TEST(parse_mime(msg.as_string()).header("Subject") == "Hi there");
+    for (const std::string bad :
+         {"Hi\r\nBcc: victim@example.com", "Hi\n there", "Hi\r there", "Hi\r\n", "\r\n there"}) {
+        msg.subject = bad;
+        BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cc_is_spelled_cc_and_single_part_headers_keep_their_order) {
+    Message msg("Hi", "a@example.com", {"b@example.com"});
+    msg.cc = {"c@example.com"};
+    msg.reply_to = "r@example.com";
+    msg.body = "x";
+    const std::string wire = msg.as_string();
+    BOOST_TEST(wire.find("\r\nCc: c@example.com\r\n") != std::string::npos);
+    std::vector<std::string> names;
+    for (const auto& [name, value] : parse_mime(wire).headers) names.push_back(name);
+    // Python's MIMEText order (Content-Transfer-Encoding third), then Flask-Mail's.
+    const std::vector<std::string> expected{
+        "Content-Type", "MIME-Version", "Content-Transfer-Encoding",
+        "Subject",      "From",         "To",
+        "Date",         "Message-ID",   "Cc",
+        "Reply-To"};
+    BOOST_TEST(names == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(non_ascii_attachment_names_use_rfc2231) {
+    Message msg("Files", "a@example.com", {"b@example.com"});
+    msg.body = "see attached";
+    msg.attach("报告.csv", "text/csv", "a,b");
+    msg.attach("一个很长很长很长很长很长很长很长很长很长很长的文件名.txt", "text/plain", "x");
+    msg.attach("plain name.txt", "text/plain", "y");
+    const std::string wire = msg.as_string();
+    BOOST_TEST(wire.find("filename*=utf-8''%E6%8A%A5%E5%91%8A.csv") != std::string::npos);
+    BOOST_TEST(wire.find("filename*0*=utf-8''") != std::string::npos);  // continuations
+    BOOST_TEST(wire.find("filename=\"plain name.txt\"") != std::string::npos);
+    BOOST_TEST(wire.find("=?utf-8?") == std::string::npos);  // no encoded-word in quotes
+    BOOST_TEST(longest_header_line(wire) <= 78u);
+    const MimePart root = parse_mime(wire);
+    BOOST_REQUIRE_EQUAL(root.parts.size(), 4u);
+    BOOST_TEST(root.parts[1].filename == "报告.csv");
+    BOOST_TEST(root.parts[2].filename ==
+               "一个很长很长很长很长很长很长很长很长很长很长的文件名.txt");
+    BOOST_TEST(root.parts[3].filename == "plain name.txt");
+}
+
 BOOST_AUTO_TEST_CASE(headers_come_in_flask_mail_order) {
     const MimePart root = parse_mime(ch02::seed_message().as_string());
     std::vector<std::string> names;
@@ -512,6 +597,36 @@ BOOST_AUTO_TEST_CASE(run_delivers_the_seed_offline_and_stores_an_eml) {
     std::ifstream in(eml, std::ios::binary);
     const std::string stored((std::istreambuf_iterator<char>(in)), {});
     BOOST_TEST(parse_mime(stored).header("Subject") == "My Subject");
+}
+
+BOOST_AUTO_TEST_CASE(run_sends_a_body_only_message) {
+    // The first shape of the docs' table: DATA's final CRLF must not count as a difference.
+    Poco::TemporaryFile dir;
+    std::filesystem::create_directories(dir.path());
+    Message msg("My Subject", "879651072@qq.com", {"879651072@qq.com"});
+    msg.body = "text body";
+    std::ostringstream out;
+    BOOST_TEST(ch02::run(out, lookup({}), dir.path(), msg) == 0);
+    BOOST_TEST_MESSAGE(out.str());
+    BOOST_TEST(out.str().find("text/plain; charset=utf-8; 7bit: \"text body\"") !=
+               std::string::npos);
+    BOOST_TEST(out.str().find("stored by the capture server") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(run_reports_refused_recipients_and_delivers_to_the_rest) {
+    CaptureServer server(CaptureOptions{.refused_recipients = {"nobody@example.com"}});
+    Message msg = ch02::seed_message();
+    msg.recipients.push_back("nobody@example.com");
+    std::ostringstream out;
+    BOOST_TEST(ch02::run(out,
+                         lookup({{"MAIL_SERVER", "127.0.0.1"},
+                                 {"MAIL_PORT", std::to_string(server.port())}}),
+                         ".", msg) == 0);
+    BOOST_TEST_MESSAGE(out.str());
+    BOOST_TEST(out.str().find("refused by the server: nobody@example.com (550") !=
+               std::string::npos);
+    BOOST_REQUIRE(server.wait_for(1, 5s));
+    BOOST_TEST(server.messages()[0].rcpt_to.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(run_reports_an_unreachable_server_clearly) {

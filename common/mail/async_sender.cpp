@@ -1,6 +1,10 @@
 #include "common/mail/async_sender.hpp"
 
+#include "common/mail/watchdog.hpp"
+
 #include <algorithm>
+#include <iostream>
+#include <optional>
 
 namespace common::mail {
 
@@ -8,6 +12,8 @@ AsyncSender::AsyncSender(Mail& mail, AsyncOptions options, FailureHandler on_fai
     : mail_(mail), options_(options), on_failure_(std::move(on_failure)) {
     if (options_.capacity == 0) options_.capacity = 1;
     if (options_.max_attempts < 1) options_.max_attempts = 1;
+    if (!options_.log)
+        options_.log = [](std::string_view line) { std::clog << "mail: " << line << '\n'; };
     worker_ = std::thread([this] { run(); });
 }
 
@@ -40,7 +46,19 @@ void AsyncSender::shutdown() {
         closing_ = true;
     }
     wake_.notify_all();
+    {
+        // Past the grace, an attempt still talking to the server is cut off.
+        std::unique_lock lock(mutex_);
+        if (!idle_.wait_until(lock, give_up_at_, [this] { return stopped_; }) && in_flight_)
+            in_flight_->cancel("the sender shut down (AsyncOptions::shutdown_grace)");
+    }
     if (worker_.joinable()) worker_.join();
+}
+
+void AsyncSender::log(const std::string& line) {
+    try {
+        options_.log(line);
+    } catch (...) {}  // a failing log must not stop the mail
 }
 
 AsyncStats AsyncSender::stats() const {
@@ -64,12 +82,14 @@ void AsyncSender::run() {
         };
         auto give_up = [&](const MailError& error) {
             lock.unlock();
+            log("gave up on " + msg.message_id + ": " + error.what());
             if (on_failure_) on_failure_(msg, error);
             lock.lock();
             ++stats_.failed;
             stats_.last_error = error.what();
         };
         auto backoff = options_.first_backoff;
+        std::vector<std::string> envelope;  // empty: everyone; else who is still to get it
         for (int attempt = 1;; ++attempt) {
             if (out_of_time()) {
                 give_up(
@@ -77,23 +97,57 @@ void AsyncSender::run() {
                               "not delivered: the sender shut down while the server kept failing"));
                 break;
             }
+            // The same prepared message every time: the same Message-ID, so a receiver can drop
+            // the copy when an attempt that "failed" had in fact been delivered.
+            auto watchdog = std::make_shared<detail::Watchdog>();
+            in_flight_ = watchdog;
             lock.unlock();  // never hold the lock during network I/O
             std::optional<MailError> error;
+            Delivery delivery;
             try {
-                (void)mail_.send(msg);
+                delivery = mail_.send(msg, watchdog, envelope);
             } catch (const MailError& e) {
                 error = e;
             } catch (const std::exception& e) {
                 error = MailError(MailError::Kind::rejected, e.what());
             }
             lock.lock();
+            in_flight_.reset();
             if (!error) {
-                ++stats_.sent;
-                break;
+                // Refused for good (5xx): reported. Deferred (4xx): tried again, alone.
+                std::string refused, deferred_text;
+                std::vector<std::string> deferred;
+                for (const auto& r : delivery.refused) {
+                    if (r.code >= 400 && r.code < 500) {
+                        deferred.push_back(r.email);
+                        deferred_text += " " + r.email + " (" + r.reply + ")";
+                    } else {
+                        ++stats_.refused_recipients;
+                        refused += " " + r.email + " (" + r.reply + ")";
+                    }
+                }
+                if (!refused.empty()) {
+                    lock.unlock();
+                    log("delivered " + msg.message_id + ", but " + delivery.server + " refused" +
+                        refused);
+                    lock.lock();
+                }
+                if (deferred.empty()) {
+                    ++stats_.sent;
+                    break;
+                }
+                envelope = deferred;
+                error = MailError(MailError::Kind::temporary, delivery.server + " deferred" +
+                                                                  deferred_text +
+                                                                  "; the others have the message");
             }
             if (error->temporary() && attempt < options_.max_attempts) {
                 ++stats_.retries;
                 stats_.last_error = error->what();
+                lock.unlock();
+                log("attempt " + std::to_string(attempt) + " for " + msg.message_id +
+                    " failed, will retry: " + error->what());
+                lock.lock();
                 // Waits out the back-off, or less when shutdown() sets an earlier deadline.
                 auto until = std::chrono::steady_clock::now() + backoff;
                 auto cut_short = [&] { return closing_ && give_up_at_ < until; };
@@ -109,6 +163,7 @@ void AsyncSender::run() {
         busy_ = false;
         if (queue_.empty()) idle_.notify_all();
     }
+    stopped_ = true;
     idle_.notify_all();
 }
 // ANCHOR_END: worker

@@ -10,9 +10,12 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 namespace common::mail {
 
@@ -24,6 +27,9 @@ struct AsyncOptions {
     /// After shutdown(), how long queued mail may still take (retries included). Past it the
     /// rest is given up on, so a dead mail server cannot keep a stopping program alive.
     std::chrono::milliseconds shutdown_grace{10'000};
+    /// Where the sender reports retries, refused recipients and messages given up on, one
+    /// line each. Unset → std::clog, prefixed "mail: ".
+    std::function<void(std::string_view)> log{};
 };
 
 /// Counters a test (or a status page) can read at any time.
@@ -33,6 +39,9 @@ struct AsyncStats {
     std::size_t failed = 0;    ///< gave up: permanent error or attempts exhausted
     std::size_t retries = 0;   ///< attempts after a temporary failure
     std::size_t rejected = 0;  ///< refused by submit() because the queue was full or closed
+    /// Recipients the server refused for good (5xx) in messages delivered to the others.
+    /// One refused for now (4xx) is tried again on its own, like a failed message.
+    std::size_t refused_recipients = 0;
     std::string last_error;
 };
 
@@ -56,13 +65,16 @@ public:
     void flush();
 
     /// Stops accepting, delivers what is queued (with its retries) within
-    /// AsyncOptions::shutdown_grace, gives up on the rest, joins the worker.
+    /// AsyncOptions::shutdown_grace, gives up on the rest, joins the worker. An attempt still
+    /// on the network when the grace ends is cut off, so this returns within the grace (plus
+    /// at most a connect in progress, itself bounded by MAIL_TIMEOUT).
     void shutdown();
 
     AsyncStats stats() const;
 
 private:
     void run();
+    void log(const std::string& line);
 
     Mail& mail_;
     AsyncOptions options_;
@@ -73,6 +85,8 @@ private:
     std::deque<Message> queue_;
     bool busy_ = false;
     bool closing_ = false;
+    bool stopped_ = false;                                // run() has returned
+    std::shared_ptr<detail::Watchdog> in_flight_{};       // the attempt now on the network
     std::chrono::steady_clock::time_point give_up_at_{};  // set by shutdown()
     AsyncStats stats_;
     std::thread worker_;

@@ -1,5 +1,7 @@
 #include "common/mail/mail.hpp"
 
+#include "common/mail/watchdog.hpp"
+
 #include <Poco/Base64Encoder.h>
 #include <Poco/Environment.h>
 #include <Poco/Exception.h>
@@ -18,6 +20,8 @@
 #include <Poco/String.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <sstream>
 
@@ -82,6 +86,38 @@ public:
     using SMTPClientSession::socket;
 };
 
+// While a session talks, a peer that has hung up must give an error (EPIPE), not SIGPIPE,
+// which would end the program: OpenSSL writes with plain send(). A library must not change
+// the process-wide disposition, so this blocks SIGPIPE in the calling thread for the scope
+// and swallows one raised meanwhile (the usual pthread_sigmask/sigtimedwait recipe).
+class SigpipeGuard {
+public:
+    SigpipeGuard() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        sigset_t pending;
+        sigpending(&pending);
+        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    }
+    SigpipeGuard(const SigpipeGuard&) = delete;
+    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+    ~SigpipeGuard() {
+        sigset_t pending;
+        sigpending(&pending);
+        if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+            const timespec zero{0, 0};
+            while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {}
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+
+private:
+    sigset_t pipe_{};
+    sigset_t old_{};
+    bool was_pending_ = false;
+};
+
 }  // namespace
 
 bool MailError::temporary() const noexcept {
@@ -96,60 +132,112 @@ bool MailError::temporary() const noexcept {
 
 // ---------------------------------------------------------------------------------------
 // One SMTP session: connect, greeting, EHLO, STARTTLS, AUTH, then MAIL/RCPT/DATA per message.
+// Every network step runs under the watchdog's deadline (MAIL_TIMEOUT; QUIT: quit_grace).
 
 struct Connection::Session {
+    using Clock = std::chrono::steady_clock;
+    // QUIT is a courtesy: after a failure (or a delivery) it may not hold anything up.
+    static constexpr std::chrono::milliseconds quit_grace{500};
+
     const MailSettings& settings;
+    std::shared_ptr<detail::Watchdog> watchdog;
     std::string where;  // "host:port" for messages
     std::unique_ptr<SmtpClient> client;
-    std::string step;              // what we were doing, for error messages
-    bool step_is_command = false;  // step names an SMTP command ("EHLO") rather than an activity
+    int fd = -1;               // the socket the watchdog may cut
+    std::string activity;      // what we were doing, for errors: "sending RCPT TO:<a@b>"
+    std::string command_name;  // the command whose answer we read: "RCPT TO:<a@b>"
     std::string ehlo;
     std::string auth;
     bool tls = false;
 
-    explicit Session(const MailSettings& s)
-        : settings(s), where(s.server + ":" + std::to_string(s.port)) {}
+    Session(const MailSettings& s, std::shared_ptr<detail::Watchdog> w)
+        : settings(s), watchdog(w ? std::move(w) : std::make_shared<detail::Watchdog>()),
+          where(s.server + ":" + std::to_string(s.port)) {}
 
     ~Session() { quit(); }
 
+    // Starts a network step: its name for errors, and its deadline.
+    void begin(std::string what, std::string command = {}) {
+        activity = std::move(what);
+        command_name = std::move(command);
+        if (fd >= 0) watchdog->arm(fd, Clock::now() + settings.timeout);
+    }
+    void end() { watchdog->disarm(); }
+
+    // Sends QUIT, waits at most quit_grace for 221, closes. Never throws.
     void quit() noexcept {
         if (!client) return;
+        SigpipeGuard no_sigpipe;
         try {
+            watchdog->arm(fd, Clock::now() + quit_grace);
+            const Poco::Timespan grace(std::chrono::microseconds(quit_grace).count());
+            client->socket().setReceiveTimeout(grace);
             std::string reply;
-            client->socket().setReceiveTimeout(
-                Poco::Timespan(0, 500'000));  // don't wait long for 221
             client->sendCommand("QUIT", reply);
         } catch (...) {
-            // The message is already delivered; a server that hangs up first is fine.
+            // A server that hangs up first is fine: nothing depends on its 221.
         }
+        drop();
+    }
+
+    // Closes without QUIT: the connection is broken or timed out.
+    void drop() noexcept {
+        watchdog->disarm();  // before close(): the descriptor must not be cut once reused
+        if (!client) return;
+        SigpipeGuard no_sigpipe;
         try {
+            client->socket().setSendTimeout(
+                Poco::Timespan(std::chrono::microseconds(quit_grace).count()));
             client->socket().close();
         } catch (...) {}
-        client.reset();
+        client.reset();  // Poco's destructor tries QUIT too; on the closed socket it fails at once
+        fd = -1;
+    }
+
+    [[noreturn]] void timed_out() const {
+        throw MailError(
+            MailError::Kind::timeout,
+            "no answer from " + where + " within " + seconds(settings.timeout) +
+                " s (MAIL_TIMEOUT) while " + activity +
+                ". Check MAIL_SERVER and MAIL_PORT (port 465 needs MAIL_USE_SSL, 587 "
+                "needs MAIL_USE_TLS) and that the server is up, or raise MAIL_TIMEOUT.");
+    }
+
+    // The server closed or reset the connection: temporary, AsyncSender tries again.
+    [[noreturn]] void lost(const std::string& how = "closed") const {
+        if (!watchdog->cancelled().empty())
+            throw MailError(MailError::Kind::temporary, "stopped while " + activity + " with " +
+                                                            where + ": " + watchdog->cancelled());
+        if (watchdog->expired()) timed_out();
+        throw MailError(MailError::Kind::connection_failed,
+                        "the connection was " + how + " by the server (" + where + ") while " +
+                            activity + "; a temporary failure, try again later.");
     }
 
     // Turns whatever Poco threw into a MailError that says what to check.
-    [[noreturn]] void network_failure() const {
-        const std::string during =
-            " while " + (step_is_command ? "waiting for the answer to " + step : step);
+    [[noreturn]] void network_failure() {
+        watchdog->disarm();
+        if (!watchdog->cancelled().empty() || watchdog->expired()) lost();
+        const std::string during = " while " + activity;
         try {
             throw;
         } catch (const MailError&) {
             throw;
         } catch (const Poco::TimeoutException&) {
-            throw MailError(
-                MailError::Kind::timeout,
-                "no answer from " + where + " within " + seconds(settings.timeout) +
-                    " s (MAIL_TIMEOUT)" + during +
-                    ". Check MAIL_SERVER and MAIL_PORT "
-                    "(port 465 needs MAIL_USE_SSL, 587 needs MAIL_USE_TLS) and that the "
-                    "server is up, or raise MAIL_TIMEOUT.");
+            timed_out();
         } catch (const Poco::Net::ConnectionRefusedException&) {
             throw MailError(MailError::Kind::connection_refused,
                             "connection to " + where +
                                 " refused: no SMTP server listens there. Check "
                                 "MAIL_SERVER and MAIL_PORT.");
+        } catch (const Poco::Net::SSLConnectionUnexpectedlyClosedException&) {
+            lost();
         } catch (const Poco::Net::SSLException& e) {
+            // OpenSSL 3 reports a peer that hung up as "unexpected eof", not as Poco's
+            // SSLConnectionUnexpectedlyClosedException: a broken connection, not a TLS fault.
+            const std::string text = Poco::toLower(e.displayText());
+            for (const char* hung_up : {"unexpected eof", "connection reset", "broken pipe"})
+                if (text.find(hung_up) != std::string::npos) lost();
             throw MailError(MailError::Kind::tls,
                             "TLS with " + where + " failed" + during + ": " + e.displayText() +
                                 ". The certificate must be valid for '" + settings.server +
@@ -160,7 +248,12 @@ struct Connection::Session {
                             "cannot resolve MAIL_SERVER '" + settings.server +
                                 "': " + e.displayText() + ". Check the host name.");
         } catch (const Poco::Net::SMTPException& e) {
+            if (e.code() == 0) lost();  // no status line at all: the server hung up
             reply_failure(e.code(), e.message(), e.displayText());
+        } catch (const Poco::Net::ConnectionResetException&) {
+            lost("reset");
+        } catch (const Poco::Net::ConnectionAbortedException&) {
+            lost("aborted");
         } catch (const Poco::Exception& e) {
             throw MailError(MailError::Kind::connection_failed,
                             "connection to " + where + " failed" + during + ": " + e.displayText());
@@ -173,9 +266,11 @@ struct Connection::Session {
     // A reply that is not the one expected.
     [[noreturn]] void reply_failure(int code, const std::string& reply,
                                     const std::string& detail = {}) const {
-        const std::string said = where + " answered " + step + " with \"" +
+        // Poco reads end of stream as status 0 with no text: the server hung up.
+        if (code == 0 && Poco::trim(reply).empty()) lost();
+        const std::string said = where + " answered " + command_name + " with \"" +
                                  Poco::trim(detail.empty() ? reply : detail) + "\"";
-        if (code == 535 || (step.rfind("AUTH", 0) == 0 && code >= 500))
+        if (code == 535 || (command_name.rfind("AUTH", 0) == 0 && code >= 500))
             throw MailError(
                 MailError::Kind::auth_failed,
                 said + ": authentication failed. Check MAIL_USERNAME and MAIL_PASSWORD. QQ "
@@ -197,7 +292,7 @@ struct Connection::Session {
                                        "authentication. Set MAIL_USERNAME and MAIL_PASSWORD.",
                                 code);
         }
-        if (step.rfind("RCPT", 0) == 0 && code >= 500)
+        if (command_name.rfind("RCPT", 0) == 0 && code >= 500)
             throw MailError(MailError::Kind::recipient_refused,
                             said + ": the recipient was refused. Check the address.", code);
         if (code >= 400 && code < 500)
@@ -206,9 +301,9 @@ struct Connection::Session {
         throw MailError(MailError::Kind::rejected, said + ".", code);
     }
 
-    std::string command(const std::string& cmd, int expected_class, const std::string& what) {
-        step = what;
-        step_is_command = true;
+    // Sends one command and returns the server's code and text, whatever they are.
+    std::pair<int, std::string> exchange(const std::string& cmd, const std::string& name) {
+        begin("sending " + name, name);
         std::string reply;
         int code = 0;
         try {
@@ -216,6 +311,13 @@ struct Connection::Session {
         } catch (...) {
             network_failure();
         }
+        end();
+        if (code == 0 && Poco::trim(reply).empty()) lost();
+        return {code, reply};
+    }
+
+    std::string command(const std::string& cmd, int expected_class, const std::string& name) {
+        auto [code, reply] = exchange(cmd, name);
         if (code / 100 != expected_class) reply_failure(code, reply);
         return reply;
     }
@@ -236,26 +338,30 @@ struct Connection::Session {
 
     // ANCHOR: open
     void open() {
+        SigpipeGuard no_sigpipe;
         const Poco::Timespan timeout(
             std::chrono::duration_cast<std::chrono::microseconds>(settings.timeout).count());
-        Poco::Net::StreamSocket socket;
         try {
-            step_is_command = false;
-            step = "connecting";
-            socket.connect(Poco::Net::SocketAddress(settings.server, settings.port), timeout);
-            // Poco's SMTP session bounds receiving only; bound sending as well.
+            // Poco's connect() bounds itself by MAIL_TIMEOUT (the name lookup is the system's).
+            begin("connecting");
+            const Poco::Net::SocketAddress address(settings.server, settings.port);
+            Poco::Net::StreamSocket socket(address.family());
+            socket.connect(address, timeout);
+            fd = socket.impl()->sockfd();
+            // Belt and braces under the watchdog: no single read or write waits longer either.
             socket.setReceiveTimeout(timeout);
             socket.setSendTimeout(timeout);
             if (settings.use_ssl) {  // port 465: TLS from the first byte
-                step = "doing the TLS handshake (MAIL_USE_SSL)";
+                begin("doing the TLS handshake (MAIL_USE_SSL)");
                 socket = Poco::Net::SecureStreamSocket::attach(socket, settings.server,
                                                                tls_context(settings));
                 tls = true;
             }
             client = std::make_unique<SmtpClient>(socket);
             client->setTimeout(timeout);
-            step = "waiting for the greeting";
+            begin("waiting for the greeting", "the connection (greeting)");
             client->open();
+            end();
         } catch (...) {
             network_failure();
         }
@@ -269,10 +375,10 @@ struct Connection::Session {
                             "MAIL_USE_SSL instead).");
             command("STARTTLS", 2, "STARTTLS");
             try {
-                step_is_command = false;
-                step = "doing the TLS handshake after STARTTLS";
+                begin("doing the TLS handshake after STARTTLS");
                 client->socket() = Poco::Net::SecureStreamSocket::attach(
                     client->socket(), settings.server, tls_context(settings));
+                end();
                 tls = true;
             } catch (...) {
                 network_failure();
@@ -315,61 +421,113 @@ struct Connection::Session {
             command(base64(user), 3, "AUTH LOGIN (user name)");
             command(base64(pass), 2, "AUTH LOGIN (password)");
         } else {
-            step = "AUTH CRAM-MD5";
-            step_is_command = true;
+            SigpipeGuard no_sigpipe;
+            begin("sending AUTH CRAM-MD5", "AUTH CRAM-MD5");
             try {
                 client->loginUsingCRAMMD5(user, pass);
             } catch (...) {
                 network_failure();
             }
+            end();
         }
         auth = *chosen;
     }
 
+    // No recipient accepted: one refusal keeps its own explanation, several are listed.
+    [[noreturn]] void all_refused(const std::vector<RefusedRecipient>& refused) {
+        if (refused.size() == 1) {
+            command_name = "RCPT TO:<" + refused.front().email + ">";
+            reply_failure(refused.front().code, refused.front().reply);
+        }
+        std::string list;
+        bool any_temporary = false;
+        for (const auto& r : refused) {
+            list += (list.empty() ? "" : ", ") + r.email + " (" + r.reply + ")";
+            any_temporary = any_temporary || (r.code >= 400 && r.code < 500);
+        }
+        throw MailError(any_temporary ? MailError::Kind::temporary
+                                      : MailError::Kind::recipient_refused,
+                        where + " refused every recipient: " + list + ". Check the addresses.",
+                        refused.front().code);
+    }
+
+    // ANCHOR: transmit
+    // MAIL, RCPT for each address (smtplib's rule: go on when at least one is accepted and
+    // report the others), DATA, then the message in writes each bounded by MAIL_TIMEOUT.
     std::string transmit(const std::string& from, const std::vector<std::string>& to,
-                         const std::string& data) {
+                         const std::string& data, std::vector<RefusedRecipient>& refused) {
+        SigpipeGuard no_sigpipe;
         try {
             command("MAIL FROM:<" + from + ">", 2, "MAIL FROM:<" + from + ">");
-            for (const auto& r : to) command("RCPT TO:<" + r + ">", 2, "RCPT TO:<" + r + ">");
+            std::size_t accepted = 0;
+            for (const auto& r : to) {
+                const std::string name = "RCPT TO:<" + r + ">";
+                const auto [code, reply] = exchange(name, name);
+                if (code / 100 == 2) {
+                    ++accepted;
+                } else if (code >= 400 && code < 600) {
+                    refused.push_back({r, code, Poco::trim(reply)});
+                } else {
+                    reply_failure(code, reply);
+                }
+            }
+            if (accepted == 0) all_refused(refused);
             command("DATA", 3, "DATA");
         } catch (const MailError& e) {
             // Nothing was sent; RSET leaves the session usable for the next message.
             if (e.smtp_code() != 0 && client) {
-                std::string ignored;
                 try {
-                    client->sendCommand("RSET", ignored);
+                    exchange("RSET", "RSET");
                 } catch (...) {}
             }
             throw;
         }
+        std::ostringstream stuffed;
+        {
+            Poco::Net::MailOutputStream mail_stream(stuffed);  // dot-stuffing, final "."
+            mail_stream << data;
+            mail_stream.close();
+        }
+        const std::string wire = stuffed.str();
+        constexpr std::size_t chunk = 64 * 1024;
         std::string reply;
         int code = 0;
         try {
-            step_is_command = false;
-            step = "sending the message data";
-            Poco::Net::SocketOutputStream socket_stream(client->socket());
-            Poco::Net::MailOutputStream mail_stream(socket_stream);  // dot-stuffing, final "."
-            mail_stream << data;
-            mail_stream.close();
-            socket_stream.flush();
-            step = "the end of the message data";
-            step_is_command = true;
+            for (std::size_t sent = 0; sent < wire.size();) {
+                begin("sending the message data");
+                const int n = client->socket().sendBytes(
+                    wire.data() + sent, static_cast<int>(std::min(chunk, wire.size() - sent)));
+                if (n <= 0) lost();
+                sent += static_cast<std::size_t>(n);
+            }
+            begin("waiting for the answer to the final \".\" of the message data",
+                  "the end of the message data");
             code = client->socket().receiveStatusMessage(reply);
+            end();
         } catch (...) {
             network_failure();
         }
         if (code / 100 != 2) reply_failure(code, reply);
         return reply;
     }
+    // ANCHOR_END: transmit
 };
 
-Connection::Connection(Mail& mail) : mail_(&mail) {
+Connection::Connection(Mail& mail, std::shared_ptr<detail::Watchdog> watchdog) : mail_(&mail) {
     if (mail.settings().suppress_send) return;
-    session_ = std::make_unique<Session>(mail.settings());
+    session_ = std::make_unique<Session>(mail.settings(), std::move(watchdog));
     try {
         session_->open();
+    } catch (const MailError& e) {
+        // A refusal (535, 530) gets a polite QUIT; a broken connection is just closed.
+        if (e.smtp_code() != 0) {
+            session_->quit();
+        } else {
+            session_->drop();
+        }
+        throw;
     } catch (...) {
-        session_->client.reset();  // no QUIT on a half-open session
+        session_->drop();
         throw;
     }
 }
@@ -394,13 +552,15 @@ const std::string& Connection::capabilities() const noexcept {
 }
 
 // ANCHOR: connection_send
-Delivery Connection::send(const Message& msg) {
+Delivery Connection::send(const Message& msg) { return send(msg, {}); }
+
+Delivery Connection::send(const Message& msg, const std::vector<std::string>& envelope) {
     const Message m = mail_->prepare(msg);  // default sender, checks, before any I/O
     const std::string data = m.as_string();
     Delivery delivery;
     delivery.server = mail_->settings().server + ":" + std::to_string(mail_->settings().port);
     delivery.envelope_from = Address::parse(m.sender).email;
-    delivery.envelope_to = m.send_to();
+    delivery.envelope_to = envelope.empty() ? m.send_to() : envelope;
     if (!session_) {  // MAIL_SUPPRESS_SEND
         delivery.suppressed = true;
     } else {
@@ -410,9 +570,10 @@ Delivery Connection::send(const Message& msg) {
             session_->open();
         }
         try {
-            delivery.reply = session_->transmit(delivery.envelope_from, delivery.envelope_to, data);
+            delivery.reply = session_->transmit(delivery.envelope_from, delivery.envelope_to, data,
+                                                delivery.refused);
         } catch (const MailError& e) {
-            if (e.smtp_code() == 0) session_->client.reset();  // the connection is gone
+            if (e.smtp_code() == 0) session_->drop();  // the connection is gone
             throw;
         }
         delivery.tls = session_->tls;
@@ -482,6 +643,7 @@ Message Mail::prepare(const Message& msg) const {
         throw MailError(MailError::Kind::rejected, e.what());
     }
     if (!m.date) m.date = std::chrono::system_clock::now();
+    if (m.message_id.empty()) m.message_id = make_msgid();
     return m;
 }
 
@@ -490,12 +652,15 @@ void Mail::dispatched(const Message& msg) {
     for (Outbox* outbox : outboxes_) outbox->add(msg);
 }
 
-Delivery Mail::send(const Message& msg) {
+Delivery Mail::send(const Message& msg) { return send(msg, nullptr, {}); }
+
+Delivery Mail::send(const Message& msg, std::shared_ptr<detail::Watchdog> watchdog,
+                    const std::vector<std::string>& envelope) {
     (void)prepare(msg);  // fail on a bad message before connecting
-    Connection connection = connect();
-    return connection.send(msg);
+    Connection connection(*this, std::move(watchdog));
+    return connection.send(msg, envelope);
 }
 
-Connection Mail::connect() { return Connection(*this); }
+Connection Mail::connect() { return Connection(*this, nullptr); }
 
 }  // namespace common::mail

@@ -45,6 +45,13 @@ private:
     int smtp_code_{};
 };
 
+/// A recipient the server refused while accepting others (smtplib's `senderrs`).
+struct RefusedRecipient {
+    std::string email{};
+    int code = 0;         ///< 550, 451, ...
+    std::string reply{};  ///< the server's words
+};
+
 /// What a send did, for the reader (the chapter prints it).
 struct Delivery {
     std::string server{};     ///< "host:port"
@@ -55,10 +62,15 @@ struct Delivery {
     std::string envelope_from{};
     std::vector<std::string> envelope_to{};
     std::string data{};  ///< the message bytes as sent after DATA (before dot-stuffing)
+    /// Recipients the server refused; the message went to the others. Empty when all were
+    /// accepted (when none is, send() throws instead).
+    std::vector<RefusedRecipient> refused{};
 };
 
 class Mail;
-class AsyncSender;
+namespace detail {
+class Watchdog;
+}
 
 /// One SMTP session sending many messages (Flask-Mail's `with mail.connect() as conn`).
 /// Opened by Mail::connect(); QUIT is sent by close() or the destructor. It refers to its
@@ -83,9 +95,10 @@ public:
 
 private:
     friend class Mail;
-    class AsyncSender;
     struct Session;
-    explicit Connection(Mail& mail);
+    Connection(Mail& mail, std::shared_ptr<detail::Watchdog> watchdog);
+    /// send() to `envelope` only (AsyncSender's retry of temporarily refused recipients).
+    Delivery send(const Message& msg, const std::vector<std::string>& envelope);
     Mail* mail_;
     std::unique_ptr<Session> session_{};  // null when sending is suppressed
     std::size_t sent_in_session_ = 0;
@@ -104,7 +117,6 @@ public:
 
 private:
     friend class Mail;
-    class AsyncSender;
     explicit Outbox(Mail& mail);
     void add(const Message& msg);
     Mail& mail_;
@@ -134,8 +146,13 @@ private:
     friend class Connection;
     friend class Outbox;
     friend class AsyncSender;
-    /// Fills in the default sender and checks sender, recipients and headers.
+    /// Fills in the default sender, Date and Message-ID and checks sender, recipients and
+    /// headers. AsyncSender keeps the result, so every attempt has the same Message-ID.
     Message prepare(const Message& msg) const;
+    /// send() whose network steps `watchdog` can cut short (AsyncSender's shutdown), to
+    /// `envelope` when it is not empty (else to everyone in the message).
+    Delivery send(const Message& msg, std::shared_ptr<detail::Watchdog> watchdog,
+                  const std::vector<std::string>& envelope);
     void dispatched(const Message& msg);
 
     MailSettings settings_;

@@ -8,9 +8,11 @@
 #include <Poco/Net/MediaType.h>
 #include <Poco/Net/StringPartSource.h>
 #include <Poco/Process.h>
+#include <Poco/String.h>
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <sstream>
 
@@ -27,41 +29,233 @@ bool is_ascii(const std::string& s) {
 
 bool has_newline(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
 
-std::string trim(const std::string& s) {
-    const auto first = s.find_first_not_of(" \t");
-    if (first == std::string::npos) return {};
-    const auto last = s.find_last_not_of(" \t");
-    return s.substr(first, last - first + 1);
+// RFC 5322 §2.1.1: lines SHOULD be at most 78 characters and MUST be at most 998.
+constexpr std::size_t fold_width = 78;
+constexpr std::size_t line_limit = 998;
+
+// One header value, folded as it is built: tokens are appended with the whitespace before
+// them, and a token that would pass column 78 starts a continuation line instead (CRLF goes
+// before that whitespace: that is what "folding" means). Hand-written because Poco's
+// MessageHeader writes a value as given, and MailMessage::encodeWord folds encoded text
+// without knowing the header name's width or where a UTF-8 character ends.
+class Folder {
+public:
+    explicit Folder(const std::string& name) : column_(name.size() + 2) {}  // "Name: "
+
+    bool empty() const { return value_.empty(); }
+
+    /// `space` is the whitespace before `token`; "" glues it to the previous one (no fold).
+    void add(const std::string& token, const std::string& space = " ") {
+        if (!value_.empty() && !space.empty() &&
+            column_ + space.size() + token.size() > fold_width) {
+            value_ += "\r\n" + space + token;
+            column_ = space.size() + token.size();
+        } else {
+            const std::string before = value_.empty() ? "" : space;
+            value_ += before + token;
+            column_ += before.size() + token.size();
+        }
+        if (column_ > line_limit)
+            throw BadHeaderError("a header has a word of " + std::to_string(token.size()) +
+                                 " characters, which no folding can fit in SMTP's 998-character "
+                                 "lines; shorten it");
+    }
+
+    /// RFC 2047 "B" encoded-words for `text`, each fitting where it lands (at most 75
+    /// characters, lines at most 78) and holding whole UTF-8 characters (§5 forbids splitting
+    /// a character between two words; Poco's encodeWord cuts every ~72 bytes regardless).
+    void add_encoded(const std::string& text, const std::string& charset) {
+        const std::size_t overhead = 7 + charset.size();  // "=?" charset "?b?" ... "?="
+        std::size_t start = 0;
+        while (start < text.size()) {
+            const std::size_t space = value_.empty() ? 0 : 1;
+            const std::size_t here =
+                column_ + space < fold_width ? fold_width - column_ - space : 0;
+            std::size_t end = take(text, start, std::min<std::size_t>(75, here), overhead);
+            if (end == start) {
+                // Nothing fits on this line: the word opens a new one (after "Name:" too,
+                // where leading whitespace is allowed folding white space).
+                value_ += "\r\n ";
+                column_ = 1;
+                end = take(text, start, 75, overhead);
+                const std::string word = encoded_word(text.substr(start, end - start), charset);
+                value_ += word;
+                column_ += word.size();
+            } else {
+                add(encoded_word(text.substr(start, end - start), charset));
+            }
+            start = end;
+        }
+    }
+
+    /// Words split at whitespace and folded there; each run of whitespace is kept as given.
+    void add_words(const std::string& text, const std::string& first_space) {
+        std::size_t i = 0;
+        bool first = true;
+        while (i < text.size()) {
+            const std::size_t word = text.find_first_not_of(" \t", i);
+            if (word == std::string::npos) break;  // trailing whitespace: dropped
+            std::size_t stop = text.find_first_of(" \t", word);
+            if (stop == std::string::npos) stop = text.size();
+            std::string space = text.substr(i, word - i);
+            if (first) space = first_space;
+            add(text.substr(word, stop - word), space);
+            first = false;
+            i = stop;
+        }
+    }
+
+    const std::string& str() const { return value_; }
+
+private:
+    // The end of the bytes from `start` whose encoded-word fits in `room` characters, backed
+    // off to a character boundary; `start` itself when not even one character fits.
+    static std::size_t take(const std::string& text, std::size_t start, std::size_t room,
+                            std::size_t overhead) {
+        if (room < overhead + 4) return start;
+        std::size_t end = std::min(text.size(), start + (room - overhead) / 4 * 3);
+        while (end > start && end < text.size() &&
+               (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+            --end;
+        return end;
+    }
+
+    static std::string encoded_word(const std::string& bytes, const std::string& charset) {
+        std::ostringstream b64;
+        Poco::Base64Encoder encoder(b64);
+        encoder.rdbuf()->setLineLength(0);
+        encoder << bytes;
+        encoder.close();
+        return "=?" + charset + "?b?" + b64.str() + "?=";
+    }
+
+    std::string value_{};
+    std::size_t column_;
+};
+
+// The longest run of non-blank characters: a word folding cannot break.
+std::size_t longest_word(const std::string& text) {
+    std::size_t longest = 0, run = 0;
+    for (char c : text) {
+        run = (c == ' ' || c == '\t') ? 0 : run + 1;
+        longest = std::max(longest, run);
+    }
+    return longest;
+}
+
+// Unstructured text (Subject): folded at whitespace; non-ASCII text, or a word too long for
+// a 78-column line, becomes encoded-words instead, as Python's email package does.
+std::string fold_text(const std::string& name, const std::string& text,
+                      const std::string& charset) {
+    Folder folder(name);
+    if (is_ascii(text) && longest_word(text) + name.size() + 2 <= fold_width) {
+        folder.add_words(text, "");
+    } else {
+        folder.add_encoded(text, charset);
+    }
+    return folder.str();
 }
 
 // "Name <addr>" with the name encoded (non-ASCII) or quoted (RFC 5322 specials), like
 // Python's email.utils.formataddr which Flask-Mail's sanitize_address uses.
-std::string format_address(const std::string& text, const std::string& charset) {
+// `after` (a list's ",") is glued to the last token, so that it counts in the line's width.
+void add_address(Folder& folder, const std::string& text, const std::string& charset,
+                 const std::string& after) {
     const Address a = Address::parse(text);
-    if (a.name.empty()) return a.email;
-    std::string name;
-    if (!is_ascii(a.name)) {
-        name = encode_header_word(a.name, charset);
-    } else if (a.name.find_first_of("()<>@,;:\\\".[]") != std::string::npos) {
-        name = "\"";
-        for (char c : a.name) {
-            if (c == '"' || c == '\\') name += '\\';
-            name += c;
-        }
-        name += '"';
-    } else {
-        name = a.name;
+    const std::string space = folder.empty() ? "" : " ";
+    if (a.name.empty()) {
+        folder.add(a.email + after, space);
+        return;
     }
-    return name + " <" + a.email + ">";
+    if (!is_ascii(a.name)) {
+        folder.add_encoded(a.name, charset);
+    } else if (a.name.find_first_of("()<>@,;:\\\".[]") != std::string::npos) {
+        std::string quoted = "\"";
+        for (char c : a.name) {
+            if (c == '"' || c == '\\') quoted += '\\';
+            quoted += c;
+        }
+        folder.add(quoted + '"', space);
+    } else {
+        folder.add_words(a.name, space);
+    }
+    folder.add("<" + a.email + ">" + after);
 }
 
-std::string join_addresses(const std::vector<std::string>& list, const std::string& charset) {
+// An address list (To, Cc), folded between addresses and inside long encoded names.
+std::string fold_addresses(const std::string& name, const std::vector<std::string>& list,
+                           const std::string& charset) {
+    Folder folder(name);
+    for (std::size_t i = 0; i < list.size(); ++i)
+        add_address(folder, list[i], charset, i + 1 < list.size() ? "," : "");
+    return folder.str();
+}
+
+// A legally folded value ("Hi\r\n there": CRLF then whitespace) is unfolded, as a reader
+// would; any other CR or LF could start a new header and is refused (Flask-Mail's rule for
+// the subject).
+std::string unfold(const std::string& field, const std::string& value) {
     std::string out;
-    for (const auto& item : list) {
-        if (!out.empty()) out += ", ";
-        out += format_address(item, charset);
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const bool folded = value[i] == '\r' && i > 0 && i + 2 < value.size() &&
+                            value[i + 1] == '\n' && (value[i + 2] == ' ' || value[i + 2] == '\t');
+        if (folded) {
+            ++i;  // drop CRLF, keep the whitespace
+            continue;
+        }
+        if (value[i] == '\r' || value[i] == '\n')
+            throw BadHeaderError(field +
+                                 " contains a line break (CR or LF) that is not CRLF + space; a "
+                                 "header value must be one line, otherwise it could inject "
+                                 "headers");
+        out += value[i];
     }
     return out;
+}
+
+// The file name parameter as Python's email package writes it: `filename="..."` for ASCII,
+// RFC 2231 `filename*=utf-8''%E6%8A%A5...` otherwise, in numbered continuations
+// (`filename*0*=`, `filename*1*=`) when it would not fit a 78-column line.
+std::string filename_parameter(const std::string& filename, const std::string& charset) {
+    if (is_ascii(filename)) {
+        std::string param = "filename=\"";
+        for (char c : filename) {
+            if (c == '"' || c == '\\') param += '\\';
+            param += c;
+        }
+        return param + '"';
+    }
+    std::string encoded;  // urllib.parse.quote(safe=''), as Python's encode_rfc2231 does
+    for (const char ch : filename) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~') {
+            encoded += static_cast<char>(c);
+        } else {
+            static constexpr char hex[] = "0123456789ABCDEF";
+            encoded += '%';
+            encoded += hex[c >> 4];
+            encoded += hex[c & 15];
+        }
+    }
+    const std::string prefix = Poco::toLower(charset) + "''";
+    if (prefix.size() + encoded.size() <= 50) return "filename*=" + prefix + encoded;
+    std::string param;
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < encoded.size(); ++k) {
+        std::size_t n = std::min<std::size_t>(48, encoded.size() - i);
+        if (i + n < encoded.size()) {  // never split a %XX escape
+            if (encoded[i + n - 1] == '%') {
+                n -= 1;
+            } else if (encoded[i + n - 2] == '%') {
+                n -= 2;
+            }
+        }
+        if (k > 0) param += ";\r\n ";
+        param +=
+            "filename*" + std::to_string(k) + "*=" + (k == 0 ? prefix : "") + encoded.substr(i, n);
+        i += n;
+    }
+    return param;
 }
 
 // SMTP needs CRLF line ends in the DATA; a C++ string literal body has bare "\n".
@@ -102,8 +296,8 @@ Address Address::parse(const std::string& text) {
         const auto close = text.find('>', open);
         if (close == std::string::npos)
             throw std::invalid_argument("address '" + text + "' has '<' but no closing '>'");
-        a.email = trim(text.substr(open + 1, close - open - 1));
-        a.name = trim(text.substr(0, open));
+        a.email = Poco::trim(text.substr(open + 1, close - open - 1));
+        a.name = Poco::trim(text.substr(0, open));
         if (a.name.size() >= 2 && a.name.front() == '"' && a.name.back() == '"') {
             std::string unquoted;
             for (std::size_t i = 1; i + 1 < a.name.size(); ++i) {
@@ -113,7 +307,7 @@ Address Address::parse(const std::string& text) {
             a.name = unquoted;
         }
     } else {
-        a.email = trim(text);
+        a.email = Poco::trim(text);
     }
     if (a.email.empty() || a.email.find('@') == std::string::npos ||
         a.email.find_first_of(" \t<>,") != std::string::npos)
@@ -151,7 +345,7 @@ void Message::check_headers() const {
             throw BadHeaderError(field + " contains a line break (CR or LF); a header value must "
                                          "be one line, otherwise it could inject headers");
     };
-    check("subject", subject);
+    (void)unfold("subject", subject);  // a legal fold (CRLF + space) is fine here
     check("sender", sender);
     check("reply_to", reply_to);
     check("message_id", message_id);
@@ -172,24 +366,37 @@ std::string Message::as_string() const {
     check_headers();
     // Flask-Mail's shapes: body only → one text/plain part; attachments without html →
     // multipart/mixed(text/plain, files...); html → multipart/mixed(multipart/alternative(
-    // text/plain, text/html), files...).
+    // text/plain, text/html), files...). Header values are folded here (Poco writes them
+    // as given), each line at most 78 characters where possible.
     MailMessage mime;
     mime.erase(MailMessage::HEADER_DATE);          // Poco's constructor sets Date and Content-Type;
     mime.erase(MailMessage::HEADER_CONTENT_TYPE);  // we add them again in Flask-Mail's order.
     const bool single_part = attachments.empty() && html.empty();
     mime.setContentType(single_part ? text_type("plain", charset) : "multipart/mixed");
     mime.set("MIME-Version", "1.0");  // Poco spells it "Mime-Version"
+    // Poco appends the transfer encoding of a single part last; set here, it keeps
+    // Python's place (Poco overwrites the value in place).
+    if (single_part) mime.set(MailMessage::HEADER_CONTENT_TRANSFER_ENCODING, "7bit");
     if (!subject.empty())
-        mime.set(MailMessage::HEADER_SUBJECT, encode_header_word(subject, charset));
-    if (!sender.empty()) mime.set(MailMessage::HEADER_FROM, format_address(sender, charset));
-    if (!recipients.empty()) mime.set(MailMessage::HEADER_TO, join_addresses(recipients, charset));
-    mime.set(MailMessage::HEADER_DATE,
-             format_date(date.value_or(std::chrono::system_clock::now())));
+        mime.set("Subject", fold_text("Subject", unfold("subject", subject), charset));
+    if (!sender.empty()) mime.set("From", fold_addresses("From", {sender}, charset));
+    if (!recipients.empty()) mime.set("To", fold_addresses("To", recipients, charset));
+    mime.set("Date", format_date(date.value_or(std::chrono::system_clock::now())));
     mime.set("Message-ID", message_id);
-    if (!cc.empty()) mime.set(MailMessage::HEADER_CC, join_addresses(cc, charset));
-    if (!reply_to.empty()) mime.set("Reply-To", format_address(reply_to, charset));
-    for (const auto& [name, value] : extra_headers) mime.set(name, value);
+    if (!cc.empty()) mime.set("Cc", fold_addresses("Cc", cc, charset));  // Poco's name is "CC"
+    if (!reply_to.empty()) mime.set("Reply-To", fold_addresses("Reply-To", {reply_to}, charset));
+    for (const auto& [name, value] : extra_headers) {
+        Folder folder(name);
+        if (is_ascii(value)) {
+            folder.add_words(value, "");
+        } else {
+            folder.add_encoded(value, charset);
+        }
+        mime.set(name, folder.str());
+    }
+    // ANCHOR_END: as_string
 
+    // ANCHOR: as_string_parts
     if (single_part) {
         mime.setContent(crlf(body), text_encoding(body));
     } else if (html.empty()) {
@@ -206,10 +413,17 @@ std::string Message::as_string() const {
             MailMessage::CONTENT_INLINE, text_encoding(html));
         mime.addPart("", alternative, MailMessage::CONTENT_INLINE, MailMessage::ENCODING_7BIT);
     }
+    // Poco always writes `filename="..."` itself; each attachment gets a unique placeholder
+    // name, replaced below by the RFC 2231 parameter Python's email package would write.
+    std::vector<std::pair<std::string, std::string>> filenames;
     for (const auto& a : attachments) {
-        const std::string filename =
-            is_ascii(a.filename) ? a.filename : encode_header_word(a.filename, charset);
-        auto* source = new Poco::Net::StringPartSource(a.data, a.content_type, filename);
+        std::string placeholder;
+        if (!a.filename.empty()) {
+            placeholder = "attachment-" + std::to_string(filenames.size()) + "-" +
+                          std::to_string(std::random_device{}());
+            filenames.emplace_back(placeholder, filename_parameter(a.filename, charset));
+        }
+        auto* source = new Poco::Net::StringPartSource(a.data, a.content_type, placeholder);
         mime.addPart("", source,
                      a.disposition == "inline" ? MailMessage::CONTENT_INLINE
                                                : MailMessage::CONTENT_ATTACHMENT,
@@ -217,9 +431,25 @@ std::string Message::as_string() const {
     }
     std::ostringstream out;
     mime.write(out);
-    return out.str();
+    std::string wire = out.str();
+    for (const auto& [placeholder, parameter] : filenames) {
+        // Poco wrote `; filename=` and the placeholder, quoted or not.
+        auto at = wire.find(placeholder);
+        if (at == std::string::npos) continue;  // an inline part: Poco writes no file name
+        auto end = at + placeholder.size();
+        if (wire[at - 1] == '"') {
+            --at;
+            ++end;
+        }
+        const std::string written = "; filename=";
+        at -= written.size();
+        // "Content-Disposition: attachment;" is 32 columns: longer names go on the next line.
+        const bool fits = parameter.find('\r') == std::string::npos && 33 + parameter.size() <= 78;
+        wire.replace(at, end - at, (fits ? "; " : ";\r\n ") + parameter);
+    }
+    return wire;
 }
-// ANCHOR_END: as_string
+// ANCHOR_END: as_string_parts
 
 std::string make_msgid() {
     thread_local std::mt19937_64 random{std::random_device{}()};
@@ -231,28 +461,6 @@ std::string make_msgid() {
     id << '<' << centis << '.' << Poco::Process::id() << '.' << random() << '@'
        << Poco::Environment::nodeName() << '>';
     return id.str();
-}
-
-// Hand-written rather than Poco's MailMessage::encodeWord: that one cuts long text every
-// ~72 bytes even inside a UTF-8 character, which RFC 2047 §5 forbids and some readers show
-// as mojibake. Here each encoded-word holds whole characters (at most 45 bytes → 60 base64).
-std::string encode_header_word(const std::string& text, const std::string& charset) {
-    if (is_ascii(text)) return text;
-    std::string out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        std::size_t end = std::min(text.size(), start + 45);
-        while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-        std::ostringstream b64;
-        Poco::Base64Encoder encoder(b64);
-        encoder.rdbuf()->setLineLength(0);
-        encoder.write(text.data() + start, static_cast<std::streamsize>(end - start));
-        encoder.close();
-        if (!out.empty()) out += "\r\n ";
-        out += "=?" + charset + "?b?" + b64.str() + "?=";
-        start = end;
-    }
-    return out;
 }
 
 std::string format_date(std::chrono::system_clock::time_point when) {

@@ -66,20 +66,20 @@ struct Message {
     /// Everyone the server must deliver to: recipients, cc and bcc, each once, in that order.
     std::vector<std::string> send_to() const;
 
-    /// Throws BadHeaderError if a header value (subject, sender, reply-to, an address, an
-    /// extra header) contains CR or LF.
+    /// Throws BadHeaderError if a header value (sender, reply-to, an address, an extra
+    /// header) contains CR or LF, or the subject one not followed by whitespace (a legal
+    /// fold, "Hi\r\n there", is unfolded when sent, as Flask-Mail allows).
     void check_headers() const;
 
     /// The RFC 5322 bytes (CRLF line ends) sent after DATA. Checks the headers first.
-    /// Each call draws new MIME boundaries; the Message-ID stays.
+    /// Header lines are folded (at most 78 characters where possible, never over 998).
+    /// Each call draws new MIME boundaries; the Message-ID stays, so every attempt to send
+    /// the same Message carries the same Message-ID.
     std::string as_string() const;
 };
 
 /// A fresh Message-ID like Python's email.utils.make_msgid(): <time.pid.random@host>.
 std::string make_msgid();
-
-/// RFC 2047 "B" encoded-words for a UTF-8 header value; ASCII text is returned unchanged.
-std::string encode_header_word(const std::string& text, const std::string& charset = "utf-8");
 
 /// RFC 5322 date ("Thu, 26 Nov 2026 02:45:57 +0100") in local time, like formatdate(localtime=True).
 std::string format_date(std::chrono::system_clock::time_point when);

@@ -9,6 +9,7 @@
 #include <Poco/Net/QuotedPrintableDecoder.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
+#include <Poco/URI.h>
 
 #include <sstream>
 #include <stdexcept>
@@ -19,6 +20,27 @@ namespace {
 
 std::string parameter(const Poco::Net::MediaType& type, const std::string& name) {
     return type.hasParameter(name) ? type.getParameter(name) : std::string();
+}
+
+// RFC 2231: filename*=utf-8''%E6%8A%A5.csv, or split as filename*0*=utf-8''...;
+// filename*1*=...  The pieces are joined, the charset prefix dropped and the %XX escapes
+// decoded (Poco::URI::decode); we only write UTF-8, so the bytes are kept as they are.
+std::string rfc2231_filename(const Poco::Net::NameValueCollection& params) {
+    std::string encoded = params.get("filename*", "");
+    if (encoded.empty()) {
+        for (int k = 0;; ++k) {
+            const std::string n = "filename*" + std::to_string(k);
+            const std::string piece = params.get(n + "*", params.get(n, ""));
+            if (piece.empty()) break;
+            encoded += piece;
+        }
+    }
+    if (encoded.empty()) return {};
+    const auto quote = encoded.find("''");
+    if (quote != std::string::npos) encoded = encoded.substr(quote + 2);
+    std::string decoded;
+    Poco::URI::decode(encoded, decoded);
+    return decoded;
 }
 
 MimePart parse_part(std::istream& in, int depth) {
@@ -42,6 +64,7 @@ MimePart parse_part(std::istream& in, int depth) {
         Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition"), disposition,
                                                   params);
         part.filename = params.get("filename", "");
+        if (part.filename.empty()) part.filename = rfc2231_filename(params);
     }
 
     if (type.matches("multipart")) {

@@ -9,10 +9,13 @@
 
 #include "mail_chapter.hpp"
 
+#include "common/mail/async_sender.hpp"
 #include "common/mail/capture_server.hpp"
 #include "common/mail/mail.hpp"
 #include "common/mail/mime.hpp"
 
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
 #include <Poco/Pipe.h>
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
@@ -24,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -404,6 +408,452 @@ BOOST_AUTO_TEST_CASE(wrong_password_and_missing_tls_are_refused) {
     BOOST_TEST(clear.exit_code != 0);
     BOOST_TEST(clear.output.find("530") != std::string::npos);
     BOOST_TEST(server.messages().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+// Failures: misbehaving_smtp.py drops or goes silent at a chosen step; nothing is lost and
+// every step keeps its deadline.
+
+namespace {
+
+// misbehaving_smtp.py on a free port (or `port`), stopped like AiosmtpdPeer.
+class MisbehavingPeer {
+public:
+    explicit MisbehavingPeer(const fs::path& dir, std::vector<std::string> args = {},
+                             std::uint16_t port = 0)
+        : dir_(dir) {
+        args.insert(args.begin(), {(scripts() / "misbehaving_smtp.py").string(), "--dir",
+                                   dir.string(), "--port", std::to_string(port)});
+        handle_.emplace(Poco::Process::launch(python(), args, &in_, &out_, &out_));
+        Poco::PipeInputStream stream(out_);
+        std::string line;
+        if (!std::getline(stream, line) || line.rfind("PORT ", 0) != 0) {
+            stop();
+            BOOST_FAIL("misbehaving_smtp.py did not start: " << line);
+        }
+        port_ = static_cast<std::uint16_t>(std::stoi(line.substr(5)));
+    }
+    MisbehavingPeer(const MisbehavingPeer&) = delete;
+    MisbehavingPeer& operator=(const MisbehavingPeer&) = delete;
+    ~MisbehavingPeer() { stop(); }
+
+    std::uint16_t port() const { return port_; }
+    std::size_t count() const {
+        std::size_t n = 0;
+        for (const auto& e : fs::directory_iterator(dir_))
+            n += e.path().extension() == ".eml" ? 1u : 0u;
+        return n;
+    }
+    std::string eml(int n) const {
+        return read_file(dir_ / (std::string(n < 10 ? "000" : "00") + std::to_string(n) + ".eml"));
+    }
+    std::string json(int n) const {
+        return read_file(dir_ / (std::string(n < 10 ? "000" : "00") + std::to_string(n) + ".json"));
+    }
+    std::string events() const { return read_file(dir_ / "events.log"); }
+
+private:
+    void stop() noexcept {
+        if (stopped_ || !handle_) return;
+        stopped_ = true;
+        try {
+            in_.close();
+            int status = handle_->tryWait();
+            for (int i = 0; i < 100 && status == -1; ++i) {
+                std::this_thread::sleep_for(20ms);
+                status = handle_->tryWait();
+            }
+            if (status == -1) {
+                Poco::Process::kill(*handle_);
+                handle_->wait();
+            }
+        } catch (...) {}
+    }
+
+    fs::path dir_;
+    Poco::Pipe in_, out_;
+    std::optional<Poco::ProcessHandle> handle_;
+    std::uint16_t port_ = 0;
+    bool stopped_ = false;
+};
+
+MailSettings plain_settings(std::uint16_t port) {
+    MailSettings s;
+    s.server = "127.0.0.1";
+    s.port = port;
+    s.timeout = 5s;
+    return s;
+}
+
+Message simple_message(const std::string& subject) {
+    Message msg(subject, "a@example.com", {"b@example.com"});
+    msg.body = "line one\nline two\nline three\nline four\n";
+    return msg;
+}
+
+std::uint16_t free_port() {
+    Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+    const auto port = probe.address().port();
+    probe.close();
+    return port;
+}
+
+struct Step {
+    std::string name;      // misbehaving_smtp.py's STEP
+    bool starttls;         // needs MAIL_USE_TLS
+    std::string expected;  // what the error must name
+};
+
+const std::vector<Step> drop_steps{
+    {"greeting", false, "waiting for the greeting"},
+    {"ehlo", false, "sending EHLO"},
+    {"starttls", true, "TLS handshake after STARTTLS"},
+    {"ehlo-tls", true, "EHLO after STARTTLS"},
+    {"mail", false, "sending MAIL FROM"},
+    {"rcpt", false, "sending RCPT TO"},
+    {"data", false, "sending DATA"},
+    {"body", false, "message data"},
+    {"dot", false, "final \".\""},
+};
+
+struct FailureFixture : AiosmtpdFixture {
+    MailSettings settings_for(const MisbehavingPeer& peer, bool starttls) const {
+        MailSettings s = plain_settings(peer.port());
+        if (starttls) {
+            s.use_tls = true;
+            s.ca_file = cert.cert.string();
+        }
+        return s;
+    }
+    std::vector<std::string> tls_args() const {
+        return {"--cert", cert.cert.string(), "--key", cert.key.string()};
+    }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(Failures, FailureFixture)
+
+BOOST_AUTO_TEST_CASE(a_drop_at_each_step_is_retried_and_delivered_exactly_once) {
+    for (const Step& step : drop_steps) {
+        BOOST_TEST_CONTEXT("drop at " << step.name) {
+            const fs::path dir = tmp.path() / ("drop-" + step.name);
+            fs::create_directories(dir);
+            std::vector<std::string> args{"--drop", step.name};
+            if (step.starttls)
+                for (const auto& a : tls_args()) args.push_back(a);
+            MisbehavingPeer peer(dir, args);
+            Mail mail(settings_for(peer, step.starttls));
+            std::vector<std::string> lines;
+            AsyncSender sender(
+                mail, AsyncOptions{.first_backoff = 50ms,
+                                   .log = [&](std::string_view l) { lines.emplace_back(l); }});
+            BOOST_REQUIRE(sender.submit(simple_message("drop at " + step.name)));
+            sender.flush();
+            const AsyncStats stats = sender.stats();
+            BOOST_TEST_MESSAGE(step.name << ": " << stats.last_error);
+            BOOST_TEST(stats.sent == 1u);
+            BOOST_TEST(stats.failed == 0u);
+            BOOST_TEST(stats.retries == 1u);
+            BOOST_TEST(peer.count() == 1u);  // exactly once
+            BOOST_TEST(stats.last_error.find("by the server") != std::string::npos,
+                       stats.last_error);
+            BOOST_TEST(stats.last_error.find(step.expected) != std::string::npos, stats.last_error);
+            BOOST_REQUIRE(!lines.empty());
+            BOOST_TEST(lines.front().find("will retry") != std::string::npos);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_dropped_connection_is_temporary_and_names_the_step) {
+    MisbehavingPeer peer(tmp.path() / "inbox", {"--drop", "rcpt", "--times", "0"});
+    Mail mail(plain_settings(peer.port()));
+    try {
+        mail.send(simple_message("x"));
+        BOOST_FAIL("expected a MailError");
+    } catch (const MailError& e) {
+        BOOST_TEST_MESSAGE(e.what());
+        BOOST_TEST(e.temporary());
+        BOOST_TEST((e.kind() == MailError::Kind::connection_failed));
+        BOOST_TEST(std::string(e.what()).find("closed by the server") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("while sending RCPT TO:<b@example.com>") !=
+                   std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(stored_then_dropped_is_delivered_twice_with_the_same_message_id) {
+    // SMTP is at-least-once: the server queued the message and died before saying so. The
+    // retry delivers a second copy, with the same Message-ID for the receiver to drop.
+    MisbehavingPeer peer(tmp.path() / "inbox", {"--drop", "dot", "--store-before-drop"});
+    Mail mail(plain_settings(peer.port()));
+    AsyncSender sender(mail, AsyncOptions{.first_backoff = 50ms, .log = [](std::string_view) {}});
+    sender.submit(simple_message("twice"));
+    sender.flush();
+    BOOST_TEST(sender.stats().sent == 1u);
+    BOOST_REQUIRE_EQUAL(peer.count(), 2u);
+    const std::string first = parse_mime(peer.eml(1)).header("Message-ID");
+    BOOST_TEST(!first.empty());
+    BOOST_TEST(parse_mime(peer.eml(2)).header("Message-ID") == first);
+}
+
+BOOST_AUTO_TEST_CASE(connection_refused_for_two_seconds_then_up_is_delivered) {
+    const std::uint16_t port = free_port();
+    Mail mail(plain_settings(port));
+    AsyncSender sender(mail, AsyncOptions{.max_attempts = 8,
+                                          .first_backoff = 250ms,
+                                          .max_backoff = 1s,
+                                          .log = [](std::string_view) {}});
+    const auto start = std::chrono::steady_clock::now();
+    sender.submit(simple_message("refused, then up"));
+    std::this_thread::sleep_for(2s);
+    MisbehavingPeer peer(tmp.path() / "inbox", {}, port);
+    sender.flush();
+    BOOST_TEST_MESSAGE("delivered after " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::steady_clock::now() - start)
+                                                 .count()
+                                          << " ms, retries " << sender.stats().retries);
+    BOOST_TEST(sender.stats().sent == 1u);
+    BOOST_TEST(sender.stats().retries >= 2u);
+    BOOST_TEST(peer.count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(one_refused_recipient_of_four_does_not_cancel_the_message) {
+    MisbehavingPeer peer(tmp.path() / "inbox", {"--refuse", "c@example.com"});
+    Mail mail(plain_settings(peer.port()));
+    Message msg("four", "a@example.com", {"b@example.com", "c@example.com"});
+    msg.cc = {"d@example.com"};
+    msg.bcc = {"e@example.com"};
+    msg.body = "x";
+    const Delivery d = mail.send(msg);
+    BOOST_REQUIRE_EQUAL(d.refused.size(), 1u);
+    BOOST_TEST(d.refused[0].email == "c@example.com");
+    BOOST_TEST(d.refused[0].code == 550);
+    BOOST_REQUIRE_EQUAL(peer.count(), 1u);
+    BOOST_TEST(
+        peer.json(1) ==
+        R"({"mail_from": "a@example.com", "rcpt_tos": ["b@example.com", "d@example.com", "e@example.com"]})");
+
+    // The async sender delivers it too and says whom the server refused.
+    std::vector<std::string> lines;
+    {
+        AsyncSender sender(mail,
+                           AsyncOptions{.log = [&](std::string_view l) { lines.emplace_back(l); }});
+        sender.submit(msg);
+        sender.flush();
+        BOOST_TEST(sender.stats().sent == 1u);
+        BOOST_TEST(sender.stats().refused_recipients == 1u);
+    }
+    BOOST_REQUIRE_EQUAL(lines.size(), 1u);
+    BOOST_TEST(lines[0].find("refused c@example.com (550") != std::string::npos, lines[0]);
+    BOOST_TEST(peer.count() == 2u);
+
+    // Flask-Mail (smtplib) against the same server: also delivers to the other three, and
+    // smtplib reports the refused one (Flask-Mail itself drops that report).
+    const Result flask = run(python(), {(scripts() / "flask_mail_compare.py").string(),
+                                        "--send-four", "127.0.0.1:" + std::to_string(peer.port())});
+    BOOST_TEST_MESSAGE(flask.output);
+    BOOST_TEST(flask.exit_code == 0);
+    BOOST_TEST(flask.output.find("smtplib refused: {'c@example.com': (550") != std::string::npos);
+    BOOST_REQUIRE_EQUAL(peer.count(), 4u);
+    for (int n : {3, 4}) {  // Flask-Mail's and smtplib's (their envelope order is a set's)
+        for (const char* to : {"b@", "d@", "e@"})
+            BOOST_TEST(peer.json(n).find(to) != std::string::npos);
+        BOOST_TEST(peer.json(n).find("c@") == std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_recipient_deferred_with_451_gets_the_message_on_a_retry) {
+    // Greylisting: the server says "not now" to one recipient. The others get the message at
+    // once; the async sender then sends it again to that recipient only, same Message-ID.
+    MisbehavingPeer peer(tmp.path() / "inbox", {"--defer", "c@example.com"});
+    Mail mail(plain_settings(peer.port()));
+    std::vector<std::string> lines;
+    AsyncSender sender(mail, AsyncOptions{.first_backoff = 50ms, .log = [&](std::string_view l) {
+                                              lines.emplace_back(l);
+                                          }});
+    Message msg("greylisted", "a@example.com", {"b@example.com", "c@example.com"});
+    msg.body = "x";
+    sender.submit(msg);
+    sender.flush();
+    BOOST_TEST(sender.stats().sent == 1u);
+    BOOST_TEST(sender.stats().retries == 1u);
+    BOOST_TEST(sender.stats().failed == 0u);
+    BOOST_REQUIRE_EQUAL(peer.count(), 2u);
+    BOOST_TEST(peer.json(1) == R"({"mail_from": "a@example.com", "rcpt_tos": ["b@example.com"]})");
+    BOOST_TEST(peer.json(2) == R"({"mail_from": "a@example.com", "rcpt_tos": ["c@example.com"]})");
+    BOOST_TEST(parse_mime(peer.eml(1)).header("Message-ID") ==
+               parse_mime(peer.eml(2)).header("Message-ID"));
+    BOOST_REQUIRE(!lines.empty());
+    BOOST_TEST(lines[0].find("deferred c@example.com (451") != std::string::npos, lines[0]);
+}
+
+BOOST_AUTO_TEST_CASE(every_recipient_refused_is_an_error_as_before) {
+    MisbehavingPeer peer(tmp.path() / "inbox",
+                         {"--refuse", "b@example.com", "--refuse", "c@example.com"});
+    Mail mail(plain_settings(peer.port()));
+    Message msg("none", "a@example.com", {"b@example.com", "c@example.com"});
+    msg.body = "x";
+    std::string what;
+    BOOST_TEST((kind_of(mail, msg, &what) == MailError::Kind::recipient_refused));
+    BOOST_TEST(what.find("b@example.com") != std::string::npos);
+    BOOST_TEST(what.find("c@example.com") != std::string::npos);
+    BOOST_TEST(peer.count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_server_at_each_step_fails_within_the_timeout_naming_it) {
+    const std::vector<Step> silent_steps{
+        {"greeting", false, "waiting for the greeting"},
+        {"starttls", true, "TLS handshake after STARTTLS"},
+        {"ehlo-tls", true, "EHLO after STARTTLS"},
+        {"rcpt", false, "sending RCPT TO"},
+        {"dot", false, "final \".\""},
+    };
+    for (const Step& step : silent_steps) {
+        BOOST_TEST_CONTEXT("silent at " << step.name) {
+            const fs::path dir = tmp.path() / ("silent-" + step.name);
+            fs::create_directories(dir);
+            std::vector<std::string> args{"--silent", step.name, "--times", "0"};
+            if (step.starttls)
+                for (const auto& a : tls_args()) args.push_back(a);
+            MisbehavingPeer peer(dir, args);
+            MailSettings s = settings_for(peer, step.starttls);
+            s.timeout = 1s;
+            Mail mail(s);
+            const auto start = std::chrono::steady_clock::now();
+            std::string what;
+            BOOST_TEST(
+                (kind_of(mail, simple_message("silent"), &what) == MailError::Kind::timeout));
+            const auto took = std::chrono::steady_clock::now() - start;
+            BOOST_TEST_MESSAGE(
+                "silent at " << step.name << ": failed after "
+                             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                             << " ms: " << what);
+            BOOST_TEST(took >= 900ms);
+            BOOST_TEST(took < 1500ms);
+            BOOST_TEST(what.find(step.expected) != std::string::npos, what);
+            BOOST_TEST(what.find("MAIL_TIMEOUT") != std::string::npos);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_implicit_tls_handshake_fails_within_the_timeout) {
+    MisbehavingPeer peer(tmp.path() / "inbox",
+                         {"--implicit-tls", "--silent", "starttls", "--times", "0", "--cert",
+                          cert.cert.string(), "--key", cert.key.string()});
+    MailSettings s = plain_settings(peer.port());
+    s.use_ssl = true;
+    s.ca_file = cert.cert.string();
+    s.timeout = 1s;
+    Mail mail(s);
+    const auto start = std::chrono::steady_clock::now();
+    std::string what;
+    BOOST_TEST((kind_of(mail, simple_message("silent"), &what) == MailError::Kind::timeout));
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(took < 1500ms);
+    BOOST_TEST(what.find("TLS handshake (MAIL_USE_SSL)") != std::string::npos, what);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_cuts_an_attempt_in_progress_at_the_grace) {
+    MisbehavingPeer peer(tmp.path() / "inbox", {"--silent", "dot", "--times", "0"});
+    MailSettings s = plain_settings(peer.port());
+    s.timeout = 30s;  // far longer than the grace
+    Mail mail(s);
+    AsyncSender sender(mail, AsyncOptions{.shutdown_grace = 500ms, .log = [](std::string_view) {}});
+    sender.submit(simple_message("cut"));
+    std::this_thread::sleep_for(300ms);  // the worker is now waiting for the final "."
+    const auto start = std::chrono::steady_clock::now();
+    sender.shutdown();
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST_MESSAGE("shutdown took "
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                       << " ms: " << sender.stats().last_error);
+    BOOST_TEST(took < 1500ms);
+    BOOST_TEST(sender.stats().failed == 1u);
+    BOOST_TEST(sender.stats().last_error.find("shut down") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+// Long headers: delivered through aiosmtpd (which refuses lines over 998 characters) and read
+// back by Python's email package to the values Flask-Mail would send.
+
+namespace {
+
+// Must match LONG_CASES in flask_mail_compare.py.
+Message long_message(const std::string& which) {
+    if (which == "long-subject") {
+        std::string subject;
+        while (subject.size() < 1000) subject += "Flasky ";
+        Message msg(subject.substr(0, 1000), "a@example.com", {"b@example.com"});
+        msg.body = "long subject";
+        return msg;
+    }
+    if (which == "many-recipients") {
+        Message msg("sixty", "a@example.com", {});
+        for (int i = 0; i < 60; ++i)
+            msg.recipients.push_back("User Number " + std::to_string(i) + " <user" +
+                                     std::to_string(i) + "@example.com>");
+        msg.body = "sixty recipients";
+        return msg;
+    }
+    if (which == "long-chinese") {
+        std::string subject = "你好，Flasky：";
+        for (int i = 0; i < 20; ++i) subject += "一封很长的测试邮件标题";
+        Message msg(subject, "张三 <zhang@example.com>", {"li@example.com"});
+        msg.body = "正文";
+        return msg;
+    }
+    if (which == "chinese-attachment") {
+        Message msg("attachment", "a@example.com", {"b@example.com"});
+        msg.body = "see the file";
+        msg.attach("报告 2026 年.csv", "text/csv", "id,name\n1,Hyman\n");
+        msg.attach("一个很长很长很长很长很长很长很长很长很长很长的文件名.txt", "text/plain",
+                   "hello");
+        return msg;
+    }
+    Message msg("body only", "a@example.com", {"b@example.com"});
+    msg.body = "text body";
+    return msg;
+}
+
+std::size_t longest_line(const std::string& data) {
+    std::size_t longest = 0, start = 0;
+    while (start < data.size()) {
+        auto end = data.find("\r\n", start);
+        if (end == std::string::npos) end = data.size();
+        longest = std::max(longest, end - start);
+        start = end + 2;
+    }
+    return longest;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(LongHeaders, AiosmtpdFixture)
+
+BOOST_AUTO_TEST_CASE(long_subject_many_recipients_long_chinese_arrive_as_flask_mail_sends_them) {
+    AiosmtpdPeer peer(inbox, cert);
+    Mail mail(starttls_settings(peer.port(), cert));
+    int n = 0;
+    for (const std::string which :
+         {"long-subject", "many-recipients", "long-chinese", "chinese-attachment", "body-only"}) {
+        BOOST_TEST_CONTEXT(which) {
+            const Delivery d = mail.send(long_message(which));
+            BOOST_TEST(d.refused.empty());
+            BOOST_REQUIRE_EQUAL(peer.count(), static_cast<std::size_t>(++n));
+            const std::string received = read_file(peer.eml(n));
+            BOOST_TEST_MESSAGE(which << ": longest line " << longest_line(received));
+            BOOST_TEST(longest_line(received) <= 998u);
+            const std::string head = received.substr(0, received.find("\r\n\r\n"));
+            BOOST_TEST(longest_line(head) <= 78u);  // every header line folded to 78
+            require_same_as_flask_mail(which, peer.eml(n));
+        }
+    }
+    const std::string sixty = peer.json(2);
+    BOOST_TEST(sixty.find("user59@example.com") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
