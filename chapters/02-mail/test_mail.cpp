@@ -415,9 +415,9 @@ BOOST_AUTO_TEST_CASE(silent_server_times_out_after_mail_timeout) {
     const auto start = std::chrono::steady_clock::now();
     BOOST_TEST((kind_of([&] { mail.send(ch02::seed_message()); }) == MailError::Kind::timeout));
     const auto waited = std::chrono::steady_clock::now() - start;
-    // About MAIL_TIMEOUT, not forever: a correctness bound, not a speed check.
+    // MAIL_TIMEOUT is the step's deadline: about 1 s, not a multiple of it.
     BOOST_TEST(waited >= 900ms);
-    BOOST_TEST(waited < 8s);
+    BOOST_TEST(waited < 1500ms);
 }
 
 BOOST_AUTO_TEST_CASE(authentication_picks_plain_and_wrong_password_is_explained) {

@@ -58,6 +58,13 @@ public:
     using Error::Error;
 };
 
+/// A flush found fewer rows than it changed in memory, like SQLAlchemy's StaleDataError: e.g.
+/// removing from a dynamic many-to-many relationship an object that was not in it.
+class StaleDataError : public Error {
+public:
+    using Error::Error;
+};
+
 /// The program used the ORM the wrong way (a mapping mistake, a null handle, a model that is
 /// not in the metadata). These are bugs to fix in the code, not conditions to handle.
 class UsageError : public std::logic_error {

@@ -25,6 +25,8 @@ void ModelInfo::add_column(ColumnDef column, std::unique_ptr<ColumnAccess> acces
     if (!access->accepts(column.type.kind))
         throw UsageError(name() + "." + column.name +
                          ": the C++ member type does not fit the column type");
+    if (table_.columns().size() == 64)  // ObjectState::changed has one bit per column
+        throw UsageError(name() + ": a model maps at most 64 columns");
     if (column.primary_key) {
         if (pk_ >= 0) throw UsageError(name() + ": models have one integer primary key column");
         if (column.type.kind != SqlType::Integer)

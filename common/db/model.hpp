@@ -17,79 +17,12 @@
 ///
 /// The mapping is built once per process, never per object.
 
-#include "common/db/block_cache.hpp"
+#include "common/db/detail/store.hpp"
 #include "common/db/relationship.hpp"
 
-#include <algorithm>
 #include <initializer_list>
-#include <new>
 
 namespace common::db {
-
-/// An object and its session state, side by side in the session's storage.
-template <class T>
-struct Slot : ObjectState {
-    Slot() { object = &value; }
-    Slot(const Slot&) = delete;
-    Slot& operator=(const Slot&) = delete;
-    T value{};
-};
-
-/// A session's objects of one model, in chunks that never move (handles stay valid) and grow
-/// geometrically (loading 100k rows costs a handful of allocations, not 100k). The chunks'
-/// memory comes from, and goes back to, the block cache (block_cache.hpp).
-template <class T>
-class Store final : public StoreBase {
-public:
-    static_assert(alignof(Slot<T>) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
-                  "over-aligned model types are not supported");
-
-    Store() = default;
-    Store(const Store&) = delete;
-    Store& operator=(const Store&) = delete;
-    ~Store() override {
-        for (std::size_t c = 0; c < chunks_.size(); ++c) {
-            for (std::size_t i = 0; i < constructed(c); ++i) chunks_[c][i].~Slot<T>();
-            block_cache::give(chunks_[c], sizes_[c] * sizeof(Slot<T>));
-        }
-    }
-
-    ObjectState* emplace() override { return next(); }
-    ObjectState* emplace(T&& object) {
-        auto* slot = next();
-        slot->value = std::move(object);
-        return slot;
-    }
-    void for_each(const std::function<void(ObjectState&)>& f) override {
-        for (std::size_t c = 0; c < chunks_.size(); ++c)
-            for (std::size_t i = 0; i < constructed(c); ++i) f(chunks_[c][i]);
-    }
-
-private:
-    /// Slots are constructed in order: every chunk but the last is full.
-    std::size_t constructed(std::size_t chunk) const {
-        return chunk + 1 == chunks_.size() ? used_ : sizes_[chunk];
-    }
-
-    Slot<T>* next() {
-        if (chunks_.empty() || used_ == sizes_.back()) {
-            std::size_t size =
-                chunks_.empty() ? 16 : std::min<std::size_t>(sizes_.back() * 2, 8192);
-            chunks_.reserve(chunks_.size() + 1);
-            sizes_.reserve(sizes_.size() + 1);
-            chunks_.push_back(static_cast<Slot<T>*>(block_cache::take(size * sizeof(Slot<T>))));
-            sizes_.push_back(size);
-            used_ = 0;
-        }
-        Slot<T>* slot = new (chunks_.back() + used_) Slot<T>();
-        ++used_;
-        return slot;
-    }
-
-    std::vector<Slot<T>*> chunks_;
-    std::vector<std::size_t> sizes_;
-    std::size_t used_ = 0;
-};
 
 template <class T>
 ModelInfo& model_of() {
@@ -149,7 +82,13 @@ public:
         return std::move(*this);
     }
 
-    std::unique_ptr<StoreBase> make_store() const override { return std::make_unique<Store<T>>(); }
+    std::unique_ptr<detail::StoreBase> make_store() const override {
+        return std::make_unique<detail::Store<T>>();
+    }
+    void* make_snapshot(ObjectState& state) const override {
+        auto& slot = static_cast<detail::Slot<T>&>(state);
+        return &slot.saved.emplace(slot.value);  // one copy (relationship members copy empty)
+    }
 
 private:
     template <class R, class U, class B>

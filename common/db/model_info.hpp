@@ -1,10 +1,10 @@
 #pragma once
 /// The type-erased core every model shares: per-object state, column accessors, relationship
-/// descriptions and the ModelInfo the session works with. Models themselves are declared with
+/// descriptions and the ModelInfo the session works with. (Handles are in ptr.hpp, the
+/// session's storage in detail/store.hpp.) Models themselves are declared with
 /// db::Model<T> (model.hpp); most readers never need this header directly.
 
 #include "common/db/errors.hpp"
-#include "common/db/identity_map.hpp"
 #include "common/db/schema.hpp"
 
 #include <cstdint>
@@ -22,6 +22,9 @@ namespace common::db {
 class Session;
 class ModelInfo;
 struct RelationshipInfo;
+namespace detail {
+class StoreBase;
+}
 
 enum class Status : std::uint8_t {
     transient,   ///< not (or no longer) in a session: never added, or discarded by rollback()
@@ -30,16 +33,38 @@ enum class Status : std::uint8_t {
     deleted,     ///< its row was deleted (by this session, or found missing)
 };
 
+/// Two counters of a session that handles read inline (see "Change tracking" in README.md):
+/// `watch` moves on at every flush, `expire` at every commit and rollback.
+struct Epochs {
+    std::uint32_t watch = 1;
+    std::uint32_t expire = 1;
+};
+
 /// What the session knows about one object. Lives next to the object in the session's storage.
 struct ObjectState {
     void* object = nullptr;
+    /// The column values as last loaded or written (an object of the same type), taken when
+    /// the object is first handed out or changed: objects loaded and never used cost none.
+    void* snapshot = nullptr;
     const ModelInfo* model = nullptr;
     Session* session = nullptr;
-    std::int64_t key = 0;  ///< primary key once known
+    const Epochs* epochs = nullptr;
+    std::int64_t key = 0;       ///< primary key once known
+    std::uint64_t changed = 0;  ///< columns that differ from the snapshot (bit i = column i)
+    std::uint32_t watched = 0;  ///< == epochs->watch: handed out since the last flush
+    std::uint32_t loaded = 0;   ///< == epochs->expire: column values are current
     Status status = Status::transient;
-    bool dirty = false;          ///< queued for UPDATE
-    bool doomed = false;         ///< queued for DELETE
-    bool key_generated = false;  ///< key came from autoincrement (undone by rollback)
+    bool dirty = false;   ///< queued for UPDATE
+    bool doomed = false;  ///< queued for DELETE
+
+    /// Called by every handle access: the first one after a flush puts the object on the
+    /// session's watch list (compared with its snapshot at the next flush); the first one
+    /// after a commit or rollback reloads an expired object. Inline, it is one comparison.
+    void notice() {
+        if (epochs && watched != epochs->watch) [[unlikely]]
+            notice_slow();
+    }
+    void notice_slow();
 };
 
 [[noreturn]] void throw_deleted(const ObjectState& state);
@@ -151,6 +176,8 @@ public:
     virtual std::optional<std::int64_t> get_int(const void* object) const = 0;
     virtual void set_int(void* object, std::optional<std::int64_t> value) const = 0;
     virtual bool accepts(SqlType type) const = 0;
+    virtual void copy(void* to, const void* from) const = 0;
+    virtual bool equal(const void* a, const void* b) const = 0;
 };
 
 template <class T, class M>
@@ -170,6 +197,12 @@ public:
         detail::Field<M>::set_int(static_cast<T*>(o)->*member_, v);
     }
     bool accepts(SqlType t) const override { return detail::Field<M>::accepts(t); }
+    void copy(void* to, const void* from) const override {
+        static_cast<T*>(to)->*member_ = static_cast<const T*>(from)->*member_;
+    }
+    bool equal(const void* a, const void* b) const override {
+        return static_cast<const T*>(a)->*member_ == static_cast<const T*>(b)->*member_;
+    }
 
 private:
     M T::*member_;
@@ -221,6 +254,7 @@ protected:
 
     mutable ObjectState* target_ = nullptr;
     mutable bool loaded_ = false;
+    bool changed_ = false;  ///< assigned since the last flush: it, not the FK column, wins
     friend class Session;
 };
 
@@ -243,11 +277,21 @@ protected:
 class QueryBase;
 
 class DynamicBase : public RelationBase {
+public:
+    DynamicBase() = default;
+    DynamicBase(const DynamicBase&) noexcept : RelationBase() {}
+    DynamicBase& operator=(const DynamicBase&) noexcept { return *this; }
+
 protected:
     QueryBase make_query() const;
     void append_state(ObjectState* value);
     void remove_state(ObjectState* value);
+
+    /// While the owner has no row: what was appended, which is what its queries show
+    /// (SQLAlchemy's AppenderQuery of a pending object).
+    mutable std::vector<ObjectState*> in_memory_;
     friend class Session;
+    friend class QueryBase;
 };
 
 /// Finds a relationship member inside an object of the owning model.
@@ -296,19 +340,6 @@ struct RelationshipInfo {
     std::string qualified_name() const;
 };
 
-// ---- per-session storage of one model's objects -------------------------------------------
-
-class StoreBase {
-public:
-    virtual ~StoreBase() = default;
-    /// A default-constructed object for a row being loaded.
-    virtual ObjectState* emplace() = 0;
-    virtual void for_each(const std::function<void(ObjectState&)>& f) = 0;
-
-    IdentityMap identity;
-    std::vector<ObjectState*> pending, dirty, doomed;
-};
-
 // ---- the model ----------------------------------------------------------------------------
 
 class ModelInfo {
@@ -332,7 +363,9 @@ public:
     std::size_t id() const { return id_; }
     bool resolved() const { return resolved_; }
 
-    virtual std::unique_ptr<StoreBase> make_store() const = 0;
+    virtual std::unique_ptr<detail::StoreBase> make_store() const = 0;
+    /// Constructs the snapshot beside `state`'s object, a copy of it (ObjectState::snapshot).
+    virtual void* make_snapshot(ObjectState& state) const = 0;
 
 protected:
     void add_column(ColumnDef column, std::unique_ptr<ColumnAccess> access);
@@ -350,48 +383,5 @@ private:
     std::size_t id_;
     bool resolved_ = false;
 };
-
-// ---- handles ------------------------------------------------------------------------------
-
-/// A handle to an object held by a Session: what `u` is in `u = User(name='Hyman')`.
-/// Null is Python's None. Valid while its session is open.
-template <class T>
-class Ptr {
-public:
-    Ptr() = default;
-    Ptr(std::nullptr_t) {}
-    explicit Ptr(ObjectState* state) : s_(state) {}
-
-    T* get() const { return s_ ? static_cast<T*>(s_->object) : nullptr; }
-    T& operator*() const {
-        if (!s_)
-            throw UsageError("dereferenced a null db::Ptr (Python would say: 'NoneType' object has "
-                             "no attribute)");
-        if (s_->status == Status::deleted) throw_deleted(*s_);
-        return *static_cast<T*>(s_->object);
-    }
-    T* operator->() const { return &**this; }
-    explicit operator bool() const { return s_ != nullptr; }
-    ObjectState* state() const { return s_; }
-    friend bool operator==(const Ptr&, const Ptr&) = default;
-
-private:
-    ObjectState* s_ = nullptr;
-};
-
-/// `print(obj)`: the model's own operator<<, or None.
-template <class T>
-std::ostream& operator<<(std::ostream& os, const Ptr<T>& p) {
-    if (!p) return os << "None";
-    return os << *p;
-}
-
-/// `print([a, b])` → [<Class Math>, <Class Art>]
-template <class T>
-std::ostream& operator<<(std::ostream& os, const std::vector<Ptr<T>>& v) {
-    os << '[';
-    for (std::size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
-    return os << ']';
-}
 
 }  // namespace common::db

@@ -184,7 +184,7 @@ std::string QueryBase::build(bool count, std::vector<Value>& params) const {
 std::vector<ObjectState*> QueryBase::fetch() const {
     session_->autoflush_now();
     std::vector<ObjectState*> out;
-    if (parent_ && parent_->status != Status::persistent) return out;  // not in the database yet
+    if (parent_ && parent_->status != Status::persistent) return in_memory();
     std::vector<Value> params;
     std::string sql = build(false, params);
     Statement& st = session_->connection().prepare(sql);
@@ -207,6 +207,13 @@ std::vector<ObjectState*> QueryBase::fetch() const {
     return out;
 }
 
+std::vector<ObjectState*> QueryBase::in_memory() const {
+    // The owner has no row yet (autoflush off, or nothing flushed): a dynamic relationship
+    // shows what was appended in memory, as SQLAlchemy's does; filters are not applied.
+    if (parent_rel_->member_kind != MemberKind::dynamic) return {};
+    return static_cast<const DynamicBase&>(parent_rel_->member->get(parent_->object)).in_memory_;
+}
+
 ObjectState* QueryBase::fetch_first() const {
     QueryBase q(*this);
     q.limit_ = limit_ == 0 ? 0 : 1;
@@ -226,7 +233,8 @@ ObjectState* QueryBase::fetch_one() const {
 
 std::int64_t QueryBase::count() const {
     session_->autoflush_now();
-    if (parent_ && parent_->status != Status::persistent) return 0;
+    if (parent_ && parent_->status != Status::persistent)
+        return static_cast<std::int64_t>(in_memory().size());
     std::vector<Value> params;
     std::string sql = build(true, params);
     Statement& st = session_->connection().prepare(sql);

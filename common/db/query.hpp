@@ -3,7 +3,7 @@
 /// offset, then all / first / one / count. Queries are values: each call returns a new query
 /// (like SQLAlchemy's generative Query), so a base query can be reused.
 
-#include "common/db/model_info.hpp"
+#include "common/db/ptr.hpp"
 #include "common/db/value.hpp"
 
 #include <cstdint>
@@ -36,6 +36,7 @@ private:
     friend class Session;
     friend class DynamicBase;
     std::string build(bool count, std::vector<Value>& params) const;
+    std::vector<ObjectState*> in_memory() const;
 
     Session* session_;
     const ModelInfo* model_;

@@ -67,4 +67,40 @@ std::vector<std::string> Table::create_sql(const Dialect& dialect) const {
 
 std::string Table::drop_sql() const { return "\nDROP TABLE " + name_ + "\n"; }
 
+std::string Table::insert_sql(const Dialect& d, const std::vector<int>& columns) const {
+    std::string names, marks;
+    for (std::size_t p = 0; p < columns.size(); ++p) {
+        names += (p ? ", " : "") + columns_[static_cast<std::size_t>(columns[p])].name;
+        marks += (p ? ", " : "") + d.placeholder(static_cast<int>(p) + 1);
+    }
+    return "INSERT INTO " + name_ + " (" + names + ") VALUES (" + marks + ")";
+}
+
+std::string Table::update_sql(const Dialect& d, std::uint64_t columns, int where) const {
+    std::string sql = "UPDATE " + name_ + " SET ";
+    int p = 0;
+    for (std::size_t i = 0; i < columns_.size(); ++i)
+        if (columns >> i & 1) {
+            sql += (p ? ", " : "") + columns_[i].name + "=" + d.placeholder(p + 1);
+            ++p;
+        }
+    return sql + " WHERE " + name_ + "." + columns_[static_cast<std::size_t>(where)].name + " = " +
+           d.placeholder(p + 1);
+}
+
+std::string Table::set_null_sql(const Dialect& d, int column) const {
+    const auto& c = columns_[static_cast<std::size_t>(column)].name;
+    return "UPDATE " + name_ + " SET " + c + "=NULL WHERE " + name_ + "." + c + " = " +
+           d.placeholder(1);
+}
+
+std::string Table::delete_sql(const Dialect& d, const std::vector<int>& where) const {
+    std::string sql = "DELETE FROM " + name_ + " WHERE ";
+    for (std::size_t p = 0; p < where.size(); ++p)
+        sql += (p ? " AND " : "") + name_ + "." +
+               columns_[static_cast<std::size_t>(where[p])].name + " = " +
+               d.placeholder(static_cast<int>(p) + 1);
+    return sql;
+}
+
 }  // namespace common::db

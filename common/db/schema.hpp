@@ -4,6 +4,8 @@
 
 #include "common/db/dialect.hpp"
 
+#include <cstdint>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,9 +31,8 @@ struct Index {
     bool on = true;
 };
 inline constexpr Index index{};
-/// Foreign-key columns get an index by default (SQLite makes none, and every r.users would
-/// scan the table); `no_index` opts out.
-inline constexpr Index no_index{false};
+/// Foreign-key columns get an index anyway (SQLite makes none, and every r.users would scan
+/// the table).
 struct Nullable {
     bool value;
 };
@@ -88,6 +89,16 @@ public:
     /// formats them (so sqlite_master reads the same for both).
     std::vector<std::string> create_sql(const Dialect& dialect) const;
     std::string drop_sql() const;
+
+    // The statements a flush runs, in SQLAlchemy's shape (what echo shows):
+    /// INSERT INTO t (a, b) VALUES (?, ?) for the given columns, in table order.
+    std::string insert_sql(const Dialect& dialect, const std::vector<int>& columns) const;
+    /// UPDATE t SET a=?, b=? WHERE t.id = ? for the columns whose bit is set in `columns`.
+    std::string update_sql(const Dialect& dialect, std::uint64_t columns, int where) const;
+    /// UPDATE t SET fk=NULL WHERE t.fk = ? (children losing a deleted parent).
+    std::string set_null_sql(const Dialect& dialect, int column) const;
+    /// DELETE FROM t WHERE t.a = ? AND t.b = ?
+    std::string delete_sql(const Dialect& dialect, const std::vector<int>& where) const;
 
 private:
     std::string name_;

@@ -1,47 +1,15 @@
+// The session's API and transactions: lifetime, connections, objects entering and leaving,
+// get(), and the flush/commit/rollback that drive attributes.cpp and persistence.cpp.
 #include "common/db/session.hpp"
+#include "common/db/detail/members.hpp"
 
 #include <algorithm>
 
 namespace common::db {
 
-namespace {
-
-ScalarBase& scalar_member(ObjectState* s, const RelationshipInfo* r) {
-    return static_cast<ScalarBase&>(r->member->get(s->object));
-}
-ListBase& list_member(ObjectState* s, const RelationshipInfo* r) {
-    return static_cast<ListBase&>(r->member->get(s->object));
-}
-const std::string& column_name(const Table& t, int i) {
-    return t.columns()[static_cast<std::size_t>(i)].name;
-}
-
-}  // namespace
-
-// ---- relationship members: thin forwarding into the session -------------------------------
-
-Session& RelationBase::session() const {
-    if (!owner_)
-        throw UsageError(
-            "this relationship belongs to an object that is not in a session (a copy, or never "
-            "added): use the handle session.add() returned");
-    return *owner_->session;
-}
-
-ObjectState* ScalarBase::get_state() const { return session().scalar_get(*this); }
-void ScalarBase::set_state(ObjectState* value) { session().scalar_set(*this, value); }
-const std::vector<ObjectState*>& ListBase::items() const { return session().list_items(*this); }
-void ListBase::append_state(ObjectState* value) { session().collection_append(*this, value); }
-void ListBase::remove_state(ObjectState* value) { session().collection_remove(*this, value); }
-void DynamicBase::append_state(ObjectState* value) { session().collection_append(*this, value); }
-void DynamicBase::remove_state(ObjectState* value) { session().collection_remove(*this, value); }
-
-QueryBase DynamicBase::make_query() const {
-    QueryBase q(session(), *rel_->target);
-    q.parent_rel_ = rel_;
-    q.parent_ = owner_;
-    return q;
-}
+using detail::column_name;
+using detail::list_member;
+using detail::scalar_member;
 
 // ---- lifetime -----------------------------------------------------------------------------
 
@@ -61,8 +29,8 @@ void Session::close() {
     needs_rollback_ = has_changes_ = false;
     associations_.clear();
     tx_inserted_.clear();
-    tx_updated_.clear();
     tx_deleted_.clear();
+    watched_.clear();
     stores_.clear();
 }
 
@@ -114,7 +82,7 @@ void Session::check_mine(const ObjectState* state) const {
     if (state && state->session != this) throw UsageError("the object belongs to another session");
 }
 
-StoreBase& Session::store(const ModelInfo& model) {
+detail::StoreBase& Session::store(const ModelInfo& model) {
     auto id = model.id();
     if (id >= stores_.size()) stores_.resize(id + 1);
     if (!stores_[id]) {
@@ -138,6 +106,7 @@ void Session::attach(ObjectState* state) {
 void Session::enter(ObjectState* state, const ModelInfo& model) {
     state->model = &model;
     state->session = this;
+    state->epochs = &epochs_;
     state->status = Status::pending;
     attach(state);
     store(model).pending.push_back(state);
@@ -176,38 +145,15 @@ void Session::doom(ObjectState* state) {
 
 void Session::mark_dirty(ObjectState* state) {
     if (state->status == Status::persistent && !state->dirty) {
+        if (!state->snapshot) save_snapshot(*state);  // columns still as loaded here
         state->dirty = true;
         store(*state->model).dirty.push_back(state);
         has_changes_ = true;
     }
 }
 
-ObjectState* Session::load_row(const ModelInfo& model, Statement& st, int first) {
-    auto& s = store(model);
-    const std::int64_t key = st.get_int(first + model.primary_key());
-    if (ObjectState* found = s.identity.find(key)) return found;  // one object per row
-    ObjectState* state = s.emplace();
-    state->model = &model;
-    state->session = this;
-    state->key = key;
-    state->status = Status::persistent;
-    const int n = static_cast<int>(model.table().columns().size());
-    for (int i = 0; i < n; ++i) model.access(i).read(st, first + i, state->object);
-    attach(state);
-    s.identity.insert(key, state);
-    return state;
-}
-
-void Session::set_loaded(ObjectState* owner, const RelationshipInfo* rel, ObjectState* target) {
-    auto& m = scalar_member(owner, rel);
-    if (!m.loaded_) {
-        m.target_ = target;
-        m.loaded_ = true;
-    }
-}
-
 void Session::autoflush_now() {
-    if (autoflush && !flushing_ && has_changes_) flush();
+    if (autoflush && !flushing_ && (has_changes_ || !watched_.empty())) flush();
 }
 
 ObjectState* Session::get_state(const ModelInfo& model, std::int64_t id) {
@@ -217,424 +163,15 @@ ObjectState* Session::get_state(const ModelInfo& model, std::int64_t id) {
     return q.fetch_first();
 }
 
-void Session::refresh_state(ObjectState* state) {
-    if (!state) throw UsageError("session.refresh(None)");
-    check_mine(state);
-    if (state->status == Status::deleted) throw_deleted(*state);
-    if (state->status != Status::persistent)
-        throw UsageError("refresh(): the object has no row yet (flush or commit first)");
-    const auto& model = *state->model;
-    const auto& t = model.table();
-    std::string sql = "SELECT ";
-    for (std::size_t i = 0; i < t.columns().size(); ++i)
-        sql += (i ? ", " : "") + t.name() + "." + t.columns()[i].name;
-    sql += " FROM " + t.name() + " WHERE " + t.name() + "." + column_name(t, model.primary_key()) +
-           " = " + db_->dialect().placeholder(1);
-    Statement& st = connection().prepare(sql);
-    st.bind(1, state->key);
-    if (!st.step()) {
-        st.reset();
-        state->status = Status::deleted;
-        store(model).identity.erase(state->key);
-        throw_deleted(*state);
-    }
-    for (int i = 0; i < static_cast<int>(t.columns().size()); ++i)
-        model.access(i).read(st, i, state->object);
-    st.reset();
-    reset_relationships(*state);
-}
-
-void Session::reset_relationships(ObjectState& state) {
-    for (const auto* rel : state.model->relationships()) {
-        if (rel->member_kind == MemberKind::scalar) {
-            auto& m = scalar_member(&state, rel);
-            m.target_ = nullptr;
-            m.loaded_ = false;
-        } else if (rel->member_kind == MemberKind::list) {
-            auto& m = list_member(&state, rel);
-            m.items_.clear();
-            m.loaded_ = false;
-        }
-    }
-}
-
-// ---- relationship semantics ---------------------------------------------------------------
-
-ObjectState* Session::scalar_get(const ScalarBase& m) {
-    if (m.loaded_) return m.target_;
-    ObjectState* owner = m.owner_;
-    const auto* rel = m.rel_;
-    if (owner->status == Status::deleted) throw_deleted(*owner);
-    ObjectState* target = nullptr;
-    if (rel->direction == Direction::many_to_one) {
-        if (auto fk = owner->model->access(rel->fk_column).get_int(owner->object))
-            target = get_state(*rel->target, *fk);
-    } else if (owner->status == Status::persistent) {
-        // one-to-one seen from the side without the foreign key: the row pointing at us
-        QueryBase q(*this, *rel->target);
-        q.parent_rel_ = rel;
-        q.parent_ = owner;
-        target = q.fetch_first();
-        if (target && rel->backref) set_loaded(target, rel->backref, owner);
-    }
-    m.target_ = target;
-    m.loaded_ = true;
-    return target;
-}
-
-void Session::scalar_set(ScalarBase& m, ObjectState* value) {
-    check_mine(value);
-    ObjectState* owner = m.owner_;
-    const auto* rel = m.rel_;
-    if (owner->status == Status::deleted) throw_deleted(*owner);
-    if (value && value->status == Status::transient) readd(value);  // save-update cascade
-    if (rel->direction == Direction::many_to_one) {
-        set_many_to_one(owner, rel, value);
-        return;
-    }
-    // One-to-one from the side without the foreign key (uselist=False): the new owner's FK
-    // will point at us, the previous one's is cleared — both at flush.
-    ObjectState* old = scalar_get(m);
-    if (old == value) return;
-    if (old) set_many_to_one(old, rel->backref, nullptr);
-    if (value) set_many_to_one(value, rel->backref, owner);
-    m.target_ = value;
-    m.loaded_ = true;
-}
-
-void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel,
-                              ObjectState* parent) {
-    ScalarBase& mem = scalar_member(child, rel);
-    ObjectState* old = mem.target_;
-    if (!mem.loaded_) {
-        // Without loading anything: the old parent matters only if this session holds it.
-        auto fk = child->model->access(rel->fk_column).get_int(child->object);
-        old = fk ? store(*rel->target).identity.find(*fk) : nullptr;
-    }
-    if (mem.loaded_ && old == parent) return;
-    if (const auto* back = rel->backref) {
-        if (old && old != parent) {
-            auto& bm = back->member->get(old->object);
-            if (back->member_kind == MemberKind::list) {
-                auto& l = static_cast<ListBase&>(bm);
-                if (l.loaded_)
-                    l.items_.erase(std::remove(l.items_.begin(), l.items_.end(), child),
-                                   l.items_.end());
-            } else if (back->member_kind == MemberKind::scalar) {
-                auto& s = static_cast<ScalarBase&>(bm);
-                if (s.loaded_ && s.target_ == child) s.target_ = nullptr;
-            }
-        }
-        if (parent && old != parent) {
-            auto& bm = back->member->get(parent->object);
-            if (back->member_kind == MemberKind::list) {
-                auto& l = static_cast<ListBase&>(bm);
-                // A parent without a row has no other children than those in memory.
-                if (!l.loaded_ && parent->status != Status::persistent) l.loaded_ = true;
-                if (l.loaded_) l.items_.push_back(child);
-            } else if (back->member_kind == MemberKind::scalar) {
-                // one-to-one: whoever pointed at this parent before lets go of it
-                auto& s = static_cast<ScalarBase&>(bm);
-                ObjectState* previous = scalar_get(s);
-                if (previous && previous != child) {
-                    auto& pm = scalar_member(previous, rel);
-                    pm.target_ = nullptr;
-                    pm.loaded_ = true;
-                    mark_dirty(previous);
-                }
-                s.target_ = child;
-                s.loaded_ = true;
-            }
-        }
-    }
-    mem.target_ = parent;
-    mem.loaded_ = true;
-    mark_dirty(child);
-    if (parent && parent->status == Status::transient) readd(parent);
-}
-
-const std::vector<ObjectState*>& Session::list_items(const ListBase& m) {
-    if (m.loaded_) return m.items_;
-    ObjectState* owner = m.owner_;
-    const auto* rel = m.rel_;
-    if (owner->status == Status::deleted) throw_deleted(*owner);
-    std::vector<ObjectState*> items;
-    if (owner->status == Status::persistent) {
-        QueryBase q(*this, *rel->target);
-        q.parent_rel_ = rel;
-        q.parent_ = owner;
-        items = q.fetch();
-        if (rel->direction == Direction::one_to_many)
-            for (auto* t : items) set_loaded(t, rel->backref, owner);
-    }
-    m.items_ = std::move(items);
-    m.loaded_ = true;
-    return m.items_;
-}
-
-void Session::collection_append(const RelationBase& member, ObjectState* value) {
-    if (!value) throw UsageError("append(None)");
-    check_mine(value);
-    if (value->status == Status::transient) readd(value);
-    const auto* rel = member.rel_;
-    ObjectState* owner = member.owner_;
-    if (rel->member_kind == MemberKind::list)
-        list_items(static_cast<const ListBase&>(member));  // as SQLAlchemy: load, then append
-    if (rel->direction == Direction::one_to_many) {
-        set_many_to_one(value, rel->backref, owner);  // also appends to this list
-        return;
-    }
-    if (rel->member_kind == MemberKind::list)
-        static_cast<const ListBase&>(member).items_.push_back(value);
-    if (const auto* back = rel->backref; back && back->member_kind == MemberKind::list) {
-        auto& bl = list_member(value, back);
-        if (!bl.loaded_ && value->status != Status::persistent) bl.loaded_ = true;
-        if (bl.loaded_) bl.items_.push_back(owner);
-    }
-    record_association(rel, owner, value, true);
-}
-
-void Session::collection_remove(const RelationBase& member, ObjectState* value) {
-    if (!value) throw UsageError("remove(None)");
-    check_mine(value);
-    const auto* rel = member.rel_;
-    ObjectState* owner = member.owner_;
-    if (rel->member_kind == MemberKind::list) list_items(static_cast<const ListBase&>(member));
-    if (rel->direction == Direction::one_to_many) {
-        if (scalar_get(scalar_member(value, rel->backref)) == owner)
-            set_many_to_one(value, rel->backref, nullptr);
-        return;
-    }
-    auto erase_one = [](std::vector<ObjectState*>& v, ObjectState* x) {
-        if (auto it = std::find(v.begin(), v.end(), x); it != v.end()) v.erase(it);
-    };
-    if (rel->member_kind == MemberKind::list)
-        erase_one(static_cast<const ListBase&>(member).items_, value);
-    if (const auto* back = rel->backref; back && back->member_kind == MemberKind::list) {
-        auto& bl = list_member(value, back);
-        if (bl.loaded_) erase_one(bl.items_, owner);
-    }
-    record_association(rel, owner, value, false);
-}
-
-void Session::record_association(const RelationshipInfo* rel, ObjectState* owner,
-                                 ObjectState* target, bool insert) {
-    if (!insert) {
-        // Removing what was appended since the last flush just forgets the append.
-        for (auto it = associations_.rbegin(); it != associations_.rend(); ++it) {
-            bool same = (it->rel == rel && it->owner == owner && it->target == target) ||
-                        (it->rel == rel->backref && it->owner == target && it->target == owner);
-            if (same && it->insert) {
-                associations_.erase(std::next(it).base());
-                return;
-            }
-        }
-    }
-    associations_.push_back({rel, owner, target, insert});
-    has_changes_ = true;
-}
-
-// ---- flush --------------------------------------------------------------------------------
-
-void Session::sync_foreign_keys(ObjectState* state) {
-    for (const auto* rel : state->model->relationships()) {
-        if (rel->direction != Direction::many_to_one) continue;
-        auto& m = scalar_member(state, rel);
-        if (!m.loaded_) continue;  // never touched: the FK column says what it says
-        std::optional<std::int64_t> fk;
-        if (m.target_) {
-            if (m.target_->key == 0)
-                throw UsageError(rel->qualified_name() + " refers to a " + rel->target->name() +
-                                 " object that has no row (discarded by rollback()? add it again)");
-            fk = m.target_->key;
-        }
-        state->model->access(rel->fk_column).set_int(state->object, fk);
-    }
-}
-
-void Session::flush_inserts(const ModelInfo& model, StoreBase& store,
-                            std::vector<ObjectState*>& inserted) {
-    if (store.pending.empty()) return;
-    const auto& t = model.table();
-    const int pk = model.primary_key();
-    const int n = static_cast<int>(t.columns().size());
-    const auto& d = db_->dialect();
-    auto insert_sql = [&](bool with_pk) {
-        std::string cols, marks;
-        int p = 0;
-        for (int i = 0; i < n; ++i) {
-            if (i == pk && !with_pk) continue;
-            cols += (p ? ", " : "") + column_name(t, i);
-            marks += (p ? ", " : "") + d.placeholder(p + 1);
-            ++p;
-        }
-        return "INSERT INTO " + t.name() + " (" + cols + ") VALUES (" + marks + ")";
-    };
-    Statement* with_key = nullptr;
-    Statement* without_key = nullptr;
-    // One prepared statement per shape, reused for every row: the batch inside one transaction.
-    for (ObjectState* s : store.pending) {
-        if (s->status != Status::pending) continue;
-        sync_foreign_keys(s);
-        const std::int64_t id = model.access(pk).get_int(s->object).value_or(0);
-        const bool explicit_key = id != 0;
-        Statement*& st = explicit_key ? with_key : without_key;
-        if (!st) st = &conn_->prepare(insert_sql(explicit_key));
-        int position = 1;
-        for (int i = 0; i < n; ++i)
-            if (i != pk || explicit_key) model.access(i).bind(*st, position++, s->object);
-        st->step();
-        st->reset();
-        if (explicit_key) {
-            s->key = id;
-        } else {
-            s->key = conn_->last_insert_id();
-            model.access(pk).set_int(s->object, s->key);
-            s->key_generated = true;
-        }
-        inserted.push_back(s);
-    }
-}
-
-void Session::flush_updates(const ModelInfo& model, StoreBase& store) {
-    if (store.dirty.empty()) return;
-    const auto& t = model.table();
-    const int pk = model.primary_key();
-    const int n = static_cast<int>(t.columns().size());
-    if (n == 1) return;  // nothing but the key
-    const auto& d = db_->dialect();
-    std::string sql = "UPDATE " + t.name() + " SET ";
-    int p = 0;
-    for (int i = 0; i < n; ++i)
-        if (i != pk) {
-            sql += (p ? ", " : "") + column_name(t, i) + "=" + d.placeholder(p + 1);
-            ++p;
-        }
-    sql += " WHERE " + t.name() + "." + column_name(t, pk) + " = " + d.placeholder(p + 1);
-    Statement& st = conn_->prepare(sql);
-    for (ObjectState* s : store.dirty) {
-        if (s->status != Status::persistent || s->doomed) continue;
-        sync_foreign_keys(s);
-        int position = 1;
-        for (int i = 0; i < n; ++i)
-            if (i != pk) model.access(i).bind(st, position++, s->object);
-        st.bind(position, s->key);
-        st.step();
-        st.reset();
-        if (conn_->changes() == 0)
-            throw ObjectDeletedError("UPDATE of " + t.name() + " id " + std::to_string(s->key) +
-                                     " matched no row: it was deleted outside this session; "
-                                     "rollback() and query it again");
-    }
-}
-
-void Session::flush_associations() {
-    struct Prepared {
-        const Table* table;
-        bool insert;
-        Statement* st;
-    };
-    std::vector<Prepared> prepared;
-    const auto& d = db_->dialect();
-    for (const auto& a : associations_) {
-        if (a.owner->status == Status::deleted || a.target->status == Status::deleted) continue;
-        if (a.owner->key == 0 || a.target->key == 0)
-            throw UsageError(a.rel->qualified_name() +
-                             ": an object in this association has no row");
-        const Table& sec = *a.rel->secondary;
-        // Columns in table order, so both sides of the relationship share one statement.
-        const bool local_first = a.rel->secondary_local < a.rel->secondary_remote;
-        const int c1 = local_first ? a.rel->secondary_local : a.rel->secondary_remote;
-        const int c2 = local_first ? a.rel->secondary_remote : a.rel->secondary_local;
-        auto it = std::find_if(prepared.begin(), prepared.end(), [&](const Prepared& p) {
-            return p.table == &sec && p.insert == a.insert;
-        });
-        if (it == prepared.end()) {
-            std::string sql = a.insert ? "INSERT INTO " + sec.name() + " (" + column_name(sec, c1) +
-                                             ", " + column_name(sec, c2) + ") VALUES (" +
-                                             d.placeholder(1) + ", " + d.placeholder(2) + ")"
-                                       : "DELETE FROM " + sec.name() + " WHERE " + sec.name() +
-                                             "." + column_name(sec, c1) + " = " + d.placeholder(1) +
-                                             " AND " + sec.name() + "." + column_name(sec, c2) +
-                                             " = " + d.placeholder(2);
-            prepared.push_back({&sec, a.insert, &conn_->prepare(sql)});
-            it = std::prev(prepared.end());
-        }
-        Statement& st = *it->st;
-        st.bind(1, local_first ? a.owner->key : a.target->key);
-        st.bind(2, local_first ? a.target->key : a.owner->key);
-        st.step();
-        st.reset();
-    }
-}
-
-void Session::flush_deletes(const ModelInfo& model, StoreBase& store) {
-    if (store.doomed.empty()) return;
-    const auto& t = model.table();
-    const auto& d = db_->dialect();
-    for (ObjectState* s : store.doomed) {
-        if (s->status != Status::persistent) continue;
-        for (const auto* rel : model.relationships()) {
-            if (rel->direction == Direction::many_to_many) {
-                const Table& sec = *rel->secondary;
-                Statement& st = conn_->prepare(
-                    "DELETE FROM " + sec.name() + " WHERE " + sec.name() + "." +
-                    column_name(sec, rel->secondary_local) + " = " + d.placeholder(1));
-                st.bind(1, s->key);
-                st.step();
-                st.reset();
-            } else if (rel->direction == Direction::one_to_many) {
-                // As SQLAlchemy does by default: children lose their parent, they are not deleted.
-                const auto& tt = rel->target->table();
-                const auto& fk = column_name(tt, rel->fk_column);
-                Statement& st =
-                    conn_->prepare("UPDATE " + tt.name() + " SET " + fk + "=NULL WHERE " +
-                                   tt.name() + "." + fk + " = " + d.placeholder(1));
-                st.bind(1, s->key);
-                st.step();
-                st.reset();
-                if (rel->target->id() < stores_.size() && stores_[rel->target->id()])
-                    stores_[rel->target->id()]->for_each([&](ObjectState& child) {
-                        if (child.status != Status::persistent && child.status != Status::pending)
-                            return;
-                        auto& m = scalar_member(&child, rel->backref);
-                        auto fkv = rel->target->access(rel->fk_column).get_int(child.object);
-                        if ((m.loaded_ && m.target_ == s) || (!m.loaded_ && fkv == s->key)) {
-                            m.target_ = nullptr;
-                            m.loaded_ = true;
-                            rel->target->access(rel->fk_column).set_int(child.object, std::nullopt);
-                        }
-                    });
-            } else if (rel->backref && rel->backref->member_kind == MemberKind::list) {
-                auto& m = scalar_member(s, rel);
-                if (m.loaded_ && m.target_) {
-                    auto& l = list_member(m.target_, rel->backref);
-                    if (l.loaded_)
-                        l.items_.erase(std::remove(l.items_.begin(), l.items_.end(), s),
-                                       l.items_.end());
-                }
-            }
-        }
-        Statement& st =
-            conn_->prepare("DELETE FROM " + t.name() + " WHERE " + t.name() + "." +
-                           column_name(t, model.primary_key()) + " = " + d.placeholder(1));
-        st.bind(1, s->key);
-        st.step();
-        st.reset();
-        if (conn_->changes() == 0)
-            throw ObjectDeletedError(
-                "DELETE of " + t.name() + " id " + std::to_string(s->key) +
-                " matched no row: it was already deleted outside this session");
-    }
-}
-
 void Session::flush() {
     check_usable();
-    if (!has_changes_ || flushing_) return;
+    if (flushing_) return;
+    find_changes();
+    if (!has_changes_) return;  // nothing to write: no write transaction either
     flushing_ = true;
     std::vector<ObjectState*> inserted;
     const auto& models = db_->metadata().models();
-    auto existing = [this](const ModelInfo* m) -> StoreBase* {
+    auto existing = [this](const ModelInfo* m) -> detail::StoreBase* {
         return m->id() < stores_.size() ? stores_[m->id()].get() : nullptr;
     };
     try {
@@ -647,12 +184,9 @@ void Session::flush() {
         for (auto it = models.rbegin(); it != models.rend(); ++it)
             if (auto* s = existing(*it)) flush_deletes(**it, *s);
     } catch (...) {
-        // The database forgets the whole transaction; the objects forget the keys it gave them.
-        for (auto* s : inserted) {
-            if (s->key_generated) s->model->access(s->model->primary_key()).set_int(s->object, 0);
-            s->key = 0;
-            s->key_generated = false;
-        }
+        // The database forgets the whole transaction. The objects keep the primary keys it
+        // gave them, as in SQLAlchemy (the session forgets them at rollback()).
+        for (auto* s : inserted) s->key = 0;
         try {
             if (conn_ && conn_->in_transaction()) conn_->execute("ROLLBACK");
         } catch (...) {  // the original error is the one worth reporting
@@ -674,7 +208,8 @@ void Session::flush() {
         sp->pending.clear();
         for (auto* x : sp->dirty) {
             x->dirty = false;
-            tx_updated_.push_back(x);
+            if (x->changed) save_snapshot(*x);
+            x->changed = 0;
         }
         sp->dirty.clear();
         for (auto* x : sp->doomed) {
@@ -695,9 +230,9 @@ void Session::commit() {
     flush();
     if (conn_ && in_tx_ && own_tx_ && conn_->in_transaction()) conn_->execute("COMMIT");
     tx_inserted_.clear();
-    tx_updated_.clear();
     tx_deleted_.clear();
     release_connection();
+    expire_all();
 }
 
 void Session::rollback() {
@@ -705,23 +240,24 @@ void Session::rollback() {
         conn_->execute("ROLLBACK");
     release_connection();
     needs_rollback_ = false;
-    // What the rolled-back transaction inserted, and what was never flushed, leaves the session.
+    // What the rolled-back transaction inserted, and what was never flushed, leaves the
+    // session (SQLAlchemy expunges it; the object keeps its primary key value).
+    auto expunge = [](ObjectState* s) {
+        s->status = Status::transient;
+        s->key = 0;
+    };
     for (auto* s : tx_inserted_) {
         if (s->status != Status::persistent) continue;
         store(*s->model).identity.erase(s->key);
-        s->status = Status::transient;
-        if (s->key_generated) s->model->access(s->model->primary_key()).set_int(s->object, 0);
-        s->key = 0;
-        s->key_generated = false;
+        expunge(s);
     }
-    std::vector<ObjectState*> reread = tx_updated_;
     for (auto& sp : stores_) {
         if (!sp) continue;
-        for (auto* p : sp->pending) p->status = Status::transient;
+        for (auto* p : sp->pending) expunge(p);
         sp->pending.clear();
         for (auto* x : sp->dirty) {
             x->dirty = false;
-            reread.push_back(x);
+            x->changed = 0;
         }
         sp->dirty.clear();
         for (auto* x : sp->doomed) x->doomed = false;
@@ -733,23 +269,12 @@ void Session::rollback() {
     }
     associations_.clear();
     tx_inserted_.clear();
-    tx_updated_.clear();
     tx_deleted_.clear();
     has_changes_ = false;
-    // Loaded relationships may mention discarded objects: forget them, they reload on access.
-    for (auto& sp : stores_)
-        if (sp)
-            sp->for_each([this](ObjectState& s) {
-                if (s.status == Status::persistent) reset_relationships(s);
-            });
-    // C++ structs cannot expire themselves: re-read the ones this transaction changed.
-    for (auto* s : reread)
-        if (s->status == Status::persistent) {
-            try {
-                refresh_state(s);
-            } catch (const ObjectDeletedError&) {  // gone meanwhile: refresh marked it deleted
-            }
-        }
+    // Every persistent object is expired: its next use re-reads the row, so changes made in
+    // memory or in the rolled-back transaction are gone, and loaded relationships that may
+    // mention discarded objects are reloaded.
+    expire_all();
 }
 
 }  // namespace common::db

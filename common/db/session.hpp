@@ -22,13 +22,13 @@ public:
     template <class T>
     Ptr<T> add(T object) {
         auto& model = model_of<T>();
-        auto* state = static_cast<Store<T>&>(store(model)).emplace(std::move(object));
+        auto* state = static_cast<detail::Store<T>&>(store(model)).emplace(std::move(object));
         enter(state, model);
         return Ptr<T>(state);
     }
-    /// Adding an object the session already holds: a discarded one becomes pending again; a
-    /// persistent one is marked changed (C++ structs cannot report their own assignments, so
-    /// after `u->name = "x"` say `session.add(u)` — the same line Flask code writes anyway).
+    /// Adding an object the session already holds: a discarded one becomes pending again; for
+    /// a persistent one nothing is needed (`u->name = "x"` is found at the next flush), but
+    /// Flask code writes the line anyway, so it is accepted.
     template <class T>
     Ptr<T> add(Ptr<T> object) {
         readd(object.state());
@@ -61,12 +61,14 @@ public:
         refresh_state(object.state());
     }
 
-    /// Writes pending INSERT/UPDATE/DELETE and association rows, inside the transaction.
+    /// Writes pending INSERT/UPDATE/DELETE and association rows, inside the transaction. An
+    /// UPDATE carries only the columns that differ from what was loaded.
     void flush();
-    /// flush() then COMMIT.
+    /// flush() then COMMIT; every object is expired (expire_on_commit): its next use reloads
+    /// it, so it shows what the database holds, other connections' changes included.
     void commit();
     /// ROLLBACK. Objects added since the last commit are discarded (their handles stay valid
-    /// but transient), persistent objects changed in the transaction are re-read.
+    /// but transient); persistent objects are expired, so they show the database's values.
     void rollback();
     /// Rolls back what is open and releases every object (handles become invalid).
     void close();
@@ -76,22 +78,27 @@ public:
 
     Database& database() { return *db_; }
 
-    // ---- used by queries and relationship members (not needed by models) ------------------
-    /// The session's connection; reads outside a write transaction run in autocommit mode.
-    Connection& connection();
-    /// The connection inside the session's transaction, begun here (Dialect::begin_write).
-    Connection& write_connection();
-    StoreBase& store(const ModelInfo& model);
-    ObjectState* load_row(const ModelInfo& model, Statement& st, int first_column);
-    /// Fills a scalar relationship found by a joined load (unless already loaded).
-    void set_loaded(ObjectState* owner, const RelationshipInfo* rel, ObjectState* target);
-    void autoflush_now();
-
 private:
     friend class ScalarBase;
     friend class ListBase;
     friend class DynamicBase;
     friend class QueryBase;
+    friend struct ObjectState;
+
+    // ---- for queries and handles (session.cpp) --------------------------------------------
+    /// The session's connection; reads outside a write transaction run in autocommit mode.
+    Connection& connection();
+    /// The connection inside the session's transaction, begun here (Dialect::begin_write).
+    Connection& write_connection();
+    detail::StoreBase& store(const ModelInfo& model);
+    void autoflush_now();
+
+    // ---- attributes: loading, relationships, change tracking (attributes.cpp) -------------
+    ObjectState* load_row(const ModelInfo& model, Statement& st, int first_column);
+    /// Fills a scalar relationship found by a joined load (unless already loaded).
+    void set_loaded(ObjectState* owner, const RelationshipInfo* rel, ObjectState* target);
+    /// Called by ObjectState::notice(): watch the object, reload it if expired.
+    void notice(ObjectState& state);
 
     void enter(ObjectState* state, const ModelInfo& model);
     void attach(ObjectState* state);
@@ -103,9 +110,14 @@ private:
     ObjectState* get_state(const ModelInfo& model, std::int64_t id);
     void refresh_state(ObjectState* state);
     void reset_relationships(ObjectState& state);
+    void read_columns(ObjectState& state, Statement& st, int first_column);
+    void save_snapshot(ObjectState& state);
+    void ensure_current(ObjectState* state);
+    void find_changes();
+    void expire_all();
     void release_connection();
 
-    // relationship semantics
+    // relationship semantics (attributes.cpp)
     ObjectState* scalar_get(const ScalarBase& member);
     void scalar_set(ScalarBase& member, ObjectState* value);
     void set_many_to_one(ObjectState* child, const RelationshipInfo* rel, ObjectState* parent);
@@ -115,13 +127,14 @@ private:
     void record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target,
                             bool insert);
 
-    // flush steps
     void sync_foreign_keys(ObjectState* state);
-    void flush_inserts(const ModelInfo& model, StoreBase& store,
+
+    // flush steps: the SQL of INSERT/UPDATE/DELETE (persistence.cpp)
+    void flush_inserts(const ModelInfo& model, detail::StoreBase& store,
                        std::vector<ObjectState*>& inserted);
-    void flush_updates(const ModelInfo& model, StoreBase& store);
+    void flush_updates(const ModelInfo& model, detail::StoreBase& store);
     void flush_associations();
-    void flush_deletes(const ModelInfo& model, StoreBase& store);
+    void flush_deletes(const ModelInfo& model, detail::StoreBase& store);
 
     struct AssociationChange {
         const RelationshipInfo* rel;
@@ -132,9 +145,11 @@ private:
 
     Database* db_;
     std::shared_ptr<Connection> conn_;
-    std::vector<std::unique_ptr<StoreBase>> stores_;  // by ModelInfo::id()
+    std::vector<std::unique_ptr<detail::StoreBase>> stores_;  // by ModelInfo::id()
     std::vector<AssociationChange> associations_;
-    std::vector<ObjectState*> tx_inserted_, tx_updated_, tx_deleted_;
+    std::vector<ObjectState*> tx_inserted_, tx_deleted_;
+    Epochs epochs_;
+    std::vector<ObjectState*> watched_;  // handed out since the last flush
     bool in_tx_ = false, own_tx_ = false;
     std::unique_lock<std::timed_mutex> writing_;  // Database::writer(), while this session writes
     bool has_changes_ = false, flushing_ = false, needs_rollback_ = false;

@@ -2,6 +2,7 @@
 
 #include "common/mail/watchdog.hpp"
 
+#include <Poco/Ascii.h>
 #include <Poco/Base64Encoder.h>
 #include <Poco/Environment.h>
 #include <Poco/Exception.h>
@@ -173,7 +174,8 @@ struct Connection::Session {
             const Poco::Timespan grace(std::chrono::microseconds(quit_grace).count());
             client->socket().setReceiveTimeout(grace);
             std::string reply;
-            client->sendCommand("QUIT", reply);
+            client->socket().sendMessage("QUIT");
+            (void)read_reply(reply);
         } catch (...) {
             // A server that hangs up first is fine: nothing depends on its 221.
         }
@@ -255,6 +257,10 @@ struct Connection::Session {
         } catch (const Poco::Net::ConnectionAbortedException&) {
             lost("aborted");
         } catch (const Poco::Exception& e) {
+            // Poco reports a write to a peer that hung up (EPIPE) as a plain I/O error.
+            if (e.code() == EPIPE || e.code() == ECONNRESET ||
+                Poco::toLower(e.displayText()).find("broken pipe") != std::string::npos)
+                lost(e.code() == ECONNRESET ? "reset" : "closed");
             throw MailError(MailError::Kind::connection_failed,
                             "connection to " + where + " failed" + during + ": " + e.displayText());
         } catch (const std::exception& e) {
@@ -301,13 +307,35 @@ struct Connection::Session {
         throw MailError(MailError::Kind::rejected, said + ".", code);
     }
 
+    // Reads one reply, all its lines ("250-...", "250 ..."); returns its code, or 0 with an
+    // empty text when the server hung up. By hand because Poco's receiveStatusMessage, used by
+    // SMTPClientSession, loops for ever (and grows its string) when the connection closes in
+    // the middle of a multi-line reply.
+    int read_reply(std::string& reply) {
+        reply.clear();
+        for (;;) {
+            std::string line;
+            if (!client->socket().receiveMessage(line)) {
+                reply.clear();  // hung up, even after some lines: no answer
+                return 0;
+            }
+            if (!reply.empty()) reply += '\n';
+            reply += line;
+            const bool numbered = line.size() >= 3 && Poco::Ascii::isDigit(line[0]) &&
+                                  Poco::Ascii::isDigit(line[1]) && Poco::Ascii::isDigit(line[2]);
+            if (!numbered) return 0;  // not SMTP: reply_failure quotes it
+            if (line.size() == 3 || line[3] != '-') return std::stoi(line.substr(0, 3));
+        }
+    }
+
     // Sends one command and returns the server's code and text, whatever they are.
     std::pair<int, std::string> exchange(const std::string& cmd, const std::string& name) {
         begin("sending " + name, name);
         std::string reply;
         int code = 0;
         try {
-            code = client->sendCommand(cmd, reply);
+            client->socket().sendMessage(cmd);
+            code = read_reply(reply);
         } catch (...) {
             network_failure();
         }
@@ -360,8 +388,10 @@ struct Connection::Session {
             client = std::make_unique<SmtpClient>(socket);
             client->setTimeout(timeout);
             begin("waiting for the greeting", "the connection (greeting)");
-            client->open();
+            std::string greeting;
+            const int code = read_reply(greeting);
             end();
+            if (code / 100 != 2) reply_failure(code, greeting);
         } catch (...) {
             network_failure();
         }
@@ -422,6 +452,9 @@ struct Connection::Session {
             command(base64(pass), 2, "AUTH LOGIN (password)");
         } else {
             SigpipeGuard no_sigpipe;
+            // Poco's exchange: its reply reader is the one read_reply() replaces, so a server
+            // hanging up in a multi-line reply here would still spin (CRAM-MD5 is only chosen
+            // in clear text, when a server offers it there).
             begin("sending AUTH CRAM-MD5", "AUTH CRAM-MD5");
             try {
                 client->loginUsingCRAMMD5(user, pass);
@@ -502,7 +535,7 @@ struct Connection::Session {
             }
             begin("waiting for the answer to the final \".\" of the message data",
                   "the end of the message data");
-            code = client->socket().receiveStatusMessage(reply);
+            code = read_reply(reply);
             end();
         } catch (...) {
             network_failure();

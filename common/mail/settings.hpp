@@ -33,7 +33,7 @@ struct MailSettings {
     std::string default_sender{};             ///< MAIL_DEFAULT_SENDER
     bool suppress_send = false;               ///< MAIL_SUPPRESS_SEND: record, never connect
     std::optional<std::size_t> max_emails{};  ///< MAIL_MAX_EMAILS: reconnect after this many
-    std::chrono::milliseconds timeout{10'000};  ///< MAIL_TIMEOUT (seconds): connect, send, receive
+    std::chrono::milliseconds timeout{10'000};  ///< MAIL_TIMEOUT (s): deadline of each step
     std::string ca_file{};                      ///< MAIL_CA_FILE: extra PEM CA bundle to trust
 
     /// Reads every MAIL_* key through `lookup`; unset keys keep their defaults. Strings are

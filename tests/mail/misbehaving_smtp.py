@@ -13,9 +13,9 @@ after DATA, unstuffed) with DIR/NNNN.json (envelope). Every connection is logged
 DIR/events.log, one line each ("connect", "drop rcpt", ...), so a test can count attempts.
 
 STEP is where the server misbehaves, the first --times connections that reach it (default 1;
-0 means always): greeting, ehlo, starttls (after answering 220: no handshake), ehlo-tls (the
+0 means always): greeting, ehlo, ehlo-half (after the first line of the EHLO reply), starttls (after answering 220: no handshake), ehlo-tls (the
 EHLO after the handshake), mail, rcpt, data, body (halfway through the message data), dot
-(after the final "." and before answering it). --drop closes the connection there; --silent
+(after the final "." and before answering it), quit. --drop closes the connection there; --silent
 stops answering and holds it open. With --store-before-drop the message is stored before a
 drop/silence at "dot" (the server crashed after queueing: the client cannot know).
 --refuse answers 550 to RCPT TO that address; --defer answers 451 to it the first time
@@ -29,7 +29,7 @@ import ssl
 import sys
 import threading
 
-STEPS = ["greeting", "ehlo", "starttls", "ehlo-tls", "mail", "rcpt", "data", "body", "dot"]
+STEPS = ["greeting", "ehlo", "ehlo-half", "starttls", "ehlo-tls", "mail", "rcpt", "data", "body", "dot", "quit"]
 
 
 class Server:
@@ -135,6 +135,9 @@ class Session:
             verb = command.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
                 self.misbehave("ehlo-tls" if self.tls else "ehlo")
+                if (self.server.args.drop or self.server.args.silent) == "ehlo-half":
+                    self.reply("250-localhost")  # the first line of a multi-line reply
+                    self.misbehave("ehlo-half")
                 lines = ["localhost", "8BITMIME"]
                 if self.server.context and not self.tls:
                     lines.append("STARTTLS")
@@ -174,6 +177,7 @@ class Session:
             elif verb == "NOOP":
                 self.reply("250 2.0.0 OK")
             elif verb == "QUIT":
+                self.misbehave("quit")
                 self.reply("221 2.0.0 Bye")
                 return
             else:

@@ -8,7 +8,7 @@
 
 #include <cstddef>
 
-namespace common::db::block_cache {
+namespace common::db::detail::block_cache {
 
 /// A block of exactly `bytes` (aligned for any ordinary type): a cached one, or new memory.
 void* take(std::size_t bytes);
@@ -18,4 +18,4 @@ void* take(std::size_t bytes);
 /// after the session closed is still caught.
 void give(void* block, std::size_t bytes) noexcept;
 
-}  // namespace common::db::block_cache
+}  // namespace common::db::detail::block_cache

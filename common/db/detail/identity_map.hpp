@@ -6,8 +6,10 @@
 #include <vector>
 
 namespace common::db {
-
 struct ObjectState;
+}  // namespace common::db
+
+namespace common::db::detail {
 
 class IdentityMap {
 public:
@@ -89,4 +91,4 @@ private:
     std::size_t size_ = 0;
 };
 
-}  // namespace common::db
+}  // namespace common::db::detail

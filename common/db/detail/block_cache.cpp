@@ -1,11 +1,11 @@
-#include "common/db/block_cache.hpp"
+#include "common/db/detail/block_cache.hpp"
 
 #include <map>
 #include <mutex>
 #include <new>
 #include <vector>
 
-namespace common::db::block_cache {
+namespace common::db::detail::block_cache {
 
 namespace {
 
@@ -67,4 +67,4 @@ void give(void* block, std::size_t bytes) noexcept {
     ::operator delete(block);
 }
 
-}  // namespace common::db::block_cache
+}  // namespace common::db::detail::block_cache

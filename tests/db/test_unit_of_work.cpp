@@ -1,0 +1,418 @@
+// The unit of work as Flask-SQLAlchemy users rely on it (issue 13): changes written without
+// session.add, foreign-key assignment, expiry on commit, rollback, handles outside a session,
+// collections and NULL. Each case states what SQLAlchemy 1.4 does (observed with Debian 12's
+// python3-flask-sqlalchemy on the same models); common::db must do the same.
+#define BOOST_TEST_MODULE common_db_unit_of_work
+#include <boost/test/unit_test.hpp>
+
+#include "common/db/db.hpp"
+
+#include <Poco/File.h>
+#include <Poco/TemporaryFile.h>
+
+#include <optional>
+#include <sstream>
+
+namespace db = common::db;
+
+namespace {
+
+// Chapter 01's shapes: Role 1-n User (list), Student n-n Class (dynamic), nullable names.
+struct User;
+struct Class;
+struct Role {
+    std::int64_t id = 0;
+    std::optional<std::string> name{};
+    db::Many<User> users{};
+    static db::Model<Role>& model();
+};
+struct User {
+    std::int64_t id = 0;
+    std::optional<std::string> name{};
+    std::optional<std::int64_t> role_id{};
+    db::One<Role> role{};
+    static db::Model<User>& model();
+};
+struct Student {
+    std::int64_t id = 0;
+    std::optional<std::string> name{};
+    db::Dynamic<Class> classes{};
+    static db::Model<Student>& model();
+};
+struct Class {
+    std::int64_t id = 0;
+    std::optional<std::string> name{};
+    db::Dynamic<Student> students{};
+    static db::Model<Class>& model();
+};
+
+db::Model<Role>& Role::model() {
+    static auto m = db::Model<Role>("roles")
+                        .column("id", &Role::id, db::Integer, db::primary_key)
+                        .column("name", &Role::name, db::String(64), db::unique)
+                        .relationship("users", &Role::users, db::backref("role", &User::role));
+    return m;
+}
+db::Model<User>& User::model() {
+    static auto m = db::Model<User>("users")
+                        .column("id", &User::id, db::Integer, db::primary_key)
+                        .column("name", &User::name, db::String(64), db::unique)
+                        .column("role_id", &User::role_id, db::Integer, db::ForeignKey("roles.id"));
+    return m;
+}
+const db::Table relations("relations",
+                          {
+                              db::Column("student_id", db::Integer, db::ForeignKey("students.id")),
+                              db::Column("class_id", db::Integer, db::ForeignKey("classes.id")),
+                          });
+db::Model<Student>& Student::model() {
+    static auto m = db::Model<Student>("students")
+                        .column("id", &Student::id, db::Integer, db::primary_key)
+                        .column("name", &Student::name, db::String())
+                        .relationship("classes", &Student::classes, db::secondary(relations),
+                                      db::backref("students", &Class::students, db::lazy::dynamic),
+                                      db::lazy::dynamic);
+    return m;
+}
+db::Model<Class>& Class::model() {
+    static auto m = db::Model<Class>("classes")
+                        .column("id", &Class::id, db::Integer, db::primary_key)
+                        .column("name", &Class::name, db::String());
+    return m;
+}
+
+template <class T>
+std::ostream& print(std::ostream& os, const char* model, const T& o) {
+    return os << '<' << model << ' ' << o.name.value_or("None") << '>';
+}
+std::ostream& operator<<(std::ostream& os, const Role& o) { return print(os, "Role", o); }
+std::ostream& operator<<(std::ostream& os, const User& o) { return print(os, "User", o); }
+
+const db::Metadata& metadata() {
+    static const auto m = db::Metadata::of<Role, User, Student, Class>();
+    return m;
+}
+
+/// A database file (so that a second connection can change rows behind the session's back),
+/// its tables, a session, and the SQL the session sends.
+struct Fixture {
+    Poco::TemporaryFile file;
+    std::ostringstream sql;
+    db::Database database{"sqlite:///" + file.path(), metadata(), &sql};
+    db::Session session{database};
+    Fixture() { database.create_all(); }
+    ~Fixture() {
+        for (auto suffix : {"-wal", "-shm"})
+            if (Poco::File f(file.path() + suffix); f.exists()) f.remove();
+    }
+
+    /// The statements sent since the last call.
+    std::string take_sql() {
+        std::string s = sql.str();
+        sql.str("");
+        return s;
+    }
+    /// A statement run by another connection, as another process would.
+    void behind_the_back(const std::string& statement) {
+        db::Database other("sqlite:///" + file.path(), metadata());
+        other.acquire()->execute(statement);
+    }
+    /// One value read by another connection: what is really in the file ("NULL" for NULL).
+    std::string stored(const std::string& select) {
+        db::Database other("sqlite:///" + file.path(), metadata());
+        auto c = other.acquire();
+        auto& st = c->prepare(select);
+        std::string out = "no row";
+        if (st.step()) out = st.is_null(0) ? "NULL" : std::string(st.get_text(0));
+        st.reset();
+        return out;
+    }
+};
+
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+// ---- 5. handles outside a session -----------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(OutsideASession)
+
+// SQLAlchemy: a transient User() has an empty relationship; here the handle belongs to no
+// object the session holds, so it says so (UsageError) rather than reading freed memory.
+BOOST_FIXTURE_TEST_CASE(one_on_a_copy_or_a_new_struct_throws_usage_error, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    User copy = *u;
+    BOOST_CHECK_THROW((void)copy.role.get(), db::UsageError);
+    User fresh;
+    BOOST_CHECK_THROW(fresh.role = session.add(Role{.name = "admin"}), db::UsageError);
+}
+
+BOOST_FIXTURE_TEST_CASE(many_on_a_copy_or_a_new_struct_throws_usage_error, Fixture) {
+    auto r = session.add(Role{.name = "admin"});
+    session.commit();
+    Role copy = *r;
+    BOOST_CHECK_THROW((void)copy.users.size(), db::UsageError);
+    Role fresh;
+    BOOST_CHECK_THROW(fresh.users.append(session.add(User{.name = "x"})), db::UsageError);
+}
+
+// The old code crashed here: make_query() read rel_ (null) before asking for the session.
+BOOST_FIXTURE_TEST_CASE(dynamic_on_a_copy_or_a_new_struct_throws_usage_error, Fixture) {
+    auto s = session.add(Student{.name = "Ann"});
+    session.commit();
+    Student copy = *s;
+    BOOST_CHECK_THROW((void)copy.classes.count(), db::UsageError);
+    Student fresh;
+    BOOST_CHECK_THROW((void)fresh.classes.all(), db::UsageError);
+    try {
+        (void)fresh.classes.query();
+        BOOST_FAIL("expected UsageError");
+    } catch (const db::UsageError& e) {
+        BOOST_TEST(contains(e.what(), "session.add()"));  // says what to do
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- 1. a changed column is written without session.add ------------------------------------
+
+BOOST_AUTO_TEST_SUITE(ChangeTracking)
+
+// SQLAlchemy: u.name = 'Bob'; db.session.commit() emits UPDATE users SET name=? WHERE ...
+BOOST_FIXTURE_TEST_CASE(changed_column_is_written_at_commit_without_add, Fixture) {
+    auto r = session.add(Role{.name = "admin"});
+    auto u = session.add(User{.name = "Hyman"});
+    u->role = r;
+    session.commit();
+    take_sql();
+    u->name = "Bob";
+    session.commit();
+    const auto sent = take_sql();
+    // only the changed column goes into the UPDATE
+    BOOST_TEST(contains(sent, "UPDATE users SET name=? WHERE users.id = ?"));
+    BOOST_TEST(!contains(sent, "role_id="));
+    BOOST_TEST(stored("SELECT name FROM users") == "Bob");
+}
+
+BOOST_FIXTURE_TEST_CASE(an_object_that_did_not_change_writes_nothing, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    BOOST_TEST(*u->name == "Hyman");  // read (and so reloaded after the commit), not changed
+    take_sql();
+    u->name = "Hyman";  // the same value: no change
+    session.commit();
+    BOOST_TEST(!contains(take_sql(), "UPDATE"));
+}
+
+// SQLAlchemy: a query autoflushes the pending change first, so it finds the new name.
+BOOST_FIXTURE_TEST_CASE(a_query_autoflushes_the_change, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    u->name = "Bob";
+    BOOST_TEST(session.query<User>().filter_by("name", "Bob").count() == 1);
+    session.autoflush = false;
+    u->name = "Carl";
+    BOOST_TEST(session.query<User>().filter_by("name", "Carl").count() == 0);
+    session.commit();
+    BOOST_TEST(stored("SELECT name FROM users") == "Carl");
+}
+
+// ---- 2. assigning the foreign key column wins when the relationship did not change ----------
+
+// SQLAlchemy: u.role loaded as A, u.role_id = B.id, commit → role_id is B's, and u.role is B.
+BOOST_FIXTURE_TEST_CASE(foreign_key_assignment_wins_over_an_unchanged_relationship, Fixture) {
+    auto a = session.add(Role{.name = "A"});
+    auto b = session.add(Role{.name = "B"});
+    auto u = session.add(User{.name = "Hyman"});
+    u->role = a;
+    session.commit();
+    BOOST_TEST(u->role == a);  // loaded
+    u->role_id = b->id;
+    session.flush();
+    BOOST_TEST(u->role == b);
+    BOOST_TEST(*u->role_id == b->id);
+    session.commit();
+    BOOST_TEST(stored("SELECT roles.name FROM users JOIN roles ON roles.id = users.role_id") ==
+               "B");
+    BOOST_TEST(u->role == b);
+    BOOST_TEST(a->users.size() == 0u);
+    BOOST_TEST(b->users.size() == 1u);
+}
+
+// When both changed, the relationship wins (SQLAlchemy syncs the FK from it at flush).
+BOOST_FIXTURE_TEST_CASE(a_changed_relationship_still_sets_the_foreign_key, Fixture) {
+    auto a = session.add(Role{.name = "A"});
+    auto b = session.add(Role{.name = "B"});
+    auto u = session.add(User{.name = "Hyman"});
+    u->role = a;
+    session.commit();
+    u->role = b;
+    session.commit();
+    BOOST_TEST(*u->role_id == b->id);
+    BOOST_TEST(stored("SELECT role_id FROM users") == std::to_string(b->id));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- 3. commit expires ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(Expiry)
+
+// SQLAlchemy (expire_on_commit=True): after commit, u.name is re-read from the database.
+BOOST_FIXTURE_TEST_CASE(attributes_show_other_connections_changes_after_commit, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    behind_the_back("UPDATE users SET name = 'Zed'");
+    BOOST_TEST(u->name.value_or("None") == "Zed");
+    take_sql();
+    BOOST_TEST(u->name.value_or("None") == "Zed");  // loaded once, then read from memory
+    BOOST_TEST(take_sql().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_query_after_commit_refreshes_the_objects_it_returns, Fixture) {
+    auto r = session.add(Role{.name = "admin"});
+    auto u = session.add(User{.name = "Hyman"});
+    u->role = r;
+    session.commit();
+    behind_the_back("UPDATE users SET name = 'Zed'");
+    behind_the_back("INSERT INTO users (name, role_id) VALUES ('Ann', 1)");
+    auto all = session.query<User>().order_by("id").all();
+    BOOST_TEST(all.size() == 2u);
+    BOOST_TEST(all[0] == u);  // one object per row still
+    BOOST_TEST(u->name.value_or("None") == "Zed");
+    BOOST_TEST(r->users.size() == 2u);  // relationships reload too
+}
+
+BOOST_FIXTURE_TEST_CASE(a_row_deleted_elsewhere_raises_object_deleted_error, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    behind_the_back("DELETE FROM users");
+    BOOST_CHECK_THROW((void)u->name, db::ObjectDeletedError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- 4. rollback restores ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(Rollback)
+
+// SQLAlchemy: rollback() expires persistent objects (unflushed and flushed changes are gone)
+// and expunges pending ones.
+BOOST_FIXTURE_TEST_CASE(persistent_objects_show_the_database_again, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    auto v = session.add(User{.name = "Ann"});
+    session.commit();
+    u->name = "flushed";
+    session.flush();
+    v->name = "not flushed";
+    session.rollback();
+    BOOST_TEST(*u->name == "Hyman");
+    BOOST_TEST(*v->name == "Ann");
+    session.commit();
+    BOOST_TEST(stored("SELECT group_concat(name) FROM users") == "Hyman,Ann");
+}
+
+BOOST_FIXTURE_TEST_CASE(pending_objects_are_expunged, Fixture) {
+    auto kept = session.add(User{.name = "kept"});
+    session.commit();
+    auto added = session.add(User{.name = "added"});
+    auto flushed = session.add(User{.name = "flushed"});
+    session.flush();
+    session.rollback();
+    BOOST_TEST((added.state()->status == db::Status::transient));
+    BOOST_TEST((flushed.state()->status == db::Status::transient));
+    BOOST_TEST((kept.state()->status == db::Status::persistent));
+    BOOST_TEST(session.query<User>().count() == 1);
+    session.commit();
+    BOOST_TEST(stored("SELECT count(*) FROM users") == "1");
+}
+
+// SQLAlchemy: after an IntegrityError and rollback(), the object with the duplicate name is
+// transient again and the others show their committed values.
+BOOST_FIXTURE_TEST_CASE(rollback_after_integrity_error, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    u->name = "renamed";
+    auto v = session.add(User{.name = "V"});  // inserted before the failing statement
+    session.add(User{.name = "renamed"});
+    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
+    BOOST_CHECK_THROW(session.commit(), db::PendingRollbackError);
+    session.rollback();
+    BOOST_TEST(*u->name == "Hyman");
+    BOOST_TEST(session.query<User>().count() == 1);
+    // SQLAlchemy: v is expunged but keeps the id its INSERT got (v.id == 2)
+    BOOST_TEST((v.state()->status == db::Status::transient));
+    BOOST_TEST(v->id == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- 6. collections ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(Collections)
+
+// SQLAlchemy writes one association row for the same pair appended twice before a flush.
+BOOST_FIXTURE_TEST_CASE(same_object_appended_twice_writes_one_row, Fixture) {
+    auto s = session.add(Student{.name = "Ann"});
+    auto math = session.add(Class{.name = "Math"});
+    s->classes.append(math);
+    s->classes.append(math);
+    session.commit();
+    BOOST_TEST(stored("SELECT count(*) FROM relations") == "1");
+    BOOST_TEST(s->classes.count() == 1);
+}
+
+// SQLAlchemy: list.remove(x) with x not in the list raises ValueError at once; a dynamic
+// relationship is not loaded to check, and its flush raises StaleDataError (the DELETE of the
+// association row matched nothing).
+BOOST_FIXTURE_TEST_CASE(removing_a_non_member_raises, Fixture) {
+    auto r = session.add(Role{.name = "admin"});
+    auto u = session.add(User{.name = "Hyman"});
+    auto s = session.add(Student{.name = "Ann"});
+    auto math = session.add(Class{.name = "Math"});
+    session.commit();
+    BOOST_CHECK_THROW(r->users.remove(u), db::UsageError);
+    s->classes.remove(math);
+    BOOST_CHECK_THROW(session.commit(), db::StaleDataError);
+    session.rollback();
+    BOOST_TEST(stored("SELECT count(*) FROM relations") == "0");
+    BOOST_TEST(s->classes.count() == 0);
+}
+
+// SQLAlchemy: a dynamic relationship of a pending object lists what was appended in memory.
+BOOST_FIXTURE_TEST_CASE(pending_dynamic_without_autoflush_shows_in_memory_items, Fixture) {
+    session.autoflush = false;
+    auto s = session.add(Student{.name = "Ann"});
+    auto math = session.add(Class{.name = "Math"});
+    auto art = session.add(Class{.name = "Art"});
+    s->classes.append(math);
+    s->classes.append(art);
+    BOOST_TEST(s->classes.all().size() == 2u);
+    BOOST_TEST(s->classes.count() == 2);
+    BOOST_TEST(math->students.all().size() == 1u);
+    s->classes.remove(art);
+    BOOST_TEST(s->classes.count() == 1);
+    session.commit();
+    BOOST_TEST(s->classes.count() == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- 7. NULL is None -----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(Null)
+
+// SQLAlchemy: User() inserts name NULL; two of them do not collide on UNIQUE(name).
+BOOST_FIXTURE_TEST_CASE(a_nameless_user_stores_null_and_reads_it_back, Fixture) {
+    session.add(User{});
+    session.add(User{});
+    session.commit();
+    BOOST_TEST(stored("SELECT count(*) FROM users WHERE name IS NULL") == "2");
+    db::Session other(database);
+    for (const auto& u : other.query<User>().all()) BOOST_TEST(!u->name.has_value());  // NOLINT
+}
+
+BOOST_AUTO_TEST_SUITE_END()
