@@ -12,6 +12,10 @@ and the fenced block must equal the lines between `// ANCHOR: models` and
 `// ANCHOR_END: models` in that file (common indentation removed; anchor lines inside the
 region are dropped, as mdBook does). `check` reports every drifted block with a unified diff
 and exits 1; `sync` rewrites the blocks from the sources.
+
+By default every page under docs/ is checked, the translations in docs/<lang>/ (docs/zh/)
+included: a Chinese page includes the same anchors as its English page, so both show the
+code that compiles.
 """
 import argparse
 import difflib
@@ -97,8 +101,8 @@ def process(page, root, sync):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="check or sync code blocks in docs")
     parser.add_argument("mode", choices=["check", "sync"])
-    parser.add_argument("paths", nargs="*", help="Markdown files or folders (default: docs/ "
-                        "and chapters/*/README.md)")
+    parser.add_argument("paths", nargs="*", help="Markdown files or folders (default: docs/, "
+                        "its translations docs/<lang>/ included, and chapters/*/README.md)")
     parser.add_argument("--root", default=pathlib.Path(__file__).resolve().parent.parent,
                         type=pathlib.Path, help="where include paths start (repo root)")
     args = parser.parse_intermixed_args(argv)
@@ -122,7 +126,9 @@ def main(argv=None):
         print(f"docs: {len(problems)} problem(s); run ./workbook docs --sync to take the code "
               "from the sources", file=sys.stderr)
         return 1
-    print(f"docs: {includes} include(s) in {len(pages)} page(s) match their sources")
+    translated = [p for p in pages if p.parent.parent == root / "docs"]
+    print(f"docs: {includes} include(s) in {len(pages)} page(s) match their sources"
+          + (f" ({len(translated)} of them translations in docs/<lang>/)" if translated else ""))
     return 0
 
 

@@ -61,6 +61,19 @@ class RealDocs(unittest.TestCase):
             if not re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?/.*", rel):  # other editions: own nav
                 self.assertIn(f'href="{rel}"', nav)
 
+    def test_the_chinese_edition_has_its_contents_and_a_switch_to_english(self):
+        zh_pages = sorted((ROOT / "docs" / "zh").glob("*.md"))
+        if not zh_pages:
+            self.skipTest("docs/zh/ has no pages")
+        index = (self.out / "zh" / "index.html").read_text(encoding="utf-8")
+        nav = re.search(r'<nav class="book".*?</nav>', index, re.S).group(0)
+        for page in zh_pages:
+            name = page.with_suffix(".html").name
+            self.assertIn(f'href="{name}"', nav, f"zh/{name} is not in the Chinese contents")
+            if (ROOT / "docs" / page.name).is_file():
+                html = (self.out / "zh" / name).read_text(encoding="utf-8")
+                self.assertIn(f'<a hreflang="en" href="../{name}">', html, f"zh/{name}")
+
     def test_code_is_highlighted_and_pages_chain(self):
         cpp_page = next(p for p in (ROOT / "docs").glob("*.md") if "```cpp" in p.read_text())
         html = (self.out / cpp_page.with_suffix(".html").name).read_text(encoding="utf-8")

@@ -1,6 +1,7 @@
 """tools/docs_include.py on a fixture page: in sync passes, drift fails with a diff, sync mends."""
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,53 @@ class DocsAnchors(unittest.TestCase):
         again = subprocess.run([sys.executable, str(TOOL), "check", "--root", str(self.tmp),
                                 str(self.page)], capture_output=True, text=True)
         self.assertEqual(again.returncode, 0, again.stdout)
+
+
+class ChineseEdition(unittest.TestCase):
+    """docs/zh/ is checked like docs/, and shows the same code as the English pages."""
+
+    INCLUDE = re.compile(r"^<!--\s*include:\s*\S+\s*-->\s*$")
+
+    def test_default_check_covers_docs_zh(self):
+        tmp = pathlib.Path(tempfile.mkdtemp())
+        try:
+            shutil.copy(FIXTURES / "source.cpp", tmp / "source.cpp")
+            (tmp / "chapters").mkdir()
+            (tmp / "docs" / "zh").mkdir(parents=True)
+            (tmp / "docs" / "zh" / "page.md").write_text(
+                PAGE.format(anchor="greet", body=IN_SYNC.replace("hello", "你好")))
+            run = subprocess.run([sys.executable, str(TOOL), "check", "--root", str(tmp)],
+                                 capture_output=True, text=True)
+        finally:
+            shutil.rmtree(tmp)
+        self.assertEqual(run.returncode, 1, run.stdout)
+        self.assertIn("docs/zh/page.md", run.stdout)
+
+    def test_each_chinese_page_has_the_english_pages_includes(self):
+        docs = ROOT / "docs"
+        zh_pages = sorted((docs / "zh").glob("*.md"))
+        self.assertTrue(zh_pages, "docs/zh/ has no pages")
+        for zh in zh_pages:
+            english = docs / zh.name
+            self.assertTrue(english.is_file(), f"docs/zh/{zh.name} has no English page")
+            includes = [[l.strip() for l in p.read_text(encoding="utf-8").splitlines()
+                         if self.INCLUDE.match(l)] for p in (english, zh)]
+            self.assertEqual(includes[1], includes[0],
+                             f"docs/zh/{zh.name}: its includes differ from docs/{zh.name}'s")
+
+    def test_each_english_page_links_to_its_chinese_page(self):
+        # The first line of an English page: "[中文](zh/<name>)", or the Chinese front page.
+        for english in sorted((ROOT / "docs").glob("*.md")):
+            first = english.read_text(encoding="utf-8").splitlines()[0]
+            twin = "zh/" + english.name if (ROOT / "docs/zh" / english.name).is_file() \
+                else "zh/index.md"
+            self.assertEqual(first, f"[中文]({twin})",
+                             f"docs/{english.name}: the first line should link its Chinese page")
+
+    def test_each_chinese_page_links_to_its_english_page(self):
+        for zh in sorted((ROOT / "docs" / "zh").glob("*.md")):
+            self.assertIn(f"](../{zh.name})", zh.read_text(encoding="utf-8"),
+                          f"docs/zh/{zh.name} does not link back to ../{zh.name}")
 
 
 if __name__ == "__main__":

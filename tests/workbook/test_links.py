@@ -1,5 +1,7 @@
 """Every relative link in docs/ and README.md leads somewhere: the file exists, and a
-#fragment names a heading of the target page (GitHub's heading ids)."""
+#fragment names a heading of the target page (GitHub's heading ids). The Chinese edition in
+docs/zh/ is checked too: its links to the English pages and to repository files go up a
+level more (../../bench/README.md), and its headings keep their Chinese characters in the id."""
 import os
 import pathlib
 import re
@@ -48,10 +50,14 @@ def broken_links(page):
     return problems
 
 
+def checked_pages():
+    """Every page of docs/, its translations (docs/zh/) included, and the README."""
+    return sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
+
+
 class Links(unittest.TestCase):
     def test_every_relative_link_resolves(self):
-        pages = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
-        problems = [p for page in pages for p in broken_links(page)]
+        problems = [p for page in checked_pages() for p in broken_links(page)]
         self.assertEqual(problems, [], "\n" + "\n".join(problems))
 
     def test_slug_follows_github(self):
@@ -60,7 +66,14 @@ class Links(unittest.TestCase):
                          "appmain__init__py--the-blueprint")
         self.assertEqual(slug("A request's path through the code"),
                          "a-requests-path-through-the-code")
+        self.assertEqual(slug("第 3 节 —— config.py"), "第-3-节--configpy")
+        self.assertEqual(slug("app/main/\\_\\_init\\_\\_.py —— blueprint"),
+                         "appmain__init__py--blueprint")
 
+    def test_the_chinese_edition_is_checked(self):
+        zh = sorted((ROOT / "docs" / "zh").glob("*.md"))
+        self.assertTrue(zh, "docs/zh/ has no pages")
+        self.assertTrue(set(zh) <= set(checked_pages()), "docs/zh/ is not checked")
 
 if __name__ == "__main__":
     unittest.main()

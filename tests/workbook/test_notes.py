@@ -15,8 +15,9 @@ and blank lines are skipped. So a page may re-indent the notes' stray indentatio
 add a space after a comma, fix a typo or add a comment. Fixes belong outside the block, with
 an entry in docs/errata.md.
 
-A fence whose introducing paragraph says "as the notes write it" (or "them") must carry a
-marker, so an unchecked quotation cannot slip in.
+A fence whose introducing paragraph says "as the notes write it" (or "them"; on the Chinese
+pages in docs/zh/, "照笔记原样") must carry a marker, so an unchecked quotation cannot slip in.
+Every page under docs/ is checked, the Chinese edition included.
 """
 import os
 import pathlib
@@ -31,7 +32,7 @@ MARKER = re.compile(r"^<!--\s*notes:\s*section\s+(?P<section>\d+)\s*-->\s*$")
 LOOSE_MARKER = re.compile(r"^<!--\s*notes\b")  # an indented one is an example, not a marker
 INCLUDE = re.compile(r"^<!--\s*include:.*-->\s*$")
 FENCE = re.compile(r"^(```+|~~~+)")
-CLAIM = re.compile(r"as the notes write (it|them)", re.IGNORECASE)
+CLAIM = re.compile(r"as the notes write (it|them)|照笔记原样", re.IGNORECASE)
 SECTION = re.compile(r"^(?P<number>\d+)\.")  # "1.flask中的..." starts section 1
 
 
@@ -157,8 +158,22 @@ class NotesBlocks(unittest.TestCase):
         # A page that loses its markers would pass the test above by checking nothing.
         for name, least in {"03-config.md": 1, "04-factory-blueprints.md": 2,
                             "05-unittest.md": 2}.items():
-            blocks, _ = marked_blocks((DOCS / name).read_text(encoding="utf-8"))
-            self.assertGreaterEqual(len(blocks), least, f"docs/{name} has too few notes blocks")
+            for page in (DOCS / name, DOCS / "zh" / name):
+                blocks, _ = marked_blocks(page.read_text(encoding="utf-8"))
+                self.assertGreaterEqual(len(blocks), least,
+                                        f"{page.relative_to(ROOT)} has too few notes blocks")
+
+    def test_the_chinese_pages_quote_what_the_english_pages_quote(self):
+        # A translation keeps every quotation of the notes, in the same order.
+        for zh in sorted((DOCS / "zh").glob("*.md")):
+            english = DOCS / zh.name
+            if not english.is_file():
+                continue
+            wanted = [(s, b) for _, s, b in marked_blocks(english.read_text(encoding="utf-8"))[0]]
+            got = [(s, b) for _, s, b in marked_blocks(zh.read_text(encoding="utf-8"))[0]]
+            self.assertEqual([s for s, _ in got], [s for s, _ in wanted],
+                             f"{zh.relative_to(ROOT)}: its notes markers (sections) differ from "
+                             f"docs/{zh.name}'s")
 
 
 class Transcripts(unittest.TestCase):
@@ -215,6 +230,12 @@ class Checker(unittest.TestCase):
         problems = check_page(self.page("app/main/__int__.py"), self.sections)
         self.assertEqual(len(problems), 1)
         self.assertIn("not in section 5", problems[0])
+
+    def test_chinese_claim_without_marker_fails(self):
+        page = "# 页面\n\n照笔记原样：\n```python\ndef test_app_exits(self):\n```\n"
+        problems = check_page(page, self.sections)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("has no <!-- notes: section N --> marker", problems[0])
 
     def test_claim_without_marker_fails(self):
         block = "def test_app_exits(self):"
