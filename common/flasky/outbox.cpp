@@ -44,20 +44,20 @@ std::string recipients_of(const OutboxMail& row) {
 
 // ANCHOR: outbox_mapping
 db::Model<OutboxMail>& OutboxMail::model() {
-    static auto model = db::Model<OutboxMail>("outbox")
-                            .column("id", &OutboxMail::id, db::Integer, db::primary_key)
-                            .column("message_id", &OutboxMail::message_id, db::String(255))
-                            .column("sender", &OutboxMail::sender, db::Text)
-                            .column("recipients", &OutboxMail::recipients, db::Text)
-                            .column("subject", &OutboxMail::subject, db::Text)
-                            .column("body", &OutboxMail::body, db::Text)
-                            .column("html", &OutboxMail::html, db::Text)
-                            .column("date", &OutboxMail::date, db::Integer)
-                            .column("attempts", &OutboxMail::attempts, db::Integer)
-                            .column("next_attempt_at", &OutboxMail::next_attempt_at, db::Integer,
-                                    db::index)
-                            .column("last_error", &OutboxMail::last_error, db::Text)
-                            .column("status", &OutboxMail::status, db::String(16));
+    static auto model =
+        db::Model<OutboxMail>("outbox")
+            .column("id", &OutboxMail::id, db::Integer, db::primary_key)
+            .column("message_id", &OutboxMail::message_id, db::String(255))
+            .column("sender", &OutboxMail::sender, db::Text)
+            .column("recipients", &OutboxMail::recipients, db::Text)
+            .column("subject", &OutboxMail::subject, db::Text)
+            .column("body", &OutboxMail::body, db::Text)
+            .column("html", &OutboxMail::html, db::Text)
+            .column("date", &OutboxMail::date, db::Integer)
+            .column("attempts", &OutboxMail::attempts, db::Integer)
+            .column("next_attempt_at", &OutboxMail::next_attempt_at, db::Integer, db::index)
+            .column("last_error", &OutboxMail::last_error, db::Text)
+            .column("status", &OutboxMail::status, db::String(16));
     return model;
 }
 // ANCHOR_END: outbox_mapping
@@ -195,8 +195,8 @@ DrainResult OutboxDrainer::drain() {
                 connection.emplace(mail_.connect());
             } catch (const std::exception& e) {
                 std::lock_guard lock(mutex_);
-                server_backoff_ = std::clamp(server_backoff_ * 2, options_.first_backoff,
-                                             options_.max_backoff);
+                server_backoff_ =
+                    std::clamp(server_backoff_ * 2, options_.first_backoff, options_.max_backoff);
                 server_ready_at_ = steady_clock::now() + server_backoff_;
                 if (!server_down_logged_) {
                     server_down_logged_ = true;
@@ -223,9 +223,8 @@ DrainResult OutboxDrainer::drain() {
             row->last_error = e.what();
             if (error && error->temporary()) {
                 const auto doublings = std::min<std::int64_t>(row->attempts - 1, 20);
-                const milliseconds backoff =
-                    std::min<milliseconds>(options_.first_backoff * (std::int64_t{1} << doublings),
-                                           options_.max_backoff);
+                const milliseconds backoff = std::min<milliseconds>(
+                    options_.first_backoff * (std::int64_t{1} << doublings), options_.max_backoff);
                 row->next_attempt_at = now_ms() + backoff.count();
                 ++result.deferred;
             } else {
