@@ -1,0 +1,7 @@
+# Item 1: admin mails survive a dead SMTP server and a restart (the durable outbox).
+add_test(NAME reliability.outbox_restart
+  COMMAND Python3::Interpreter -m unittest -v test_outbox
+  WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+get_property(flasky_clean_env GLOBAL PROPERTY FLASKY_CLEAN_ENV)
+set_tests_properties(reliability.outbox_restart PROPERTIES LABELS "reliability" TIMEOUT 180
+  ENVIRONMENT "${flasky_clean_env};PYTHONDONTWRITEBYTECODE=1;FLASKY_BIN=$<TARGET_FILE:flasky_manage>")
