@@ -213,6 +213,8 @@ DrainResult OutboxDrainer::drain() {
         ++row->attempts;
         try {
             const auto delivery = connection->send(to_message(*row));
+            // The message reached the others. A refused address is logged, not retried: a
+            // resend would reach the others twice (the app's mails have one recipient).
             for (const auto& r : delivery.refused)
                 log("delivered " + row->message_id + ", but " + delivery.server + " refused " +
                     r.email + ": " + r.reply);
