@@ -87,6 +87,24 @@ BOOST_AUTO_TEST_CASE(production_values) {
     BOOST_TEST(c.source("SQLALCHEMY_DATABASE_URI") == "ProductionConfig");
     BOOST_TEST(!c.contains("DEBUG"));
     BOOST_TEST(!c.contains("TESTING"));
+    // Flask-Mail's defaults (a deviation from the notes, whose ProductionConfig has no mail keys).
+    BOOST_TEST(c.get_string("MAIL_SERVER") == "localhost");
+    BOOST_TEST(c.get_int("MAIL_PORT") == 25);
+    BOOST_TEST(c.get_bool("MAIL_USE_TLS") == false);
+    BOOST_TEST(c.get_bool("MAIL_USE_SSL") == false);
+    BOOST_TEST(!c.get_optional_string("MAIL_USERNAME"));
+}
+
+BOOST_AUTO_TEST_CASE(production_mail_settings_from_the_environment) {
+    ScopedEnv server("MAIL_SERVER", "smtp.example.com"), port("MAIL_PORT", "587"),
+        tls("MAIL_USE_TLS", "true"), user("MAIL_USERNAME", "me"), password("MAIL_PASSWORD", "pw");
+    const auto c = load("production");
+    BOOST_TEST(c.get_string("MAIL_SERVER") == "smtp.example.com");
+    BOOST_TEST(c.source("MAIL_SERVER") == "env MAIL_SERVER");
+    BOOST_TEST(c.get_int("MAIL_PORT") == 587);
+    BOOST_TEST(c.get_bool("MAIL_USE_TLS") == true);
+    BOOST_TEST(c.get_string("MAIL_USERNAME") == "me");
+    BOOST_TEST(c.get_string("MAIL_PASSWORD") == "pw");
 }
 
 BOOST_AUTO_TEST_CASE(every_class_inherits_config) {

@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(setup_creates_the_tables_and_teardown_drops_them) {
     {
         flasky::BasicTestCase test;  // setUp
         BOOST_TEST(test.app->config.get_bool("TESTING"));
-        BOOST_TEST((tables_in(uri) == std::vector<std::string>{"roles", "users"}));
+        BOOST_TEST((tables_in(uri) == std::vector<std::string>{"outbox", "roles", "users"}));
     }  // tearDown
     BOOST_TEST(tables_in(uri).empty());
 }
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(db_create_and_drop) {
     auto created = flasky_command({"db", "create"});
     BOOST_TEST(created.status == 0);
     BOOST_TEST(created.output.find("3 roles added") != std::string::npos);
-    BOOST_TEST((tables_in(uri) == std::vector<std::string>{"roles", "users"}));
+    BOOST_TEST((tables_in(uri) == std::vector<std::string>{"outbox", "roles", "users"}));
     BOOST_TEST(flasky_command({"db", "drop"}).status == 0);
     BOOST_TEST(tables_in(uri).empty());
     auto wrong = flasky_command({"db", "migrate"});

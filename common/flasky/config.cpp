@@ -90,6 +90,14 @@ ProductionConfig::ProductionConfig() {
     class_body("ProductionConfig");
     attr("SQLALCHEMY_DATABASE_URI",
          env("DATABASE_URI", sqlite_in_working_directory("data.sqlite")));
+    // Not in the notes: without these keys the production app could not be pointed at a mail
+    // server. Flask-Mail's own defaults; a same-name environment variable overrides each.
+    attr("MAIL_SERVER", "localhost");
+    attr("MAIL_PORT", 25);
+    attr("MAIL_USE_TLS", false);
+    attr("MAIL_USE_SSL", false);
+    attr("MAIL_USERNAME", env("MAIL_USERNAME"));
+    attr("MAIL_PASSWORD", env("MAIL_PASSWORD"));
 }
 
 void ProductionConfig::init_app(common::config::Config& app_config) const {

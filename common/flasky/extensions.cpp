@@ -1,12 +1,14 @@
 #include "common/flasky/extensions.hpp"
 
 #include "common/db/db.hpp"
+#include "common/flasky/app.hpp"
 #include "common/flasky/models.hpp"
-#include "common/mail/async_sender.hpp"
+#include "common/flasky/outbox.hpp"
 #include "common/mail/mail.hpp"
 #include "common/mail/settings.hpp"
 
 #include <iostream>
+#include <mutex>
 #include <variant>
 
 namespace flasky {
@@ -19,13 +21,16 @@ constexpr std::string_view db_key = "sqlalchemy";
 constexpr std::string_view session_key = "sqlalchemy.session";
 constexpr std::string_view mail_key = "mail";
 
-// What init_app leaves in app.extensions for Mail: the settings-bound Mail and its sender.
-// The sender is declared last so that it stops (and drains) before the Mail it sends with.
+constexpr std::string_view outbox_queued_key = "mail.outbox_queued";
+
+// What init_app leaves in app.extensions for Mail: the settings-bound Mail and the outbox
+// drainer, made on first use (it needs the app's database, which db.init_app opens later).
+// The drainer is declared last so that it stops before the Mail it sends with.
 struct MailState {
-    explicit MailState(common::mail::MailSettings settings)
-        : mail(std::move(settings)), sender(mail) {}
+    explicit MailState(common::mail::MailSettings settings) : mail(std::move(settings)) {}
     common::mail::Mail mail;
-    common::mail::AsyncSender sender;
+    std::mutex drainer_mutex;
+    std::unique_ptr<OutboxDrainer> drainer;
 };
 
 }  // namespace
@@ -80,18 +85,39 @@ void Mail::init_app(web::App& app) {
         });
     auto state = std::make_shared<MailState>(std::move(settings));
     app.extensions.add(std::string(mail_key), state);
-    // On SIGINT/SIGTERM the server finishes its requests, then this delivers what is queued.
+    // On SIGINT/SIGTERM the server finishes its requests, then the drainer stops after the
+    // mail in flight; what is unsent stays in the outbox for the next start.
     app.on_shutdown([weak = std::weak_ptr<MailState>(state)] {
-        if (auto s = weak.lock()) s->sender.shutdown();
+        if (auto s = weak.lock()) {
+            std::lock_guard lock(s->drainer_mutex);
+            if (s->drainer) s->drainer->stop();
+        }
     });
+    // A request that queued a mail has committed (or rolled back) by now: wake the drainer.
+    app.teardown_request(
+        [weak = std::weak_ptr<MailState>(state)](web::Context& ctx, std::exception_ptr) {
+            if (ctx.g.erase(std::string(outbox_queued_key)) == 0) return;
+            if (auto s = weak.lock()) {
+                std::lock_guard lock(s->drainer_mutex);
+                if (s->drainer) s->drainer->wake();
+            }
+        });
+}
+
+void Mail::send(web::Context& ctx, const common::mail::Message& msg) const {
+    enqueue(db.session(ctx), msg);
+    ctx.g[std::string(outbox_queued_key)] = true;
+}
+
+OutboxDrainer& Mail::outbox(const web::App& app) const {
+    auto& state = app.extensions.get<MailState>(mail_key);
+    std::lock_guard lock(state.drainer_mutex);
+    if (!state.drainer) state.drainer = std::make_unique<OutboxDrainer>(db.engine(app), state.mail);
+    return *state.drainer;
 }
 
 common::mail::Mail& Mail::for_app(const web::App& app) const {
     return app.extensions.get<MailState>(mail_key).mail;
-}
-
-common::mail::AsyncSender& Mail::sender(const web::App& app) const {
-    return app.extensions.get<MailState>(mail_key).sender;
 }
 
 }  // namespace flasky

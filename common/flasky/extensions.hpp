@@ -15,11 +15,12 @@ class Session;
 
 namespace common::mail {
 class Mail;
-class AsyncSender;
 class Message;
 }  // namespace common::mail
 
 namespace flasky {
+
+class OutboxDrainer;
 
 /// `db = SQLAlchemy()`: the database of SQLALCHEMY_DATABASE_URI, and `db.session` — one
 /// unit of work per request, removed (rolled back if not committed) when the request ends.
@@ -38,19 +39,24 @@ public:
     void drop_all(const common::web::App& app) const;
 };
 
-/// `mail = Mail()`: Flask-Mail configured from the app's MAIL_* keys, plus a background
-/// sender so that a slow or dead mail server never slows a request (the book's
-/// send_async_email thread, with a bounded queue, retries and a flush at shutdown).
+/// `mail = Mail()`: Flask-Mail configured from the app's MAIL_* keys, plus a durable outbox
+/// (outbox.hpp) so that a slow or dead mail server never slows a request and never loses a
+/// mail (the book's send_async_email thread, which forgets its message when the process ends).
 class Mail {
 public:
-    /// Reads MAIL_* (MAIL_SUPPRESS_SEND defaults to TESTING, as in Flask-Mail) and starts the
-    /// sender; the app's shutdown flushes it.
+    /// Reads MAIL_* (MAIL_SUPPRESS_SEND defaults to TESTING, as in Flask-Mail). The app's
+    /// shutdown stops the outbox drainer; the end of a request that queued a mail wakes it.
     void init_app(common::web::App& app);
 
-    /// The app's Mail (Flask-Mail state bound to it): send() now, connect(), record_messages() in tests.
+    /// Queues `msg` in the request's db.session: it is committed with the request's work
+    /// (or rolled back with it) and then delivered by the outbox drainer.
+    void send(common::web::Context& ctx, const common::mail::Message& msg) const;
+
+    /// The app's Mail (Flask-Mail state bound to it): send() now, connect(), record_messages()
+    /// in tests.
     common::mail::Mail& for_app(const common::web::App& app) const;
-    /// The app's background sender: submit() returns at once.
-    common::mail::AsyncSender& sender(const common::web::App& app) const;
+    /// The app's outbox drainer: start() when serving, drain() for one pass in tests.
+    OutboxDrainer& outbox(const common::web::App& app) const;
 };
 
 }  // namespace flasky

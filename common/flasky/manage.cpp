@@ -3,6 +3,7 @@
 #include "common/flasky/app.hpp"
 #include "common/flasky/config.hpp"
 #include "common/flasky/models.hpp"
+#include "common/flasky/outbox.hpp"
 #include "common/web/server.hpp"
 
 #include <Poco/Path.h>
@@ -63,6 +64,7 @@ void runserver(std::ostream& out, std::string_view config_name, const std::strin
         common::db::Session session(db.engine(*app));
         insert_roles(session);
     }
+    mail.outbox(*app).start();  // resumes what the last run left in the outbox
     common::web::ServerOptions options{
         .host = host, .port = port, .threads = threads, .access_log = &std::clog};
     common::web::Server server(*app, options);

@@ -1,5 +1,7 @@
 #include "common/flasky/models.hpp"
 
+#include "common/flasky/outbox.hpp"
+
 #include <array>
 #include <ostream>
 
@@ -35,7 +37,7 @@ std::ostream& operator<<(std::ostream& os, const User& user) {
 }
 
 const db::Metadata& metadata() {
-    static const auto all = db::Metadata::of<Role, User>();
+    static const auto all = db::Metadata::of<Role, User, OutboxMail>();
     return all;
 }
 

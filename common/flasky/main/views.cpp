@@ -6,6 +6,7 @@
 #include "common/flasky/models.hpp"
 
 #include <chrono>
+#include <functional>
 
 namespace flasky::main {
 
@@ -16,9 +17,12 @@ namespace {
 /// Adds `name` as a new user and returns true, or returns false when the user exists — also
 /// when another request added the same name between our look-up and our commit: the UNIQUE
 /// constraint decides, and the loser of that race rolls back and treats the name as known.
-bool add_user_if_new(common::db::Session& session, const std::string& name) {
+/// `with_user` adds what must be committed with the user (the admin's mail) or not at all.
+bool add_user_if_new(common::db::Session& session, const std::string& name,
+                     const std::function<void()>& with_user) {
     if (session.query<User>().filter_by("username", name).first()) return false;
     session.add(User{.username = name});
+    with_user();
     try {
         session.commit();
         return true;
@@ -35,11 +39,14 @@ web::Response index(web::Context& ctx) {
     NameForm form;
     if (form.validate_on_submit(ctx)) {
         auto& session = ctx.session();
-        if (add_user_if_new(db.session(ctx), form.name)) {
-            session["known"] = false;
-            if (auto admin = ctx.app.config.get_optional_string("FLASKY_ADMIN"))
-                send_email(ctx.app, *admin, "New User", "mail/new_user",
+        const auto admin = ctx.app.config.get_optional_string("FLASKY_ADMIN");
+        const auto mail_admin = [&] {
+            if (admin)
+                send_email(ctx, *admin, "New User", "mail/new_user",
                            {{"user", {{"username", form.name}}}});
+        };
+        if (add_user_if_new(db.session(ctx), form.name, mail_admin)) {
+            session["known"] = false;
         } else {
             session["known"] = true;
         }

@@ -1,0 +1,248 @@
+#include "common/flasky/outbox.hpp"
+
+#include "common/mail/message.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+
+namespace flasky {
+
+namespace db = common::db;
+namespace mail = common::mail;
+using namespace std::chrono;
+
+namespace {
+
+std::int64_t now_ms() {
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string join_lines(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : "\n") + item;
+    return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) out.push_back(line);
+    return out;
+}
+
+std::string recipients_of(const OutboxMail& row) {
+    std::string out;
+    for (const auto& r : split_lines(row.recipients)) out += (out.empty() ? "" : ", ") + r;
+    return out;
+}
+
+}  // namespace
+
+// ANCHOR: outbox_mapping
+db::Model<OutboxMail>& OutboxMail::model() {
+    static auto model =
+        db::Model<OutboxMail>("outbox")
+            .column("id", &OutboxMail::id, db::Integer, db::primary_key)
+            .column("message_id", &OutboxMail::message_id, db::String(255))
+            .column("sender", &OutboxMail::sender, db::Text)
+            .column("recipients", &OutboxMail::recipients, db::Text)
+            .column("subject", &OutboxMail::subject, db::Text)
+            .column("body", &OutboxMail::body, db::Text)
+            .column("html", &OutboxMail::html, db::Text)
+            .column("date", &OutboxMail::date, db::Integer)
+            .column("attempts", &OutboxMail::attempts, db::Integer)
+            .column("next_attempt_at", &OutboxMail::next_attempt_at, db::Integer, db::index)
+            .column("last_error", &OutboxMail::last_error, db::Text)
+            .column("status", &OutboxMail::status, db::String(16));
+    return model;
+}
+// ANCHOR_END: outbox_mapping
+
+void enqueue(db::Session& session, const mail::Message& msg) {
+    if (!msg.cc.empty() || !msg.bcc.empty() || !msg.attachments.empty() ||
+        !msg.extra_headers.empty() || !msg.reply_to.empty() || msg.charset != "utf-8")
+        throw std::invalid_argument(
+            "the outbox keeps subject, sender, recipients, body and html only: send a message "
+            "with cc, bcc, reply_to, attachments, extra headers or another charset with "
+            "Mail::send()");
+    msg.check_headers();  // a header injection fails the request now, not the drainer later
+    const auto date = msg.date.value_or(system_clock::now());
+    session.add(OutboxMail{
+        .message_id = msg.message_id.empty() ? mail::make_msgid() : msg.message_id,
+        .sender = msg.sender,
+        .recipients = join_lines(msg.recipients),
+        .subject = msg.subject,
+        .body = msg.body,
+        .html = msg.html,
+        .date = duration_cast<seconds>(date.time_since_epoch()).count(),
+        .attempts = 0,
+        .next_attempt_at = now_ms(),
+        .last_error = {},
+        .status = "pending",
+    });
+}
+
+mail::Message to_message(const OutboxMail& row) {
+    mail::Message msg(row.subject, row.sender, split_lines(row.recipients));
+    msg.body = row.body;
+    msg.html = row.html;
+    msg.date = system_clock::time_point(seconds(row.date));
+    msg.message_id = row.message_id;
+    return msg;
+}
+
+OutboxDrainer::OutboxDrainer(db::Database& database, mail::Mail& sender, OutboxOptions options)
+    : database_(database), mail_(sender), options_(std::move(options)) {}
+
+OutboxDrainer::~OutboxDrainer() { stop(); }
+
+void OutboxDrainer::log(const std::string& line) {
+    if (options_.log)
+        options_.log(line);
+    else
+        std::cerr << "mail: " << line << std::endl;
+}
+
+void OutboxDrainer::start() {
+    {
+        db::Session session(database_);
+        const auto now = now_ms();
+        std::size_t waiting = 0;
+        for (auto row : session.query<OutboxMail>().filter_by("status", "pending").all()) {
+            ++waiting;
+            if (row->next_attempt_at > now) {
+                row->next_attempt_at = now;
+                session.add(row);
+            }
+        }
+        session.commit();
+        if (waiting > 0) log(std::to_string(waiting) + " mails in the outbox, resuming");
+    }
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable()) return;
+    stopping_ = false;
+    woken_ = true;
+    thread_ = std::thread([this] { run(); });
+}
+
+void OutboxDrainer::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        woken_ = true;
+    }
+    wake_.notify_one();
+}
+
+void OutboxDrainer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void OutboxDrainer::run() {
+    // A row deferred for later has no one to wake the thread, so it also looks once a second;
+    // one indexed SELECT a second costs nothing next to SMTP.
+    constexpr auto poll = seconds(1);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        wake_.wait_for(lock, poll, [this] { return stopping_ || woken_; });
+        if (stopping_) break;
+        if (steady_clock::now() < server_ready_at_) {
+            wake_.wait_until(lock, server_ready_at_, [this] { return stopping_; });
+            continue;
+        }
+        woken_ = false;
+        lock.unlock();
+        DrainResult result;
+        try {
+            result = drain();
+        } catch (const std::exception& e) {  // the database was busy or locked: next round
+            log(std::string("outbox: ") + e.what());
+        }
+        lock.lock();
+        // A full batch may have more behind it.
+        if (static_cast<std::int64_t>(result.sent + result.failed + result.deferred) >=
+            options_.batch)
+            woken_ = true;
+    }
+}
+
+DrainResult OutboxDrainer::drain() {
+    DrainResult result;
+    db::Session session(database_);
+    auto due = session.query<OutboxMail>()
+                   .filter("status = ? AND next_attempt_at <= ?", {"pending", now_ms()})
+                   .order_by("id")
+                   .limit(options_.batch)
+                   .all();
+    std::optional<mail::Connection> connection;
+    for (auto row : due) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) break;
+        }
+        if (!connection) {
+            // A failure to open the session says nothing about the message: the server (or
+            // our settings) is the problem, so every row waits and none is charged an attempt.
+            try {
+                connection.emplace(mail_.connect());
+            } catch (const std::exception& e) {
+                std::lock_guard lock(mutex_);
+                server_backoff_ =
+                    std::clamp(server_backoff_ * 2, options_.first_backoff, options_.max_backoff);
+                server_ready_at_ = steady_clock::now() + server_backoff_;
+                if (!server_down_logged_) {
+                    server_down_logged_ = true;
+                    log(std::string("cannot reach the mail server, mails stay in the outbox: ") +
+                        e.what());
+                }
+                break;
+            }
+            std::lock_guard lock(mutex_);
+            if (server_down_logged_) log("the mail server answers again, sending the outbox");
+            server_down_logged_ = false;
+            server_backoff_ = milliseconds(0);
+        }
+        ++row->attempts;
+        try {
+            const auto delivery = connection->send(to_message(*row));
+            // The message reached the others. A refused address is logged, not retried: a
+            // resend would reach the others twice (the app's mails have one recipient).
+            for (const auto& r : delivery.refused)
+                log("delivered " + row->message_id + ", but " + delivery.server + " refused " +
+                    r.email + ": " + r.reply);
+            session.delete_(row);
+            ++result.sent;
+        } catch (const std::exception& e) {
+            const auto* error = dynamic_cast<const mail::MailError*>(&e);
+            row->last_error = e.what();
+            if (error && error->temporary()) {
+                const auto doublings = std::min<std::int64_t>(row->attempts - 1, 20);
+                const milliseconds backoff = std::min<milliseconds>(
+                    options_.first_backoff * (std::int64_t{1} << doublings), options_.max_backoff);
+                row->next_attempt_at = now_ms() + backoff.count();
+                ++result.deferred;
+            } else {
+                row->status = "failed";
+                log("could not deliver " + row->message_id + " to " + recipients_of(*row) + ": " +
+                    e.what());
+                ++result.failed;
+            }
+            session.add(row);
+            connection.reset();  // the session may be half-way through a transaction
+        }
+        // One commit per mail: a crash between the send and this commit sends that one mail
+        // again (same Message-ID), never loses it.
+        session.commit();
+    }
+    return result;
+}
+
+}  // namespace flasky

@@ -1,0 +1,112 @@
+#pragma once
+// The durable outbox: a mail the app accepted is a row in its own database, written in the
+// same transaction as whatever caused it (the new user), and a background drainer delivers
+// the rows. If SMTP is down, or the process stops, the rows wait; the next start resumes.
+// The book's send_async_email thread loses its message when the process dies; this cannot.
+//
+// It needs both common::db and common::mail, so it lives here and not in either (DESIGN.md).
+
+#include "common/db/db.hpp"
+#include "common/mail/mail.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace flasky {
+
+// ANCHOR: outbox_model
+/// class OutboxMail(db.Model): __tablename__ = 'outbox'. The fields that rebuild the same
+/// message on every attempt — above all the same Message-ID and Date, so a receiver can tell
+/// a retry from a new mail.
+struct OutboxMail {
+    std::int64_t id = 0;
+    std::string message_id;
+    std::string sender;
+    std::string recipients;  ///< To, one address a line
+    std::string subject;
+    std::string body;
+    std::string html;
+    std::int64_t date = 0;  ///< the Date header, seconds since 1970
+    std::int64_t attempts = 0;
+    std::int64_t next_attempt_at = 0;  ///< milliseconds since 1970; due when <= now
+    std::string last_error;
+    std::string status = "pending";  ///< "pending" until delivered (then deleted), or "failed"
+
+    static common::db::Model<OutboxMail>& model();
+};
+// ANCHOR_END: outbox_model
+
+/// Adds `msg` to the session's unit of work as a pending outbox row; nothing is written
+/// until the caller commits, so the mail exists exactly when the rest of the work does.
+/// Only the fields the app uses are kept (subject, sender, To, text and HTML bodies): a
+/// message with cc, bcc, attachments or extra headers is refused with std::invalid_argument.
+void enqueue(common::db::Session& session, const common::mail::Message& msg);
+
+/// The message a row stands for (same Message-ID and Date every time).
+common::mail::Message to_message(const OutboxMail& row);
+
+struct OutboxOptions {
+    std::chrono::milliseconds first_backoff{1000};  ///< doubled after each temporary failure
+    std::chrono::milliseconds max_backoff{60'000};
+    std::int64_t batch = 100;  ///< rows read per pass
+    /// One line per permanent failure, and when the server becomes unreachable or reachable
+    /// again. Unset → std::cerr, prefixed "mail: ".
+    std::function<void(std::string_view)> log{};
+};
+
+/// What one drain pass did.
+struct DrainResult {
+    std::size_t sent = 0;
+    std::size_t failed = 0;    ///< permanent failures, now status 'failed'
+    std::size_t deferred = 0;  ///< temporary failures, tried again after a back-off
+};
+
+/// Delivers due outbox rows through a Mail. start() runs a thread that drains whenever
+/// wake() is called or a back-off ends; drain() does one pass in the caller's thread
+/// (tests, commands).
+class OutboxDrainer {
+public:
+    OutboxDrainer(common::db::Database& database, common::mail::Mail& sender,
+                  OutboxOptions options = {});
+    OutboxDrainer(const OutboxDrainer&) = delete;
+    OutboxDrainer& operator=(const OutboxDrainer&) = delete;
+    /// stop()
+    ~OutboxDrainer();
+
+    /// Makes every pending row due now (a restart is often the fix for what failed) and
+    /// starts the thread.
+    void start();
+    /// A row was committed: drain soon (unless the server is in its back-off).
+    void wake();
+    /// Stops the thread after the attempt in flight (bounded by MAIL_TIMEOUT). Unsent rows
+    /// stay in the database for the next start.
+    void stop();
+
+    /// One pass over the rows due now, oldest first.
+    DrainResult drain();
+
+private:
+    void run();
+    void log(const std::string& line);
+
+    common::db::Database& database_;
+    common::mail::Mail& mail_;
+    OutboxOptions options_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool woken_ = false;
+    bool stopping_ = false;
+    // The server as a whole: after a failed connection nothing is tried until this passes.
+    std::chrono::milliseconds server_backoff_{0};
+    std::chrono::steady_clock::time_point server_ready_at_{};
+    bool server_down_logged_ = false;
+    std::thread thread_;
+};
+
+}  // namespace flasky

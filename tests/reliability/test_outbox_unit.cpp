@@ -1,0 +1,166 @@
+// The outbox on its own: the mail row lives and dies with the transaction that wrote it, a
+// permanent refusal is logged and kept, a temporary one is retried with the same Message-ID.
+#define BOOST_TEST_MODULE outbox
+#include <boost/test/unit_test.hpp>
+
+#include "common/flasky/models.hpp"
+#include "common/flasky/outbox.hpp"
+#include "common/mail/capture_server.hpp"
+#include "common/mail/mail.hpp"
+
+#include <Poco/TemporaryFile.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace db = common::db;
+namespace mail = common::mail;
+using flasky::OutboxMail;
+
+namespace {
+
+struct OutboxFixture {
+    Poco::TemporaryFile file;
+    db::Database database{"sqlite:///" + file.path(), flasky::metadata()};
+    std::vector<std::string> log;
+    OutboxFixture() { database.create_all(); }
+
+    static mail::Message new_user_mail(const std::string& to) {
+        mail::Message msg("[Flasky] New User", "flasky@example.com", {to});
+        msg.body = "User bob has joined.\n";
+        msg.html = "User <b>bob</b> has joined.\n";
+        return msg;
+    }
+    std::vector<db::Ptr<OutboxMail>> rows(db::Session& session) {
+        return session.query<OutboxMail>().all();
+    }
+    flasky::OutboxDrainer drainer(mail::Mail& sender) {
+        return flasky::OutboxDrainer(
+            database, sender,
+            {.first_backoff = std::chrono::milliseconds(0),
+             .log = [this](std::string_view line) { log.emplace_back(line); }});
+    }
+    static mail::MailSettings settings_for(std::uint16_t port) {
+        mail::MailSettings settings;
+        settings.server = "127.0.0.1";
+        settings.port = port;
+        settings.timeout = std::chrono::milliseconds(5000);
+        return settings;
+    }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(Outbox, OutboxFixture)
+
+BOOST_AUTO_TEST_CASE(a_rolled_back_user_leaves_no_mail) {
+    db::Session session(database);
+    session.add(flasky::User{.username = "bob"});
+    flasky::enqueue(session, new_user_mail("admin@example.com"));
+    session.rollback();
+    BOOST_TEST(session.query<flasky::User>().count() == 0);
+    BOOST_TEST(rows(session).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_committed_user_has_its_mail) {
+    const auto msg = new_user_mail("admin@example.com");
+    {
+        db::Session session(database);
+        session.add(flasky::User{.username = "bob"});
+        flasky::enqueue(session, msg);
+        session.commit();
+    }
+    db::Session session(database);
+    auto all = rows(session);
+    BOOST_REQUIRE(all.size() == 1u);
+    BOOST_TEST(all[0]->message_id == msg.message_id);
+    BOOST_TEST(all[0]->status == "pending");
+    const auto rebuilt = flasky::to_message(*all[0]);
+    BOOST_TEST(rebuilt.recipients == msg.recipients);
+    BOOST_TEST(rebuilt.html == msg.html);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_the_outbox_cannot_keep_is_refused) {
+    db::Session session(database);
+    auto msg = new_user_mail("admin@example.com");
+    msg.bcc = {"boss@example.com"};
+    BOOST_CHECK_THROW(flasky::enqueue(session, msg), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(a_permanent_550_is_logged_and_kept_as_failed) {
+    mail::CaptureServer smtp(mail::CaptureOptions{.refused_recipients = {"nobody@example.com"}});
+    mail::Mail sender(settings_for(smtp.port()));
+    {
+        db::Session session(database);
+        flasky::enqueue(session, new_user_mail("nobody@example.com"));
+        session.commit();
+    }
+    auto result = drainer(sender).drain();
+    BOOST_TEST(result.failed == 1u);
+    BOOST_TEST(result.sent == 0u);
+    db::Session session(database);
+    auto all = rows(session);
+    BOOST_REQUIRE(all.size() == 1u);
+    BOOST_TEST(all[0]->status == "failed");
+    BOOST_TEST(all[0]->last_error.find("550") != std::string::npos, all[0]->last_error);
+    BOOST_REQUIRE(log.size() == 1u);
+    BOOST_TEST(log[0].find("nobody@example.com") != std::string::npos, log[0]);
+    BOOST_TEST(log[0].find("550") != std::string::npos, log[0]);
+    // A failed row is not tried again.
+    BOOST_TEST(drainer(sender).drain().failed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_temporary_451_is_retried_with_the_same_message_id) {
+    mail::CaptureServer smtp(mail::CaptureOptions{.temporary_failures = 1});
+    mail::Mail sender(settings_for(smtp.port()));
+    const auto msg = new_user_mail("admin@example.com");
+    {
+        db::Session session(database);
+        flasky::enqueue(session, msg);
+        session.commit();
+    }
+    auto outbox = drainer(sender);
+    BOOST_TEST(outbox.drain().deferred == 1u);
+    {
+        db::Session session(database);
+        auto all = rows(session);
+        BOOST_REQUIRE(all.size() == 1u);
+        BOOST_TEST(all[0]->attempts == 1);
+        BOOST_TEST(all[0]->status == "pending");
+        BOOST_TEST(all[0]->last_error.find("451") != std::string::npos, all[0]->last_error);
+    }
+    BOOST_TEST(outbox.drain().sent == 1u);
+    BOOST_REQUIRE(smtp.wait_for(1, std::chrono::seconds(5)));
+    const auto received = smtp.messages().back().data;
+    BOOST_TEST(received.find("Message-ID: " + msg.message_id) != std::string::npos, received);
+    db::Session session(database);
+    BOOST_TEST(rows(session).empty());
+    BOOST_TEST(log.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_server_keeps_every_row_and_says_so_once) {
+    mail::CaptureServer probe;
+    const auto port = probe.port();
+    probe.stop();  // nothing listens on `port` now
+    mail::Mail sender(settings_for(port));
+    {
+        db::Session session(database);
+        for (int i = 0; i < 3; ++i) flasky::enqueue(session, new_user_mail("admin@example.com"));
+        session.commit();
+    }
+    auto outbox = drainer(sender);
+    outbox.drain();
+    outbox.drain();
+    db::Session session(database);
+    auto all = rows(session);
+    BOOST_TEST(all.size() == 3u);
+    for (const auto& row : all) {
+        BOOST_TEST(row->status == "pending");
+        BOOST_TEST(row->attempts == 0);  // the server failed, not the message
+    }
+    BOOST_REQUIRE(log.size() == 1u);
+    BOOST_TEST(log[0].find("cannot reach the mail server") != std::string::npos, log[0]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
