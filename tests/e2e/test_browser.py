@@ -217,6 +217,15 @@ if __name__ == "__main__":
         print(f"SKIPPED: the browser test needs {why}. On Debian, ./workbook test installs them "
               "(apt-get install chromium chromium-driver python3-selenium).", file=sys.stderr)
         sys.exit(SKIP)
+    try:
+        socket.getaddrinfo("localhost", None)
+    except OSError:
+        # chromedriver and chromium reach each other (and selenium reaches chromedriver) by the
+        # name "localhost"; a bare chroot or container without /etc/hosts cannot resolve it.
+        print("SKIPPED: this machine cannot resolve 'localhost', which chromedriver needs; "
+              "add the line '127.0.0.1 localhost' to /etc/hosts (every installed Debian has it).",
+              file=sys.stderr)
+        sys.exit(SKIP)
     if "FLASKY_BIN" not in os.environ:
         sys.exit("set FLASKY_BIN to build/bin/flasky (ctest does)")
     unittest.main(verbosity=2)
