@@ -8,6 +8,19 @@
 
 namespace common::db {
 
+std::string Dialect::type_ddl(ColumnType t) const {
+    switch (t.kind) {
+        case SqlType::Integer: return "INTEGER";
+        case SqlType::BigInteger: return "BIGINT";
+        case SqlType::String:
+            return t.length ? "VARCHAR(" + std::to_string(t.length) + ")" : "VARCHAR";
+        case SqlType::Text: return "TEXT";
+        case SqlType::Boolean: return "BOOLEAN";
+        case SqlType::Float: return "FLOAT";
+    }
+    return "INTEGER";
+}
+
 namespace {
 
 void write_text_literal(std::ostream& os, std::string_view s) {

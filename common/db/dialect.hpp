@@ -15,9 +15,9 @@
 
 namespace common::db {
 
-/// SQL column types the models can declare (SQLAlchemy's Integer, String(n), Text, Boolean,
-/// Float). Each dialect spells them in its own DDL.
-enum class SqlType { Integer, String, Text, Boolean, Float };
+/// SQL column types the models can declare (SQLAlchemy's Integer, BigInteger, String(n),
+/// Text, Boolean, Float). Each dialect spells them in its own DDL.
+enum class SqlType { Integer, BigInteger, String, Text, Boolean, Float };
 
 struct ColumnType {
     SqlType kind = SqlType::Integer;
@@ -125,8 +125,9 @@ public:
     static std::string accepted_uris();
 
     virtual std::string_view name() const = 0;
-    /// DDL spelling of a column type, e.g. INTEGER, VARCHAR(64).
-    virtual std::string type_ddl(ColumnType type) const = 0;
+    /// DDL spelling of a column type, e.g. INTEGER, VARCHAR(64): SQLAlchemy's generic
+    /// spellings, which SQLite and PostgreSQL share; a dialect that differs overrides it.
+    virtual std::string type_ddl(ColumnType type) const;
     /// DDL type of a table's own generated key (its only primary-key column, no foreign key):
     /// SQLite numbers an INTEGER PRIMARY KEY itself, PostgreSQL needs SERIAL.
     virtual std::string key_type_ddl(ColumnType type) const { return type_ddl(type); }

@@ -98,7 +98,7 @@ struct Field {
         if constexpr (std::is_same_v<U, bool>)
             return t == SqlType::Boolean || t == SqlType::Integer;
         else if constexpr (integral)
-            return t == SqlType::Integer;
+            return t == SqlType::Integer || t == SqlType::BigInteger;
         else if constexpr (std::is_same_v<U, double>)
             return t == SqlType::Float;
         else

@@ -334,18 +334,6 @@ public:
     explicit PgDialect(Target target) : target_(std::move(target)) {}
 
     std::string_view name() const override { return "postgresql"; }
-    // SQLAlchemy's PostgreSQL spellings, so create_all() makes the same tables.
-    std::string type_ddl(ColumnType t) const override {
-        switch (t.kind) {
-            case SqlType::Integer: return "INTEGER";
-            case SqlType::String:
-                return t.length ? "VARCHAR(" + std::to_string(t.length) + ")" : "VARCHAR";
-            case SqlType::Text: return "TEXT";
-            case SqlType::Boolean: return "BOOLEAN";
-            case SqlType::Float: return "FLOAT";
-        }
-        return "INTEGER";
-    }
     // The key numbers itself from a sequence (SQLAlchemy emits SERIAL for an Integer primary
     // key that is the table's only key column and no foreign key).
     std::string key_type_ddl(ColumnType t) const override {

@@ -15,6 +15,8 @@ namespace common::db {
 
 // ---- column types, spelled like SQLAlchemy's ----------------------------------------------
 inline constexpr ColumnType Integer{SqlType::Integer};
+/// 64-bit on every engine (PostgreSQL's INTEGER is 32-bit): for times in milliseconds.
+inline constexpr ColumnType BigInteger{SqlType::BigInteger};
 inline constexpr ColumnType Text{SqlType::Text};
 inline constexpr ColumnType Boolean{SqlType::Boolean};
 inline constexpr ColumnType Float{SqlType::Float};

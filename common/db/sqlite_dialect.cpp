@@ -167,17 +167,6 @@ public:
     }
 
     std::string_view name() const override { return "sqlite"; }
-    std::string type_ddl(ColumnType t) const override {
-        switch (t.kind) {
-            case SqlType::Integer: return "INTEGER";
-            case SqlType::String:
-                return t.length ? "VARCHAR(" + std::to_string(t.length) + ")" : "VARCHAR";
-            case SqlType::Text: return "TEXT";
-            case SqlType::Boolean: return "BOOLEAN";
-            case SqlType::Float: return "FLOAT";
-        }
-        return "INTEGER";
-    }
     std::string placeholder(int) const override { return "?"; }
     bool in_memory() const override { return path_.empty(); }
     std::string offset_without_limit() const override { return " LIMIT -1"; }

@@ -53,9 +53,9 @@ db::Model<OutboxMail>& OutboxMail::model() {
             .column("subject", &OutboxMail::subject, db::Text)
             .column("body", &OutboxMail::body, db::Text)
             .column("html", &OutboxMail::html, db::Text)
-            .column("date", &OutboxMail::date, db::Integer)
+            .column("date", &OutboxMail::date, db::BigInteger)
             .column("attempts", &OutboxMail::attempts, db::Integer)
-            .column("next_attempt_at", &OutboxMail::next_attempt_at, db::Integer, db::index)
+            .column("next_attempt_at", &OutboxMail::next_attempt_at, db::BigInteger, db::index)
             .column("last_error", &OutboxMail::last_error, db::Text)
             .column("status", &OutboxMail::status, db::String(16));
     return model;

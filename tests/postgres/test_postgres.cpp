@@ -24,6 +24,7 @@ struct Book {
     double price = 0;
     bool in_print = false;
     std::optional<std::int64_t> author_id{};
+    std::int64_t printed_ms = 0;  // milliseconds since 1970: past 2^31, so BigInteger
     db::One<Author> author{};
     static db::Model<Book>& model();
 };
@@ -49,7 +50,8 @@ db::Model<Book>& Book::model() {
             .column("title", &Book::title, db::Text)
             .column("price", &Book::price, db::Float)
             .column("in_print", &Book::in_print, db::Boolean)
-            .column("author_id", &Book::author_id, db::Integer, db::ForeignKey("authors.id"));
+            .column("author_id", &Book::author_id, db::Integer, db::ForeignKey("authors.id"))
+            .column("printed_ms", &Book::printed_ms, db::BigInteger);
     return m;
 }
 
@@ -155,7 +157,8 @@ BOOST_AUTO_TEST_CASE(create_all_makes_serial_keys_and_sqlalchemy_types) {
                "title text YES \n"
                "price double precision YES \n"
                "in_print boolean YES \n"
-               "author_id integer YES \n");
+               "author_id integer YES \n"
+               "printed_ms bigint YES \n");
     BOOST_TEST(text("SELECT conname || ' ' || contype::text FROM pg_constraint WHERE conrelid = "
                     "'authors'::regclass ORDER BY conname") ==
                "authors_name_key u\nauthors_pkey p\n");
@@ -165,7 +168,10 @@ BOOST_AUTO_TEST_CASE(create_all_makes_serial_keys_and_sqlalchemy_types) {
 
 BOOST_AUTO_TEST_CASE(keys_values_and_relationships_round_trip) {
     auto a = session->add(Author{.name = "Grinberg"});
-    auto b = session->add(Book{.title = "Flask Web Development", .price = 39.99, .in_print = true});
+    auto b = session->add(Book{.title = "Flask Web Development",
+                               .price = 39.99,
+                               .in_print = true,
+                               .printed_ms = 1796004471466});
     a->books.append(b);
     session->add(Book{.title = "It's \"quoted\" -- ; DROP TABLE books", .price = 0.5});
     session->commit();
@@ -180,6 +186,10 @@ BOOST_AUTO_TEST_CASE(keys_values_and_relationships_round_trip) {
     BOOST_TEST(other.query<Book>().filter("price < ?", {1.0}).one()->title ==
                "It's \"quoted\" -- ; DROP TABLE books");
     BOOST_TEST(other.query<Author>().one()->books.count() == 1);
+    // A 64-bit value bound against the column, as the mail outbox binds its next_attempt_at.
+    BOOST_TEST(
+        other.query<Book>().filter("printed_ms >= ?", {std::int64_t{1796004471466}}).count() == 1);
+    BOOST_TEST(found->printed_ms == 1796004471466);
 }
 
 BOOST_AUTO_TEST_CASE(unique_violation_is_integrity_error_named_like_sqlite) {
