@@ -134,12 +134,16 @@ def check_page(page_text, sections):
     return problems
 
 
-def read_notes():
+def read_notes(ci=None):
     if not NOTES.is_file():
-        raise AssertionError(
-            f"the notes are missing: expected {NOTES} (../shared/seed/notes.txt beside the "
-            "repository root). The docs' notes blocks are checked against that file; copy it "
-            "there (CI has it) and run again.")
+        why = (f"the notes are missing: expected {NOTES} (../shared/seed/notes.txt beside the "
+               "repository root). The docs' notes blocks are checked against that file; copy it "
+               "there and run again.")
+        # CI always has the notes, so there a missing file is a failure; a reader's clone of
+        # the repository alone has no notes, and the rest of the suite still means something.
+        if (os.environ.get("CI") == "true") if ci is None else ci:
+            raise AssertionError(why)
+        raise unittest.SkipTest(why)
     return notes_sections(NOTES.read_text(encoding="utf-8"))
 
 
@@ -252,11 +256,14 @@ class Checker(unittest.TestCase):
         saved, NOTES = NOTES, ROOT / "no-such-folder" / "notes.txt"
         try:
             with self.assertRaises(AssertionError) as caught:
-                read_notes()
+                read_notes(ci=True)
+            with self.assertRaises(unittest.SkipTest) as skipped:
+                read_notes(ci=False)
         finally:
             NOTES = saved
-        self.assertIn("the notes are missing", str(caught.exception))
-        self.assertIn("../shared/seed/notes.txt", str(caught.exception))
+        for e in (caught.exception, skipped.exception):
+            self.assertIn("the notes are missing", str(e))
+            self.assertIn("../shared/seed/notes.txt", str(e))
 
     def test_misspelt_marker_fails(self):
         problems = check_page("<!-- notes section 5 -->\n```\nx\n```\n", self.sections)
