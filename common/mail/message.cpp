@@ -78,6 +78,10 @@ public:
                 value_ += "\r\n ";
                 column_ = 1;
                 end = take(text, start, 75, overhead);
+                if (end == start)
+                    throw BadHeaderError("the charset name '" + charset +
+                                         "' is too long for an RFC 2047 encoded word (75 "
+                                         "characters at most); use a standard name like utf-8");
                 const std::string word = encoded_word(text.substr(start, end - start), charset);
                 value_ += word;
                 column_ += word.size();
@@ -113,11 +117,14 @@ private:
     static std::size_t take(const std::string& text, std::size_t start, std::size_t room,
                             std::size_t overhead) {
         if (room < overhead + 4) return start;
-        std::size_t end = std::min(text.size(), start + (room - overhead) / 4 * 3);
+        const std::size_t limit = std::min(text.size(), start + (room - overhead) / 4 * 3);
+        std::size_t end = limit;
         while (end > start && end < text.size() &&
                (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
             --end;
-        return end;
+        // No character boundary in reach means the bytes are not UTF-8, so there is no
+        // character to keep whole; backing off to `start` would never make progress.
+        return end == start ? limit : end;
     }
 
     static std::string encoded_word(const std::string& bytes, const std::string& charset) {

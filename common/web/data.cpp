@@ -49,7 +49,11 @@ std::string number_text(double d) {
     if (!std::isfinite(d)) return "null";  // JSON has no NaN/Infinity.
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
-    return std::string(buf, end);
+    std::string text(buf, end);
+    // Python writes 2.0, not 2: without the ".0" a float would come back from JSON (a
+    // session cookie) as an int.
+    if (text.find_first_of(".e") == std::string::npos) text += ".0";
+    return text;
 }
 
 void append_json(std::string& out, const Data& d) {

@@ -87,13 +87,13 @@ void check_shape(const mail::MimePart& root, const mail::Message& msg) {
                       "html without a two-part multipart/alternative");
 }
 
-std::string field(FuzzedDataProvider& in, std::size_t max = 120) {
+std::string field(FuzzedDataProvider& in, std::size_t max = 300) {
     return in.ConsumeRandomLengthString(max);
 }
 
 mail::Message build(FuzzedDataProvider& in) {
     mail::Message msg;
-    msg.subject = field(in, 300);
+    msg.subject = field(in, 1100);
     msg.sender = field(in);
     for (int n = in.ConsumeIntegralInRange(0, 3); n > 0; --n) msg.recipients.push_back(field(in));
     for (int n = in.ConsumeIntegralInRange(0, 2); n > 0; --n) msg.cc.push_back(field(in));
@@ -103,23 +103,24 @@ mail::Message build(FuzzedDataProvider& in) {
         case 0: break;  // the default, utf-8
         case 1: msg.charset = "us-ascii"; break;
         case 2: msg.charset = "iso-8859-1"; break;
-        default: msg.charset = field(in, 40); break;
+        default: msg.charset = field(in, 200); break;
     }
     for (int n = in.ConsumeIntegralInRange(0, 2); n > 0; --n) {
-        std::string name = field(in, 40);
+        // Long enough to reach the 998-character line limit on their own.
+        std::string name = field(in, 1100);
         msg.extra_headers.emplace_back(std::move(name), field(in, 200));
     }
     for (int n = in.ConsumeIntegralInRange(0, 2); n > 0; --n) {
         mail::Attachment a;
-        a.filename = field(in, 100);
-        if (in.ConsumeBool()) a.content_type = field(in, 60);
+        a.filename = field(in, 1100);
+        if (in.ConsumeBool()) a.content_type = field(in, 1100);
         a.data = field(in, 300);
         if (in.ConsumeBool()) a.disposition = "inline";
         msg.attachments.push_back(std::move(a));
     }
     msg.date = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
     msg.html = in.ConsumeBool() ? field(in, 400) : "";
-    msg.body = in.ConsumeRemainingAsString();
+    msg.body = in.ConsumeRemainingBytesAsString();
     return msg;
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace web = common::web;
@@ -83,6 +84,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!loaded) return 0;
     fuzz::require(loaded->is_object(), "loads() gave a non-object session");
     const auto again = serializer.loads(serializer.dumps(*loaded, now + 60), now);
+    if (!again || *again != *loaded)
+        std::fprintf(stderr, "loaded: %s\nagain:  %s\n", loaded->to_json().c_str(),
+                     again ? again->to_json().c_str() : "(nullopt)");
     fuzz::require(again.has_value() && *again == *loaded, "dumps → loads changed the session");
     return 0;
 }
