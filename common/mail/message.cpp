@@ -265,13 +265,19 @@ std::string filename_parameter(const std::string& filename, const std::string& c
     return param;
 }
 
-// SMTP needs CRLF line ends in the DATA; a C++ string literal body has bare "\n".
+// SMTP needs CRLF line ends in the DATA; a C++ string literal body has bare "\n". A lone
+// "\r" becomes CRLF too, as Python's smtplib does: a bare CR is not allowed in DATA, and
+// servers that read it as a line end are what SMTP smuggling exploits.
 std::string crlf(const std::string& text) {
     std::string out;
     out.reserve(text.size() + text.size() / 32);
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
-        out += text[i];
+        if (text[i] == '\r' || text[i] == '\n') {
+            out += "\r\n";
+            if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+        } else {
+            out += text[i];
+        }
     }
     return out;
 }
@@ -365,7 +371,10 @@ void Message::check_headers() const {
         if (name.empty() || name.find(':') != std::string::npos)
             throw BadHeaderError("header name '" + name + "' is empty or contains ':'");
     }
-    for (const auto& a : attachments) check("attachment filename", a.filename);
+    for (const auto& a : attachments) {
+        check("attachment filename", a.filename);
+        check("attachment content_type", a.content_type);  // written as the part's Content-Type
+    }
 }
 
 // ANCHOR: as_string

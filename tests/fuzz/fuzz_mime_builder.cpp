@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <set>
 #include <string>
 
@@ -27,12 +28,29 @@ namespace mail = common::mail;
 
 namespace {
 
+// The bytes around `at`, escaped, so a broken invariant shows where in the message it broke.
+void show(const std::string& wire, std::size_t at) {
+    const std::size_t from = at > 120 ? at - 120 : 0;
+    std::string text;
+    for (const char c : wire.substr(from, 200)) {
+        if (c == '\r')
+            text += "\\r";
+        else if (c == '\n')
+            text += "\\n\n";
+        else
+            text += c;
+    }
+    std::fprintf(stderr, "---- the message near byte %zu:\n%s\n----\n", at, text.c_str());
+}
+
 void check_lines(const std::string& wire) {
     std::size_t line_start = 0;
     for (std::size_t i = 0; i < wire.size(); ++i) {
         if (wire[i] == '\r') {
+            if (i + 1 >= wire.size() || wire[i + 1] != '\n') show(wire, i);
             fuzz::require(i + 1 < wire.size() && wire[i + 1] == '\n', "a bare CR in the message");
         } else if (wire[i] == '\n') {
+            if (i == 0 || wire[i - 1] != '\r' || i - 1 - line_start > 998) show(wire, i);
             fuzz::require(i > 0 && wire[i - 1] == '\r', "a bare LF in the message");
             fuzz::require(i - 1 - line_start <= 998, "a line over 998 characters");
             line_start = i + 1;
