@@ -368,8 +368,13 @@ void Message::check_headers() const {
     for (const auto& [name, value] : extra_headers) {
         check("header name '" + name + "'", name);
         check("header " + name, value);
-        if (name.empty() || name.find(':') != std::string::npos)
-            throw BadHeaderError("header name '" + name + "' is empty or contains ':'");
+        // RFC 5322 §3.6.8: a field name is printable ASCII (33-126) without ':'.
+        const bool ftext = std::all_of(name.begin(), name.end(),
+                                       [](char c) { return c > 32 && c < 127 && c != ':'; });
+        if (name.empty() || !ftext)
+            throw BadHeaderError("header name '" + name +
+                                 "' is empty or has a space, ':' or a character outside "
+                                 "printable ASCII");
     }
     for (const auto& a : attachments) {
         check("attachment filename", a.filename);

@@ -10,6 +10,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace common::web {
@@ -108,7 +109,12 @@ Data from_var(const Poco::Dynamic::Var& v) {
     if (v.isString()) return Data(v.extract<std::string>());
     if (v.isInteger()) {
         if (v.isSigned()) return Data(v.convert<std::int64_t>());
-        return Data(static_cast<std::int64_t>(v.convert<std::uint64_t>()));
+        const auto u = v.convert<std::uint64_t>();
+        // Above int64's range the nearest double, as for any other big number; a cast
+        // would turn 18446744073709551615 into -1.
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return Data(static_cast<double>(u));
+        return Data(static_cast<std::int64_t>(u));
     }
     if (v.isNumeric()) return Data(v.convert<double>());
     return Data(v.convert<std::string>());
