@@ -224,7 +224,8 @@ std::string unfold(const std::string& field, const std::string& value) {
 // RFC 2231 `filename*=utf-8''%E6%8A%A5...` otherwise, in numbered continuations
 // (`filename*0*=`, `filename*1*=`) when it would not fit a 78-column line.
 std::string filename_parameter(const std::string& filename, const std::string& charset) {
-    if (is_ascii(filename)) {
+    // A quoted name is one line: past ~900 characters it takes the continuations below.
+    if (is_ascii(filename) && filename.size() < 900) {
         std::string param = "filename=\"";
         for (char c : filename) {
             if (c == '"' || c == '\\') param += '\\';
@@ -379,6 +380,10 @@ void Message::check_headers() const {
     for (const auto& a : attachments) {
         check("attachment filename", a.filename);
         check("attachment content_type", a.content_type);  // written as the part's Content-Type
+        if (a.content_type.size() > 900)
+            throw BadHeaderError("an attachment's content type of " +
+                                 std::to_string(a.content_type.size()) +
+                                 " characters cannot fit SMTP's 998-character line");
     }
 }
 
