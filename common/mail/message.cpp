@@ -78,6 +78,10 @@ public:
                 value_ += "\r\n ";
                 column_ = 1;
                 end = take(text, start, 75, overhead);
+                if (end == start)
+                    throw BadHeaderError("the charset name '" + charset +
+                                         "' is too long for an RFC 2047 encoded word (75 "
+                                         "characters at most); use a standard name like utf-8");
                 const std::string word = encoded_word(text.substr(start, end - start), charset);
                 value_ += word;
                 column_ += word.size();
@@ -113,11 +117,14 @@ private:
     static std::size_t take(const std::string& text, std::size_t start, std::size_t room,
                             std::size_t overhead) {
         if (room < overhead + 4) return start;
-        std::size_t end = std::min(text.size(), start + (room - overhead) / 4 * 3);
+        const std::size_t limit = std::min(text.size(), start + (room - overhead) / 4 * 3);
+        std::size_t end = limit;
         while (end > start && end < text.size() &&
                (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
             --end;
-        return end;
+        // No character boundary in reach means the bytes are not UTF-8, so there is no
+        // character to keep whole; backing off to `start` would never make progress.
+        return end == start ? limit : end;
     }
 
     static std::string encoded_word(const std::string& bytes, const std::string& charset) {
@@ -217,7 +224,8 @@ std::string unfold(const std::string& field, const std::string& value) {
 // RFC 2231 `filename*=utf-8''%E6%8A%A5...` otherwise, in numbered continuations
 // (`filename*0*=`, `filename*1*=`) when it would not fit a 78-column line.
 std::string filename_parameter(const std::string& filename, const std::string& charset) {
-    if (is_ascii(filename)) {
+    // A quoted name is one line: past ~900 characters it takes the continuations below.
+    if (is_ascii(filename) && filename.size() < 900) {
         std::string param = "filename=\"";
         for (char c : filename) {
             if (c == '"' || c == '\\') param += '\\';
@@ -258,13 +266,19 @@ std::string filename_parameter(const std::string& filename, const std::string& c
     return param;
 }
 
-// SMTP needs CRLF line ends in the DATA; a C++ string literal body has bare "\n".
+// SMTP needs CRLF line ends in the DATA; a C++ string literal body has bare "\n". A lone
+// "\r" becomes CRLF too, as Python's smtplib does: a bare CR is not allowed in DATA, and
+// servers that read it as a line end are what SMTP smuggling exploits.
 std::string crlf(const std::string& text) {
     std::string out;
     out.reserve(text.size() + text.size() / 32);
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
-        out += text[i];
+        if (text[i] == '\r' || text[i] == '\n') {
+            out += "\r\n";
+            if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+        } else {
+            out += text[i];
+        }
     }
     return out;
 }
@@ -355,10 +369,22 @@ void Message::check_headers() const {
     for (const auto& [name, value] : extra_headers) {
         check("header name '" + name + "'", name);
         check("header " + name, value);
-        if (name.empty() || name.find(':') != std::string::npos)
-            throw BadHeaderError("header name '" + name + "' is empty or contains ':'");
+        // RFC 5322 §3.6.8: a field name is printable ASCII (33-126) without ':'.
+        const bool ftext = std::all_of(name.begin(), name.end(),
+                                       [](char c) { return c > 32 && c < 127 && c != ':'; });
+        if (name.empty() || !ftext)
+            throw BadHeaderError("header name '" + name +
+                                 "' is empty or has a space, ':' or a character outside "
+                                 "printable ASCII");
     }
-    for (const auto& a : attachments) check("attachment filename", a.filename);
+    for (const auto& a : attachments) {
+        check("attachment filename", a.filename);
+        check("attachment content_type", a.content_type);  // written as the part's Content-Type
+        if (a.content_type.size() > 900)
+            throw BadHeaderError("an attachment's content type of " +
+                                 std::to_string(a.content_type.size()) +
+                                 " characters cannot fit SMTP's 998-character line");
+    }
 }
 
 // ANCHOR: as_string

@@ -67,7 +67,8 @@ struct Message {
     std::vector<std::string> send_to() const;
 
     /// Throws BadHeaderError if a header value (sender, reply-to, an address, an extra
-    /// header) contains CR or LF, or the subject one not followed by whitespace (a legal
+    /// header, an attachment's file name or content type) contains CR or LF, or the
+    /// subject one not followed by whitespace (a legal
     /// fold, "Hi\r\n there", is unfolded when sent, as Flask-Mail allows).
     void check_headers() const;
 

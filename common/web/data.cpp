@@ -10,6 +10,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace common::web {
@@ -49,7 +50,11 @@ std::string number_text(double d) {
     if (!std::isfinite(d)) return "null";  // JSON has no NaN/Infinity.
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
-    return std::string(buf, end);
+    std::string text(buf, end);
+    // Python writes 2.0, not 2: without the ".0" a float would come back from JSON (a
+    // session cookie) as an int.
+    if (text.find_first_of(".e") == std::string::npos) text += ".0";
+    return text;
 }
 
 void append_json(std::string& out, const Data& d) {
@@ -104,7 +109,12 @@ Data from_var(const Poco::Dynamic::Var& v) {
     if (v.isString()) return Data(v.extract<std::string>());
     if (v.isInteger()) {
         if (v.isSigned()) return Data(v.convert<std::int64_t>());
-        return Data(static_cast<std::int64_t>(v.convert<std::uint64_t>()));
+        const auto u = v.convert<std::uint64_t>();
+        // Above int64's range the nearest double, as for any other big number; a cast
+        // would turn 18446744073709551615 into -1.
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return Data(static_cast<double>(u));
+        return Data(static_cast<std::int64_t>(u));
     }
     if (v.isNumeric()) return Data(v.convert<double>());
     return Data(v.convert<std::string>());
