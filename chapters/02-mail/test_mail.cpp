@@ -141,6 +141,16 @@ BOOST_AUTO_TEST_CASE(a_legally_folded_subject_is_unfolded_and_a_bare_line_break_
     }
 }
 
+BOOST_AUTO_TEST_CASE(invalid_utf8_in_a_subject_is_folded_without_hanging) {
+    // Found by tests/fuzz (mime_builder): a run of UTF-8 continuation bytes has no character
+    // boundary to fold at, and the folder used to loop forever on it.
+    Message msg(std::string(300, '\x80'), "a@example.com", {"b@example.com"});
+    msg.body = "x";
+    const std::string wire = msg.as_string();
+    std::istringstream lines(wire);
+    for (std::string line; std::getline(lines, line);) BOOST_TEST(line.size() <= 998u);
+}
+
 BOOST_AUTO_TEST_CASE(cc_is_spelled_cc_and_single_part_headers_keep_their_order) {
     Message msg("Hi", "a@example.com", {"b@example.com"});
     msg.cc = {"c@example.com"};

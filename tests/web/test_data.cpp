@@ -21,6 +21,17 @@ BOOST_AUTO_TEST_CASE(json_round_trip) {
     BOOST_TEST((Data::from_json(json) == d));
 }
 
+BOOST_AUTO_TEST_CASE(numbers_keep_their_kind_through_json) {
+    // Found by tests/fuzz (session_cookie): 2.0 came back as the int 2, and an integer past
+    // int64 wrapped to a negative one. Python's json keeps 2.0 a float and has big ints.
+    Data object = Data::from_json(Data(Data::Object{{"two", 2.0}}).to_json());
+    BOOST_TEST(object["two"].is_double());
+    BOOST_TEST(object["two"].as_double() == 2.0);
+    Data big = Data::from_json(R"({"n": 18446744073709551615})");
+    BOOST_TEST(big["n"].is_double());
+    BOOST_TEST(big["n"].as_double() > 1.8e19);
+}
+
 BOOST_AUTO_TEST_CASE(bad_json_and_wrong_types_say_what_is_wrong) {
     try {
         Data::from_json("{\"a\":");
