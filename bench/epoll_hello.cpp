@@ -13,6 +13,8 @@
 //                                                 number of cores; prints "listening 127.0.0.1:N")
 //
 // Stops on SIGTERM or SIGINT.
+#include "server_args.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -152,30 +154,12 @@ int usage(std::string_view why) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    unsigned long port = 0;
-    unsigned long threads = std::thread::hardware_concurrency();
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        char* end = nullptr;
-        if (arg == "--port" && i + 1 < argc) {
-            port = std::strtoul(argv[++i], &end, 10);
-            if (*end != '\0' || port > 65535) return usage("--port wants a number from 0 to 65535");
-        } else if (arg == "--threads" && i + 1 < argc) {
-            threads = std::strtoul(argv[++i], &end, 10);
-            if (*end != '\0' || threads < 1 || threads > 256)
-                return usage("--threads wants a number from 1 to 256");
-        } else {
-            return usage("unknown argument '" + std::string(arg) + "'");
-        }
-    }
-    if (threads == 0) threads = 1;
+    bench::ServerArgs args{0, std::thread::hardware_concurrency()};
+    if (const auto why = bench::parse_server_args(argc, argv, args, 256)) return usage(*why);
+    const unsigned long port = args.port;
+    const unsigned long threads = args.threads == 0 ? 1 : args.threads;
 
-    // Block the stop signals in every thread, so that only sigwait() below sees them.
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    const sigset_t stop = bench::block_stop_signals();
 
     // The first listener settles the port (when 0 asked for a free one); the others join it.
     std::vector<int> listeners{listener(static_cast<unsigned short>(port))};

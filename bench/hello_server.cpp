@@ -6,6 +6,8 @@
 //   bench_hello_server [--port N]     (N = 0 picks a free port; prints "listening 127.0.0.1:N")
 //
 // Stops cleanly on SIGTERM or SIGINT.
+#include "server_args.hpp"
+
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -51,24 +53,11 @@ int usage(std::string_view why) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    unsigned long port = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--port" && i + 1 < argc) {
-            char* end = nullptr;
-            port = std::strtoul(argv[++i], &end, 10);
-            if (*end != '\0' || port > 65535) return usage("--port wants a number from 0 to 65535");
-        } else {
-            return usage("unknown argument '" + std::string(arg) + "'");
-        }
-    }
+    bench::ServerArgs args{0, 0};
+    if (const auto why = bench::parse_server_args(argc, argv, args)) return usage(*why);
+    const unsigned long port = args.port;
 
-    // Block the stop signals before Poco starts its threads, so that only sigwait() sees them.
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    const sigset_t stop = bench::block_stop_signals();
 
     try {
         Poco::Net::ServerSocket socket(

@@ -13,6 +13,8 @@
 //                                                   prints "listening 127.0.0.1:N")
 //
 // Stops cleanly on SIGTERM or SIGINT.
+#include "server_args.hpp"
+
 #include <httplib.h>
 
 #include <csignal>
@@ -35,29 +37,12 @@ int usage(std::string_view why) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    unsigned long port = 0;
-    unsigned long threads = 32;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        char* end = nullptr;
-        if (arg == "--port" && i + 1 < argc) {
-            port = std::strtoul(argv[++i], &end, 10);
-            if (*end != '\0' || port > 65535) return usage("--port wants a number from 0 to 65535");
-        } else if (arg == "--threads" && i + 1 < argc) {
-            threads = std::strtoul(argv[++i], &end, 10);
-            if (*end != '\0' || threads < 1 || threads > 1024)
-                return usage("--threads wants a number from 1 to 1024");
-        } else {
-            return usage("unknown argument '" + std::string(arg) + "'");
-        }
-    }
+    bench::ServerArgs args{0, 32};
+    if (const auto why = bench::parse_server_args(argc, argv, args, 1024)) return usage(*why);
+    const unsigned long port = args.port;
+    const unsigned long threads = args.threads;
 
-    // Block the stop signals before any thread starts, so that only sigwait() sees them.
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    const sigset_t stop = bench::block_stop_signals();
 
     httplib::Server server;
     server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
