@@ -132,7 +132,7 @@ void run(std::ostream& out) {
 
 void serve(std::ostream& out, const std::string& config_name, const std::string& host,
            std::uint16_t port) {
-    flasky::manage::runserver(out, config_name, host, port);
+    flasky::manage::runserver(out, config_name, {.host = host, .port = port});
 }
 
 }  // namespace ch04

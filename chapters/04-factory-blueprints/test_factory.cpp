@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(production_refuses_to_serve_with_a_short_secret_key) {
     ScopedEnv uri{"DATABASE_URI", "sqlite:///" + file.path()};
     ScopedEnv secret{"SECRET_KEY", "only twenty-one bytes"};
     std::ostringstream out;
-    BOOST_CHECK_EXCEPTION(flasky::manage::runserver(out, "production", "127.0.0.1", 0, 1),
+    BOOST_CHECK_EXCEPTION(flasky::manage::runserver(out, "production", {.port = 0}),
                           common::config::ConfigError, [](const auto& e) {
                               return std::string(e.what()).find("SECRET_KEY of 21 bytes") !=
                                      std::string::npos;

@@ -34,6 +34,14 @@ private:
     std::string sql_;
 };
 
+/// The statement is fine but the database cannot run it now: locked by another connection
+/// past the busy timeout, the connection lost, a serialization failure. SQLAlchemy's
+/// OperationalError. Trying again later may work, so a web app answers 503, not 500.
+class OperationalError : public Error {
+public:
+    using Error::Error;
+};
+
 /// A previous flush failed; the session's transaction is gone until `rollback()`.
 class PendingRollbackError : public Error {
 public:

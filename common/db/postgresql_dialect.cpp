@@ -258,14 +258,15 @@ public:
                                  constraint, where);
         }
         if (state == "40001" || state == "40P01")
-            throw Error(
+            throw OperationalError(
                 "PostgreSQL could not serialize this transaction with a concurrent one (" + msg +
                 "); roll the session back and run the unit of work again\n[SQL: " + where + "]");
         if (PQstatus(conn_) != CONNECTION_OK || state.starts_with("08") || state == "57P01")
-            throw Error("lost the connection to PostgreSQL " + target_.describe() + " (" + msg +
-                        "); check that the server is still running (pg_isready), then roll the "
-                        "session back: the pool opens a new connection\n[SQL: " +
-                        where + "]");
+            throw OperationalError(
+                "lost the connection to PostgreSQL " + target_.describe() + " (" + msg +
+                "); check that the server is still running (pg_isready), then roll the "
+                "session back: the pool opens a new connection\n[SQL: " +
+                where + "]");
         throw Error("SQL error: " + msg + "\n[SQL: " + where + "]");
     }
 

@@ -59,7 +59,7 @@ Connection& Session::write_connection() {
             if (!db_->dialect().in_memory()) {
                 writing_ = std::unique_lock(db_->writer(), std::defer_lock);
                 if (!writing_.try_lock_for(std::chrono::seconds(5)))
-                    throw Error(
+                    throw OperationalError(
                         "database is locked: another session of this program kept a write "
                         "transaction open "
                         "for 5 s; commit, roll back or close sessions when their work is done");

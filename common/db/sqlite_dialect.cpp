@@ -24,13 +24,25 @@ namespace {
 
 constexpr int busy_timeout_ms = 5000;
 
+/// The error for a failed SQLite call on `sql`: a lock still held when the busy timeout ran
+/// out is an OperationalError (try again later; a web app answers 503), anything else an Error.
+[[noreturn]] void raise(int rc, const std::string& msg, const std::string& sql) {
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        throw OperationalError("database is locked: another connection kept a write transaction "
+                               "open longer than the " +
+                               std::to_string(busy_timeout_ms) + " ms busy timeout\n[SQL: " + sql +
+                               "]");
+    throw Error("SQL error: " + msg + "\n[SQL: " + sql + "]");
+}
+
 class SqliteStatement final : public Statement {
 public:
     SqliteStatement(sqlite3* db, const std::string& sql, std::ostream* echo)
         : Statement(sql, echo), db_(db) {
-        if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
-                               SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
-            throw Error(std::string("SQL error: ") + sqlite3_errmsg(db) + "\n[SQL: " + sql + "]");
+        if (int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                                        SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+            rc != SQLITE_OK)
+            raise(rc, sqlite3_errmsg(db), sql);
     }
     ~SqliteStatement() override { sqlite3_finalize(stmt_); }
 
@@ -77,11 +89,7 @@ private:
             throw IntegrityError("IntegrityError: " + msg + "\n[SQL: " + where + "]", constraint,
                                  where);
         }
-        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
-            throw Error("database is locked: another connection kept a write transaction open "
-                        "longer than the " +
-                        std::to_string(busy_timeout_ms) + " ms busy timeout\n[SQL: " + where + "]");
-        throw Error("SQL error: " + msg + "\n[SQL: " + where + "]");
+        raise(rc, msg, where);
     }
 
     sqlite3* db_;
@@ -133,10 +141,10 @@ protected:
     }
     void do_execute(const std::string& sql) override {
         char* err = nullptr;
-        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        if (int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err); rc != SQLITE_OK) {
             std::string msg = err ? err : "unknown error";
             sqlite3_free(err);
-            throw Error("SQL error: " + msg + "\n[SQL: " + sql + "]");
+            raise(rc, msg, sql);
         }
     }
 

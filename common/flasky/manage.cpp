@@ -23,9 +23,12 @@ namespace {
 constexpr const char* usage =
     "usage: flasky <command> [options]\n"
     "\n"
-    "  runserver [--host 127.0.0.1] [--port 5000] [--threads N]\n"
+    "  runserver [--host 127.0.0.1] [--port 5000] [--threads N] [--workers W]\n"
     "                                                serve the app (Ctrl+C stops it); N event\n"
-    "                                                loops (default: four per core)\n"
+    "                                                loops (default: four per core), up to W\n"
+    "                                                threads for the views of writes (default\n"
+    "                                                64; 0: every view on the loops)\n"
+    "            [--reads-on-workers]                GET views on the workers too\n"
     "  routes                                        print the URL map\n"
     "  db create | db drop                           create or drop the tables\n"
     "  test [NAME ...]                               run the test suite verbosely\n"
@@ -45,8 +48,8 @@ std::string test_program() {
 
 }  // namespace
 
-void runserver(std::ostream& out, std::string_view config_name, const std::string& host,
-               std::uint16_t port, int threads) {
+void runserver(std::ostream& out, std::string_view config_name,
+               common::web::ServerOptions options) {
     auto app = create_app(config_name);
     // Serving for real: a session key that can be guessed forges sessions and CSRF tokens.
     // (ProductionConfig refuses an empty or default key; serving also wants 32 bytes.)
@@ -65,8 +68,7 @@ void runserver(std::ostream& out, std::string_view config_name, const std::strin
         insert_roles(session);
     }
     mail.outbox(*app).start();  // resumes what the last run left in the outbox
-    common::web::ServerOptions options{
-        .host = host, .port = port, .threads = threads, .access_log = &std::clog};
+    options.access_log = &std::clog;
     common::web::Server server(*app, options);
     server.run(out);
 }
@@ -136,9 +138,11 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     const std::string& command = args[0];
     try {
         if (command == "runserver") {
+            common::web::ServerOptions options;
             std::string host = "127.0.0.1";
             long port = 5000;
-            long threads = common::web::default_server_threads();
+            long threads = options.threads;
+            long workers = options.max_workers;
             for (std::size_t i = 1; i < args.size(); ++i) {
                 if (args[i] == "--host" && i + 1 < args.size())
                     host = args[++i];
@@ -146,6 +150,10 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
                     port = std::strtol(args[++i].c_str(), nullptr, 10);
                 else if (args[i] == "--threads" && i + 1 < args.size())
                     threads = std::strtol(args[++i].c_str(), nullptr, 10);
+                else if (args[i] == "--workers" && i + 1 < args.size())
+                    workers = std::strtol(args[++i].c_str(), nullptr, 10);
+                else if (args[i] == "--reads-on-workers")
+                    options.reads_on_loops = false;
                 else {
                     err << "flasky runserver: unknown option '" << args[i] << "'\n" << usage;
                     return 2;
@@ -159,8 +167,15 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
                 err << "flasky runserver: --threads must be 1-1024\n";
                 return 2;
             }
-            runserver(out, choice.name, host, static_cast<std::uint16_t>(port),
-                      static_cast<int>(threads));
+            if (workers < 0 || workers > 4096) {
+                err << "flasky runserver: --workers must be 0-4096\n";
+                return 2;
+            }
+            options.host = host;
+            options.port = static_cast<std::uint16_t>(port);
+            options.threads = static_cast<int>(threads);
+            options.max_workers = static_cast<int>(workers);
+            runserver(out, choice.name, options);
             return 0;
         }
         if (command == "routes" && args.size() == 1) {

@@ -18,11 +18,11 @@ class App;
 namespace flasky::manage {
 
 // ANCHOR: commands
-/// flasky runserver [--host H] [--port P] [--threads N]: create_app(config_name), create
-/// missing tables and the default roles (so a first run on an empty database works), serve
-/// with N event loops until Ctrl+C/SIGTERM.
-void runserver(std::ostream& out, std::string_view config_name, const std::string& host,
-               std::uint16_t port, int threads = common::web::default_server_threads());
+/// flasky runserver [--host H] [--port P] [--threads N] [--workers W]: create_app(config_name),
+/// create missing tables and the default roles (so a first run on an empty database works),
+/// serve until Ctrl+C/SIGTERM (the access log goes to std::clog).
+void runserver(std::ostream& out, std::string_view config_name,
+               common::web::ServerOptions options = {});
 
 /// flasky routes: the URL map, as `flask routes` prints it.
 void routes(std::ostream& out, std::string_view config_name);

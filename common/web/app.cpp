@@ -294,6 +294,7 @@ App& App::register_blueprint(const Blueprint& bp, std::optional<std::string> url
     // The records keep their scope: the blueprint's name, or "" for its app-wide ones.
     auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
     append(records_.error_handlers, bp.records_.error_handlers);
+    append(records_.exception_handlers, bp.records_.exception_handlers);
     append(records_.before_request, bp.records_.before_request);
     append(records_.after_request, bp.records_.after_request);
     append(records_.teardown_request, bp.records_.teardown_request);
@@ -431,6 +432,10 @@ Response App::handle(Request& req) {
                 response = dispatch_request(ctx);
         } catch (const HTTPError& e) {
             response = handle_user_exception(ctx, e);
+        } catch (...) {
+            auto handled = handle_user_exception(ctx, std::current_exception());
+            if (!handled) throw;  // no handler for its class: the 500 path below
+            response = std::move(*handled);
         }
         finalize_request(ctx, response);
     } catch (...) {
@@ -504,6 +509,17 @@ bool App::is_csrf_exempt(std::string_view endpoint) const {
 
 /// An HTTPError (abort(404), a routing 405...): the blueprint's handler for its code, else the
 /// app's, else Werkzeug's plain page. The error's headers (Allow, Location) are kept.
+/// An exception that is not an HTTPError: the handler registered for its class, the
+/// blueprint's before the app's, the newest first; nullopt when none is.
+std::optional<Response> App::handle_user_exception(Context& ctx, std::exception_ptr error) {
+    std::optional<Response> response;
+    for_each_reversed(records_.exception_handlers, ctx.request.blueprint,
+                      [&](ExceptionHandler& handler) {
+                          if (!response) response = handler(ctx, error);
+                      });
+    return response;
+}
+
 Response App::handle_user_exception(Context& ctx, const HTTPError& error) {
     const ErrorHandler* handler = nullptr;
     const std::string& blueprint = ctx.request.blueprint;

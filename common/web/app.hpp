@@ -57,6 +57,12 @@ public:
 
     /// @bp.app_errorhandler(code): for the whole app (404 pages, 500 pages).
     Blueprint& app_errorhandler(int code, ErrorHandler handler);
+    /// @bp.app_errorhandler(E): for an E thrown anywhere in the app.
+    template <class E>
+    Blueprint& app_errorhandler(std::function<Response(Context&, const E&)> handler) {
+        records_.exception_handlers.push_back({"", handler_for<E>(std::move(handler))});
+        return *this;
+    }
     /// The app-wide variants of the hooks (before_app_request etc.).
     Blueprint& before_app_request(BeforeRequest hook);
     Blueprint& after_app_request(AfterRequest hook);
@@ -269,6 +275,7 @@ private:
     std::optional<Response> preprocess_request(Context& ctx);
     Response dispatch_request(Context& ctx);
     Response handle_user_exception(Context& ctx, const HTTPError& error);
+    std::optional<Response> handle_user_exception(Context& ctx, std::exception_ptr error);
     void finalize_request(Context& ctx, Response& response);
     void save_session(Context& ctx, Response& response);
     Response handle_exception(Context& ctx, std::exception_ptr error);

@@ -70,7 +70,56 @@ const std::string& log_time() {
     });
 }
 
+/// Methods that only read (RFC 9110's safe methods our views answer).
+bool is_read(const FramedRequest& framed) {
+    const std::string& m = framed.request.method;
+    return m == "GET" || m == "HEAD" || m == "OPTIONS";
+}
+
 }  // namespace
+
+// ---- WorkerPool -----------------------------------------------------------------------
+
+WorkerPool::~WorkerPool() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void WorkerPool::submit(Connection* connection) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(connection);
+        // A thread more only when every thread has work: one that just finished, or waits,
+        // takes this request.
+        if (busy_ + queue_.size() > threads_.size() && threads_.size() < max_)
+            threads_.emplace_back([this] { run(); });
+    }
+    wake_.notify_one();
+}
+
+std::size_t WorkerPool::threads() {
+    std::lock_guard lock(mutex_);
+    return threads_.size();
+}
+
+void WorkerPool::run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        wake_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;  // stopping, and nothing left to answer
+        Connection* connection = queue_.front();
+        queue_.pop_front();
+        ++busy_;
+        lock.unlock();
+        connection->work();
+        lock.lock();
+        --busy_;
+    }
+}
 
 // ---- Connection -----------------------------------------------------------------------
 
@@ -86,8 +135,9 @@ Connection::Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketR
         shared_.open.insert(this);
     }
     // Last: from here on the loop's thread may call us, and may even have closed (and
-    // deleted) the connection before the next line, so no member is touched after it.
-    loop.addEventHandler(socket_, readable());
+    // deleted) the connection before the next line, so only copies are used.
+    Poco::Net::StreamSocket watched = socket_;
+    loop.addEventHandler(watched, readable());
     loop.wakeUp();  // a loop without connections sleeps; have it poll this one now
 }
 
@@ -101,10 +151,8 @@ Connection::~Connection() {
     if (last) shared_.emptied.notify_all();
     try {
         if (!abandoned_) {
-            if (waiting_writable_)
-                loop_.removeEventHandler(socket_, writable());
-            else
-                loop_.removeEventHandler(socket_, readable());
+            if (watching_ == Watch::writable) loop_.removeEventHandler(socket_, writable());
+            if (watching_ == Watch::readable) loop_.removeEventHandler(socket_, readable());
         }
         socket_.close();
     } catch (...) {}
@@ -115,7 +163,10 @@ void Connection::sweep(Clock::time_point now) {
     const auto age = now - Clock::time_point(Clock::duration(since_.load()));
     bool expired = false;
     switch (state) {
-        case idle: expired = shared_.stopping || age > shared_.keep_alive; break;
+        case idle:
+            // Bytes the loop has not read yet are a request on its way, not idleness.
+            expired = (shared_.stopping || age > shared_.keep_alive) && !has_unread_bytes();
+            break;
         case receiving:
         case writing:
             // While stopping, a half-sent request gets a few seconds, not the full timeout.
@@ -130,6 +181,14 @@ void Connection::sweep(Clock::time_point now) {
         try {
             socket_.shutdown();
         } catch (...) {}
+    }
+}
+
+bool Connection::has_unread_bytes() {
+    try {
+        return socket_.available() > 0;
+    } catch (...) {
+        return false;
     }
 }
 
@@ -198,9 +257,63 @@ void Connection::serve() {
         in_.erase(0, framed.consumed);
         sent_continue_ = false;
         if (!move(receiving, handling)) return;
+        if (shared_.workers && !on_worker_ && !(shared_.reads_on_loops && is_read(framed)))
+            return hand_to_worker(std::move(framed));
         if (!respond(framed)) return;
         if (!move(handling, in_.empty() ? idle : receiving)) return;
     }
+}
+
+// ANCHOR: hand_to_worker
+void Connection::hand_to_worker(FramedRequest framed) {
+    handed_over_ = std::move(framed);
+    wanted_ = Watch::readable;
+    want(Watch::none);  // the loop forgets the socket: no event reaches us while a worker works
+    on_worker_ = true;
+    shared_.workers->submit(this);  // from here on the worker owns the connection
+}
+
+void Connection::work() {
+    try {
+        FramedRequest framed = std::move(handed_over_);
+        if (respond(framed) && move(handling, in_.empty() ? idle : receiving)) serve();
+    } catch (...) {
+        // A reset connection: shut it down, and the loop sees end-of-file and deletes it.
+        state_.store(closing);
+        try {
+            socket_.shutdown();
+        } catch (...) {}
+        wanted_ = Watch::readable;
+    }
+    hand_back();
+}
+
+void Connection::hand_back() {
+    // Copies first: once the loop watches the socket again it may delete the connection.
+    Poco::Net::SocketReactor& loop = loop_;
+    Poco::Net::StreamSocket socket = socket_;
+    const Watch watch = wanted_ == Watch::none ? Watch::readable : wanted_;
+    on_worker_ = false;
+    watching_ = watch;
+    if (watch == Watch::writable)
+        loop.addEventHandler(socket, writable());
+    else
+        loop.addEventHandler(socket, readable());
+    loop.wakeUp();  // a loop left without sockets sleeps; have it poll this one now
+}
+// ANCHOR_END: hand_to_worker
+
+void Connection::want(Watch watch) {
+    if (on_worker_) {
+        wanted_ = watch;
+        return;
+    }
+    if (watch == watching_) return;
+    if (watching_ == Watch::readable) loop_.removeEventHandler(socket_, readable());
+    if (watching_ == Watch::writable) loop_.removeEventHandler(socket_, writable());
+    watching_ = watch;
+    if (watch == Watch::readable) loop_.addEventHandler(socket_, readable());
+    if (watch == Watch::writable) loop_.addEventHandler(socket_, writable());
 }
 
 bool Connection::respond(FramedRequest& framed) {
@@ -247,11 +360,7 @@ bool Connection::flush() {
         const int chunk = static_cast<int>(std::min<std::size_t>(out_.size() - out_sent_, INT_MAX));
         const int n = send_some(out_.data() + out_sent_, chunk);
         if (n < 0) {  // the socket's buffer is full: wait until the client reads
-            if (!waiting_writable_) {
-                waiting_writable_ = true;
-                loop_.removeEventHandler(socket_, readable());
-                loop_.addEventHandler(socket_, writable());
-            }
+            want(Watch::writable);
             int state = state_.load();
             if (state != writing && !state_.compare_exchange_strong(state, writing)) return false;
             touch();
@@ -262,10 +371,8 @@ bool Connection::flush() {
     }
     out_.clear();
     out_sent_ = 0;
-    if (waiting_writable_) {
-        waiting_writable_ = false;
-        loop_.removeEventHandler(socket_, writable());
-        loop_.addEventHandler(socket_, readable());
+    if (state_.load() == writing) {
+        want(Watch::readable);
         if (!move(writing, in_.empty() ? idle : receiving)) return false;
     }
     if (close_after_write_) {
@@ -278,10 +385,11 @@ bool Connection::flush() {
 void Connection::linger() {
     state_.store(lingering);
     touch();
+    want(Watch::readable);  // read and drop until the client closes
     try {
         socket_.shutdownSend();
     } catch (...) {
-        close();
+        if (!on_worker_) close();
     }
 }
 

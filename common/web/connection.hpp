@@ -19,11 +19,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <iosfwd>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 namespace common::web {
 
@@ -53,6 +55,34 @@ using Clock = std::chrono::steady_clock;
 
 class Connection;
 
+/// Views run here, off the event loops: a view that waits (a database another process has
+/// locked, a slow query) holds one worker thread, not a loop and every connection on it.
+/// Threads are started on demand up to `max_threads`; past that, requests wait their turn in
+/// order. Hand-written because Poco::ThreadPool refuses work when every thread is busy
+/// (NoThreadAvailableException) instead of queueing it.
+class WorkerPool {
+public:
+    explicit WorkerPool(std::size_t max_threads) : max_(max_threads) {}
+    ~WorkerPool();  ///< answers what is queued, then joins the threads
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    /// Runs connection->work() on a worker thread.
+    void submit(Connection* connection);
+    /// Threads started so far (they stay until the server stops).
+    std::size_t threads();
+
+private:
+    void run();
+    const std::size_t max_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Connection*> queue_;
+    std::vector<std::thread> threads_;
+    std::size_t busy_ = 0;  ///< threads inside work()
+    bool stopping_ = false;
+};
+
 /// What every connection of one server shares.
 struct ConnectionShared {
     ConnectionShared(App& a, AccessLog& l, const Limits& fl, Clock::duration ka, Clock::duration rt,
@@ -64,6 +94,8 @@ struct ConnectionShared {
     Clock::duration keep_alive;
     Clock::duration request_timeout;
     std::size_t max_connections;
+    WorkerPool* workers = nullptr;  ///< where views run; nullptr: on the loops themselves
+    bool reads_on_loops = true;     ///< GET, HEAD and OPTIONS views still run on the loops
     std::atomic<bool> stopping{false};
     std::mutex mutex;                 ///< guards `open` and `sweeping`; never held during a request
     std::condition_variable emptied;  ///< the last connection closed
@@ -74,11 +106,15 @@ struct ConnectionShared {
 
 /// One client connection, driven by the events of the loop (SocketReactor) it lives on.
 ///
-/// Requests are answered on the loop's thread, one at a time per connection, in order
-/// (pipelined requests queue in the buffer). While a response cannot be written in full,
-/// the connection stops reading: a client that does not read its answers cannot make the
-/// server buffer more. The sweeper thread closes connections that idle or stall (see
-/// sweep()); the connection deletes itself when it closes.
+/// The loop reads and frames requests. A complete request that writes (or any, as
+/// configured) is handed to a worker (WorkerPool): the loop stops watching the connection,
+/// so exactly one thread owns it at a time, and the worker answers that request and any
+/// pipelined behind it, in order, then gives the connection back to the loop. Reads, and
+/// every request without a pool, the loop answers itself.
+/// While a response cannot be written in full, the connection stops reading: a client that
+/// does not read its answers cannot make the server buffer more. The sweeper thread closes
+/// connections that idle or stall (see sweep()); a connection is deleted on its loop's
+/// thread when it closes.
 class Connection {
 public:
     enum State : int { idle, receiving, handling, writing, lingering, closing };
@@ -97,11 +133,21 @@ public:
     /// without touching its (already gone) loop.
     void abandon();
 
+    /// On a worker thread: answers the request the loop handed over (and any pipelined
+    /// behind it), then gives the connection back to its loop.
+    void work();
+
 private:
+    /// Which event the loop watches the connection for; none while a worker owns it.
+    enum class Watch { none, readable, writable };
+
     Poco::NObserver<Connection, Poco::Net::ReadableNotification> readable();
     Poco::NObserver<Connection, Poco::Net::WritableNotification> writable();
 
     void touch() { since_.store(Clock::now().time_since_epoch().count()); }
+
+    /// The client sent bytes the loop has not read yet (FIONREAD).
+    bool has_unread_bytes();
 
     /// Moves from `from` to `to`, unless the sweeper closed the connection meanwhile.
     bool move(int from, int to);
@@ -110,13 +156,26 @@ private:
 
     void on_writable(const Poco::AutoPtr<Poco::Net::WritableNotification>&);
 
-    /// Answers every complete request in the buffer, in order. Returns when the buffer
-    /// holds no complete request, when a response is waiting to be written, or after the
-    /// connection closed (then `this` is gone).
+    /// Answers every complete request in the buffer, in order (on the loop, each is handed
+    /// to a worker when there is a pool). Returns when the buffer holds no complete request,
+    /// when a response is waiting to be written, or after the connection closed or was handed
+    /// over (then `this` must not be touched).
     void serve();
 
-    /// Runs the app on one request and queues its response. False when the connection closed.
+    /// Runs the app on one request and queues its response. False when the connection
+    /// cannot go on now (its answer waits for the socket, or it is closing).
     bool respond(FramedRequest& framed);
+
+    /// On the loop: stop watching the socket and queue the request for a worker.
+    void hand_to_worker(FramedRequest framed);
+
+    /// On the worker, its last step: the loop watches the socket again (for what `want()`
+    /// asked), and may call or delete the connection from then on.
+    void hand_back();
+
+    /// The event to wait for next. On the loop it is watched at once; on a worker it is
+    /// remembered for hand_back().
+    void want(Watch watch);
 
     void reject(int status, const std::string& why);
 
@@ -125,7 +184,7 @@ private:
 
     /// Writes what the socket takes. True when everything went out and the connection
     /// stays open; false when the rest waits for the socket to drain, or the connection
-    /// closed.
+    /// is closing.
     bool flush();
 
     /// Closes after the last response: stop sending, then read and drop what the client
@@ -147,9 +206,12 @@ private:
     std::string in_;
     std::string out_;
     std::size_t out_sent_ = 0;
+    FramedRequest handed_over_;  ///< the request a worker is to answer
     bool close_after_write_ = false;
     bool sent_continue_ = false;
-    bool waiting_writable_ = false;
+    bool on_worker_ = false;            ///< a worker owns the connection; the loop ignores it
+    Watch watching_ = Watch::readable;  ///< what the loop watches now
+    Watch wanted_ = Watch::readable;    ///< what hand_back() will have it watch
     bool abandoned_ = false;
     std::atomic<int> state_{idle};
     std::atomic<Clock::rep> since_{0};  ///< when the state last changed or bytes last moved

@@ -28,6 +28,9 @@ class Context;
 using View = std::function<Response(Context&)>;
 /// An error handler: renders the error page for `error.code()`. Flask's errorhandler(code).
 using ErrorHandler = std::function<Response(Context&, const HTTPError&)>;
+/// Flask's errorhandler(ExceptionClass), type-erased: the answer for `error` when it is of the
+/// handler's class, nullopt otherwise.
+using ExceptionHandler = std::function<std::optional<Response>(Context&, std::exception_ptr error)>;
 /// before_request: return a Response to answer without calling the view; nullopt to go on.
 using BeforeRequest = std::function<std::optional<Response>(Context&)>;
 /// after_request: may change the response (add headers, cookies).
@@ -48,9 +51,25 @@ struct ScopedErrorHandler {
     ErrorHandler fn;
 };
 
+/// `handler` as an ExceptionHandler: called for an E (or a class derived from it).
+template <class E>
+ExceptionHandler handler_for(std::function<Response(Context&, const E&)> handler) {
+    return [fn = std::move(handler)](Context& ctx,
+                                     std::exception_ptr error) -> std::optional<Response> {
+        try {
+            std::rethrow_exception(error);
+        } catch (const E& e) {
+            return fn(ctx, e);
+        } catch (...) {
+            return std::nullopt;
+        }
+    };
+}
+
 /// The records both App and Blueprint keep (Flask's Scaffold attributes).
 struct SetupRecords {
     std::vector<ScopedErrorHandler> error_handlers;
+    std::vector<Scoped<ExceptionHandler>> exception_handlers;
     std::vector<Scoped<BeforeRequest>> before_request;
     std::vector<Scoped<AfterRequest>> after_request;
     std::vector<Scoped<Teardown>> teardown_request;
@@ -76,6 +95,16 @@ public:
     Self& errorhandler(int code, ErrorHandler handler) {
         return setup("errorhandler", [&](Self& self) {
             records_.error_handlers.push_back({self.scope(), code, std::move(handler)});
+        });
+    }
+    /// @app.errorhandler(E): an E (or a class derived from it) thrown by a view or a
+    /// before_request hook is answered by `handler` instead of the 500 page, e.g.
+    /// `app.errorhandler<db::OperationalError>(...)` answers a locked database with 503.
+    template <class E>
+    Self& errorhandler(std::function<Response(Context&, const E&)> handler) {
+        return setup("errorhandler", [&](Self& self) {
+            records_.exception_handlers.push_back(
+                {self.scope(), handler_for<E>(std::move(handler))});
         });
     }
     /// @app.before_request; on a blueprint only before its own views.

@@ -136,6 +136,7 @@ struct Server::Impl {
     ServerOptions options;
     std::unique_ptr<AccessLog> log;
     std::unique_ptr<ConnectionShared> shared;
+    std::unique_ptr<WorkerPool> workers;
     std::unique_ptr<Acceptor> acceptor;
     std::thread sweeper;
     std::uint16_t port = 0;
@@ -168,6 +169,8 @@ Server::Server(App& app, ServerOptions options)
     : impl_(std::make_unique<Impl>(app, std::move(options))) {
     app.freeze();
     if (impl_->options.threads < 1) throw UsageError("ServerOptions.threads must be at least 1");
+    if (impl_->options.max_workers < 0)
+        throw UsageError("ServerOptions.max_workers must be 0 (views on the loops) or more");
 }
 
 Server::~Server() {
@@ -202,6 +205,11 @@ void Server::start() {
     im.shared = std::make_unique<ConnectionShared>(im.app, *im.log, im.app.limits(),
                                                    im.options.keep_alive_timeout,
                                                    im.options.request_timeout, max_connections);
+    if (im.options.max_workers > 0) {
+        im.workers = std::make_unique<WorkerPool>(static_cast<std::size_t>(im.options.max_workers));
+        im.shared->workers = im.workers.get();
+        im.shared->reads_on_loops = im.options.reads_on_loops;
+    }
     im.acceptor = std::make_unique<Acceptor>(socket, im.options.threads, *im.shared);
     im.sweeper = std::thread([&im] { im.sweep_until_stopped(); });
 }
@@ -260,6 +268,8 @@ void Server::stop() {
     }
     im.shared->wake_sweeper.notify_all();
     if (im.sweeper.joinable()) im.sweeper.join();
+    // Views still running finish and hand their connections back before the loops stop.
+    im.workers.reset();
     im.acceptor->stop_loops();
     std::vector<Connection*> left;
     {

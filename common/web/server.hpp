@@ -22,17 +22,26 @@ namespace common::web {
 
 class App;
 
-/// Four per core, at least 4: more loops than cores, so that a loop the OS preempts (or a
-/// view that blocks) holds up fewer connections (measured in bench/README.md).
+/// Four per core, at least 4: more loops than cores, so that a loop the OS preempts holds up
+/// fewer connections (measured in bench/README.md).
 int default_server_threads();
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5000;  ///< 0: any free port (see Server::port())
-    /// Event loops, each a thread serving many connections. Requests run on them, so a
-    /// view that blocks (a slow query) delays the other connections of its loop: a few more
-    /// loops than cores keeps that cheap.
+    /// Event loops, each a thread reading and writing many connections.
     int threads = default_server_threads();
+    /// Threads that run the views of writes (POST, PUT, PATCH, DELETE), started as requests
+    /// need them. A write may wait seconds for the database (another process's lock, up to
+    /// SQLite's 5 s busy timeout, then 503): on a worker it holds one thread, not a loop and
+    /// every connection on it. Past this many, requests queue in order. 0: every view runs
+    /// on the loops (a waiting view then stalls its whole loop).
+    int max_workers = 64;
+    /// GET, HEAD and OPTIONS views run on the loops: they only read, and readers never wait
+    /// for a writer (SQLite in WAL mode, PostgreSQL), so the two thread hand-offs a worker
+    /// costs are saved where most requests are. false: every view runs on a worker (for
+    /// reads that can wait: a slow query, a call to another service).
+    bool reads_on_loops = true;
     int backlog = 256;  ///< connections waiting to be accepted
     /// More are answered 503 and closed. Capped below the process's open-file limit.
     std::size_t max_connections = 4096;
