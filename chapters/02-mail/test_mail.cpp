@@ -151,6 +151,90 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_in_a_subject_is_folded_without_hanging) {
     for (std::string line; std::getline(lines, line);) BOOST_TEST(line.size() <= 998u);
 }
 
+// The longest line of the whole message (headers and bodies), CRLF not counted.
+std::size_t longest_line(const std::string& wire) {
+    std::size_t longest = 0, start = 0;
+    while (start <= wire.size()) {
+        auto end = wire.find("\r\n", start);
+        if (end == std::string::npos) end = wire.size();
+        longest = std::max(longest, end - start);
+        start = end + 2;
+    }
+    return longest;
+}
+
+BOOST_AUTO_TEST_CASE(cr_in_a_content_type_is_refused_and_a_lone_cr_in_a_body_becomes_crlf) {
+    // Found by tests/fuzz (mime_builder, cr_in_content_type). The content type is written as
+    // the part's Content-Type line, so a CR in it would end that line early.
+    Message files("Files", "a@example.com", {"b@example.com"});
+    files.body = "x";
+    files.attach("a.txt", "text/plain\rX-Injected: 1", "y");
+    BOOST_CHECK_THROW(files.as_string(), BadHeaderError);
+    BOOST_TEST(message_of([&] { files.as_string(); }).find("content_type") != std::string::npos);
+
+    // SMTP allows CR only in CRLF; a bare one is what SMTP smuggling hides behind. Python's
+    // smtplib turns it into CRLF, and so do we: in a single part and in both alternatives.
+    Message text("Hi", "a@example.com", {"b@example.com"});
+    text.body = "one\rtwo\r\nthree\nfour\r";
+    Message both = text;
+    both.html = "<p>one\rtwo</p>";
+    for (const Message* msg : {&text, &both}) {
+        const std::string wire = msg->as_string();
+        for (std::size_t i = 0; i < wire.size(); ++i) {
+            if (wire[i] == '\r') BOOST_TEST_REQUIRE((i + 1 < wire.size() && wire[i + 1] == '\n'));
+            if (wire[i] == '\n') BOOST_TEST_REQUIRE((i > 0 && wire[i - 1] == '\r'));
+        }
+    }
+    BOOST_TEST(parse_mime(text.as_string()).body == "one\r\ntwo\r\nthree\r\nfour\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_extra_header_name_outside_printable_ascii_is_refused) {
+    // Found by tests/fuzz (mime_builder, bad_header_name): a space, NUL or non-ASCII byte in a
+    // field name made a message that no reader parses (RFC 5322 §3.6.8: printable ASCII, no
+    // ':'). The error names the header and says what is wrong with it.
+    const std::vector<std::string> bad_names{
+        "X Tag", std::string("X\0Tag", 5), "X-T\xc3\xa4g", "X:Tag", "", "X\tTag"};
+    for (const auto& bad : bad_names) {
+        Message msg("Hi", "a@example.com", {"b@example.com"});
+        msg.body = "x";
+        msg.extra_headers = {{bad, "value"}};
+        BOOST_TEST_CONTEXT("header name '" << bad << "'") {
+            BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+            BOOST_TEST(message_of([&] { msg.as_string(); }).find("printable ASCII") !=
+                       std::string::npos);
+        }
+    }
+    // A NUL would cut the message short: bytes outside printable ASCII are shown as \xNN.
+    Message nul("Hi", "a@example.com", {"b@example.com"});
+    nul.extra_headers = {{bad_names[1], "value"}};
+    BOOST_TEST(message_of([&] { nul.as_string(); }).find("'X\\x00Tag'") != std::string::npos);
+    Message fine("Hi", "a@example.com", {"b@example.com"});
+    fine.body = "x";
+    fine.extra_headers = {{"X-Mailer_Tag.1!", "value"}};  // odd but legal
+    BOOST_TEST(parse_mime(fine.as_string()).header("X-Mailer_Tag.1!") == "value");
+}
+
+BOOST_AUTO_TEST_CASE(a_long_content_type_is_refused_and_a_long_file_name_takes_continuations) {
+    // Found by tests/fuzz (mime_builder, long_content_type): both are written into a part's
+    // header, and SMTP refuses a line over 998 characters (aiosmtpd drops the message).
+    Message msg("Files", "a@example.com", {"b@example.com"});
+    msg.body = "x";
+    msg.attach("a.bin", "application/" + std::string(988, 'x'), "y");  // 1000 characters
+    BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+    BOOST_TEST(message_of([&] { msg.as_string(); }).find("998") != std::string::npos);
+
+    // An ASCII name is quoted on one line while it fits; a 1000-character one is split into
+    // RFC 2231 continuations, as non-ASCII names are, and reads back whole.
+    const std::string name = std::string(996, 'n') + ".txt";
+    msg.attachments.clear();
+    msg.attach(name, "text/plain", "y");
+    const std::string wire = msg.as_string();
+    BOOST_TEST(longest_line(wire) <= 998u);
+    const MimePart root = parse_mime(wire);
+    BOOST_REQUIRE_EQUAL(root.parts.size(), 2u);
+    BOOST_TEST(root.parts[1].filename == name);
+}
+
 BOOST_AUTO_TEST_CASE(cc_is_spelled_cc_and_single_part_headers_keep_their_order) {
     Message msg("Hi", "a@example.com", {"b@example.com"});
     msg.cc = {"c@example.com"};

@@ -29,6 +29,24 @@ bool is_ascii(const std::string& s) {
 
 bool has_newline(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
 
+// A header name for an error message: a NUL would end what() early and a CR or non-ASCII
+// byte would not show, so every byte outside printable ASCII (and space) is written as \xNN.
+std::string printable(const std::string& s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 32 && c < 127) {
+            out += ch;
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
 // RFC 5322 §2.1.1: lines SHOULD be at most 78 characters and MUST be at most 998.
 constexpr std::size_t fold_width = 78;
 constexpr std::size_t line_limit = 998;
@@ -367,13 +385,13 @@ void Message::check_headers() const {
     for (const auto* list : {&recipients, &cc, &bcc})
         for (const auto& r : *list) check("recipient '" + r + "'", r);
     for (const auto& [name, value] : extra_headers) {
-        check("header name '" + name + "'", name);
+        check("header name '" + printable(name) + "'", name);
         check("header " + name, value);
         // RFC 5322 §3.6.8: a field name is printable ASCII (33-126) without ':'.
         const bool ftext = std::all_of(name.begin(), name.end(),
                                        [](char c) { return c > 32 && c < 127 && c != ':'; });
         if (name.empty() || !ftext)
-            throw BadHeaderError("header name '" + name +
+            throw BadHeaderError("header name '" + printable(name) +
                                  "' is empty or has a space, ':' or a character outside "
                                  "printable ASCII");
     }
