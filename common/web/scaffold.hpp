@@ -100,6 +100,7 @@ public:
     /// @app.errorhandler(E): an E (or a class derived from it) thrown by a view or a
     /// before_request hook is answered by `handler` instead of the 500 page, e.g.
     /// `app.errorhandler<db::OperationalError>(...)` answers a locked database with 503.
+    /// Where two registrations match, the newest wins (Flask picks the most derived class).
     template <class E>
     Self& errorhandler(std::function<Response(Context&, const E&)> handler) {
         return setup("errorhandler", [&](Self& self) {

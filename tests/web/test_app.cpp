@@ -200,6 +200,60 @@ BOOST_AUTO_TEST_CASE(blueprint_errorhandler_wins_for_its_own_views_only) {
     BOOST_TEST(client.get("/other/boom").body == "app's 500");
 }
 
+BOOST_AUTO_TEST_CASE(errorhandler_by_exception_class) {
+    // Flask: @app.errorhandler(LookupError) catches a KeyError too; an exception of another
+    // class still gets the 500 page, and a handler that throws gives the 500 page.
+    App app;
+    app.set_error_logger([](const std::string&) {});
+    app.errorhandler<std::logic_error>([](Context& ctx, const std::logic_error& e) {
+        Response r(std::string("busy: ") + e.what() + " at " + ctx.request.path, 503);
+        r.headers.set("Retry-After", "5");
+        return r;
+    });
+    app.route("/derived", "derived",
+              [](Context&) -> Response { throw std::out_of_range("locked"); });
+    app.route("/other", "other", [](Context&) -> Response { throw std::runtime_error("x"); });
+    app.before_request([](Context& ctx) -> std::optional<Response> {
+        if (ctx.request.path == "/hook") throw std::invalid_argument("in a hook");
+        return std::nullopt;
+    });
+    app.route("/hook", "hook", [](Context&) -> Response { return "not reached"; });
+    auto client = app.test_client();
+    auto r = client.get("/derived");
+    BOOST_TEST(r.status == 503);
+    BOOST_TEST(r.body == "busy: locked at /derived");
+    BOOST_TEST(r.headers.get("Retry-After") == "5");
+    BOOST_TEST(client.get("/other").status == 500);
+    BOOST_TEST(client.get("/hook").body == "busy: in a hook at /hook");
+}
+
+BOOST_AUTO_TEST_CASE(a_blueprints_exception_handler_comes_first_for_its_views) {
+    App app;
+    app.set_error_logger([](const std::string&) {});
+    Blueprint main = make_main();  // its /boom throws std::runtime_error
+    main.errorhandler<std::runtime_error>(
+        [](Context&, const std::runtime_error&) { return Response("main's", 503); });
+    Blueprint other("other");
+    other.route("/other/boom", "boom", [](Context&) -> Response { throw std::runtime_error("x"); });
+    Blueprint errors("errors");
+    errors.app_errorhandler<std::exception>([](Context&, const std::exception& e) {
+        return Response(std::string("app-wide: ") + e.what(), 503);
+    });
+    app.register_blueprint(main);
+    app.register_blueprint(other);
+    app.register_blueprint(errors);
+    auto client = app.test_client();
+    BOOST_TEST(client.get("/boom").body == "main's");
+    BOOST_TEST(client.get("/other/boom").body == "app-wide: x");
+    // A handler that throws: the 500 page, as Flask.
+    App failing;
+    failing.set_error_logger([](const std::string&) {});
+    failing.errorhandler<std::exception>(
+        [](Context&, const std::exception&) -> Response { throw std::runtime_error("again"); });
+    failing.route("/", "index", [](Context&) -> Response { throw std::runtime_error("x"); });
+    BOOST_TEST(failing.test_client().get("/").status == 500);
+}
+
 BOOST_AUTO_TEST_CASE(setup_after_first_request_is_an_error) {
     App app;
     app.register_blueprint(make_main());

@@ -98,6 +98,7 @@ std::size_t count(const std::string& text, std::string_view what) {
 struct ServerFixture {
     App app{"served", WEB_TEST_DATA};
     std::atomic<bool> slow_entered{false};
+    std::atomic<bool> wait_entered{false};
     std::atomic<int> shutdown_hooks{0};
     std::ostringstream access_log;
 
@@ -117,6 +118,15 @@ struct ServerFixture {
         app.route("/echo", "echo",
                   [](Context& ctx) { return Response(ctx.request.form().get("a")); }, {"POST"});
         app.csrf_exempt("echo");
+        // A write that waits, as one does for a database another process has locked.
+        app.route("/wait", "wait",
+                  [this](Context&) {
+                      wait_entered = true;
+                      std::this_thread::sleep_for(1500ms);
+                      return Response("saved");
+                  },
+                  {"POST"});
+        app.csrf_exempt("wait");
         app.route("/big", "big", [](Context&) {
             return Response(std::string(32 * 1024 * 1024, 'x'), 200, "text/plain");
         });
@@ -343,6 +353,68 @@ BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
     }
     Raw third(server.port());
     BOOST_TEST(third.read_to_end().rfind("HTTP/1.1 503 Service Unavailable", 0) == 0u);
+}
+
+/// How long a GET takes on a new connection while another client's POST /wait is running.
+std::chrono::steady_clock::duration get_while_a_write_waits(ServerFixture& f, ServerOptions o) {
+    o.threads = 1;  // one loop: without workers the write would hold it
+    Server server(f.app, o);
+    server.start();
+    Raw writer(server.port());
+    writer.write("POST /wait HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    while (!f.wait_entered) std::this_thread::sleep_for(5ms);
+    Poco::Net::HTTPClientSession session("127.0.0.1", server.port());
+    session.setTimeout(Poco::Timespan(5, 0));
+    const auto started = std::chrono::steady_clock::now();
+    BOOST_TEST(send(session, "GET", "/static/css/site.css").status == 200);
+    const auto took = std::chrono::steady_clock::now() - started;
+    // The write is answered too, in full.
+    BOOST_TEST(
+        writer.read_until([](const std::string& s) { return s.find("saved") != std::string::npos; })
+            .find("HTTP/1.1 200 OK") == 0u);
+    f.wait_entered = false;
+    return took;
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_write_holds_up_no_loop) {
+    BOOST_TEST((get_while_a_write_waits(*this, options()) < 300ms));
+    // The same with every view on the loops: the GET waits for the write (the old server).
+    ServerOptions on_loops = options();
+    on_loops.max_workers = 0;
+    BOOST_TEST((get_while_a_write_waits(*this, on_loops) > 1s));
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_writes_and_reads_stay_in_order_across_workers) {
+    Server server(app, options());
+    server.start();
+    Raw raw(server.port());
+    const std::string form =
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n";
+    raw.write("POST /echo HTTP/1.1\r\nHost: x\r\n" + form + "\r\na=first" +
+              "GET /static/css/site.css HTTP/1.1\r\nHost: x\r\n\r\n" +
+              "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + form + "\r\na=later");
+    const std::string got = raw.read_to_end();
+    BOOST_TEST(count(got, "HTTP/1.1 200 OK") == 3u);
+    BOOST_TEST(got.find("first") < got.find("color"));
+    BOOST_TEST(got.find("color") < got.find("later"));
+    BOOST_TEST(got.find("later") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(stop_lets_a_write_on_a_worker_finish) {
+    Server server(app, options());
+    server.start();
+    const auto port = server.port();
+    auto in_flight = std::async(std::launch::async, [port] {
+        Poco::Net::HTTPClientSession session("127.0.0.1", port);
+        return send(session, "POST", "/wait", {}, "a=1");
+    });
+    while (!wait_entered) std::this_thread::sleep_for(5ms);
+    server.stop();  // while /wait sleeps on its worker
+    const auto reply = in_flight.get();
+    BOOST_TEST(reply.status == 200);
+    BOOST_TEST(reply.body == "saved");
+    BOOST_TEST(!reply.head.getKeepAlive());
+    BOOST_TEST(shutdown_hooks == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
