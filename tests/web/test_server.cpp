@@ -384,6 +384,25 @@ BOOST_AUTO_TEST_CASE(a_waiting_write_holds_up_no_loop) {
     BOOST_TEST((get_while_a_write_waits(*this, on_loops) > 1s));
 }
 
+BOOST_AUTO_TEST_CASE(a_request_the_loop_has_not_read_yet_is_not_idleness) {
+    // The one loop is busy for 1.5 s (a view on the loop itself), longer than the keep-alive
+    // timeout; a connection that sent its request meanwhile is answered, not closed as idle.
+    ServerOptions o = options();
+    o.threads = 1;
+    o.max_workers = 0;
+    o.keep_alive_timeout = 1s;
+    Server server(app, o);
+    server.start();
+    Raw writer(server.port());
+    writer.write("POST /wait HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    while (!wait_entered) std::this_thread::sleep_for(5ms);
+    Raw reader(server.port());
+    reader.write("GET /static/css/site.css HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string got = reader.read_until(
+        [](const std::string& s) { return s.find("color") != std::string::npos; });
+    BOOST_TEST(got.rfind("HTTP/1.1 200 OK", 0) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(pipelined_writes_and_reads_stay_in_order_across_workers) {
     Server server(app, options());
     server.start();
