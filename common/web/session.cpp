@@ -105,23 +105,27 @@ constexpr int kBase64Url = Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING;
 void b64encode_to(std::string& out, std::string_view raw) {
     static constexpr char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    out.reserve(out.size() + (raw.size() + 2) / 3 * 4);
+    const std::size_t rest = raw.size() % 3;
+    const std::size_t start = out.size();
+    // Sized once and written through a pointer: += per character re-checks the capacity.
+    out.resize(start + raw.size() / 3 * 4 + (rest ? rest + 1 : 0));
+    char* p = out.data() + start;
     std::size_t i = 0;
     const auto byte = [&](std::size_t k) {
         return static_cast<unsigned>(static_cast<unsigned char>(raw[k]));
     };
     for (; i + 3 <= raw.size(); i += 3) {
         const unsigned n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-        out += alphabet[n >> 18 & 63];
-        out += alphabet[n >> 12 & 63];
-        out += alphabet[n >> 6 & 63];
-        out += alphabet[n & 63];
+        *p++ = alphabet[n >> 18 & 63];
+        *p++ = alphabet[n >> 12 & 63];
+        *p++ = alphabet[n >> 6 & 63];
+        *p++ = alphabet[n & 63];
     }
-    if (const std::size_t rest = raw.size() - i; rest > 0) {
+    if (rest > 0) {
         const unsigned n = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0u);
-        out += alphabet[n >> 18 & 63];
-        out += alphabet[n >> 12 & 63];
-        if (rest == 2) out += alphabet[n >> 6 & 63];
+        *p++ = alphabet[n >> 18 & 63];
+        *p++ = alphabet[n >> 12 & 63];
+        if (rest == 2) *p++ = alphabet[n >> 6 & 63];
     }
 }
 
@@ -266,20 +270,22 @@ std::string random_hex(std::size_t bytes) {
     static constexpr char hex[] = "0123456789abcdef";
     // getrandom(2) rather than Poco::RandomInputStream: one system call, where Poco opens,
     // reads and closes /dev/urandom for every token (5 % of a page view in our profile).
-    std::vector<unsigned char> raw(bytes);
+    // The random bytes go into the second half of the result, which is then hex encoded from
+    // the front: byte k becomes characters 2k and 2k+1, never overwriting a byte not yet read.
+    std::string out(bytes * 2, '\0');
+    auto* raw = reinterpret_cast<unsigned char*>(out.data()) + bytes;
     for (std::size_t got = 0; got < bytes;) {
-        const auto n = ::getrandom(raw.data() + got, bytes - got, 0);
+        const auto n = ::getrandom(raw + got, bytes - got, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
             throw ServerError("getrandom failed: the OS has no randomness to give");
         }
         got += static_cast<std::size_t>(n);
     }
-    std::string out;
-    out.reserve(bytes * 2);
-    for (const unsigned char c : raw) {
-        out += hex[c >> 4];
-        out += hex[c & 0xf];
+    for (std::size_t k = 0; k < bytes; ++k) {
+        const unsigned char c = raw[k];
+        out[2 * k] = hex[c >> 4];
+        out[2 * k + 1] = hex[c & 0xf];
     }
     return out;
 }
