@@ -80,7 +80,7 @@ private:
 
 /// Compares in time independent of where the strings differ (for MACs and CSRF tokens).
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept;
-/// `bytes` random bytes from the OS (getrandom), hex encoded.
+/// `bytes` random bytes (OpenSSL's CSPRNG, which the OS seeds), hex encoded.
 std::string random_hex(std::size_t bytes);
 /// Unix time now, in seconds.
 std::int64_t unix_now();

@@ -290,9 +290,15 @@ struct Renderer {
         escape = saved;
     }
 
+    /// Only spaces and tabs since line_start (asked only on a line with a section).
+    bool blank_line() const {
+        for (std::size_t i = line_start; i < out.size(); ++i)
+            if (out[i] != ' ' && out[i] != '\t') return false;
+        return true;
+    }
+
     void end_line(const std::string* newline) {
-        const bool blank = out.find_first_not_of(" \t", line_start) == std::string::npos;
-        if (section_on_line && blank)
+        if (section_on_line && blank_line())
             out.resize(line_start);
         else if (newline)
             out += *newline;
