@@ -159,9 +159,13 @@ void fresh(db::Database& database) {
 
 void run(std::ostream& out, std::string_view uri, bool echo) {
     out << "Chapter 01: SQLAlchemy relationships in C++ (common::db)\n";
+    bool on_sqlite = false;
     {
         db::Database probe(uri, one_to_one::metadata());  // a bad URI fails here, before output
-        out << "database: " << uri << " (" << probe.dialect().location() << ")\n";
+        // Never the password: printed as SQLAlchemy's repr(engine.url) shows it (user:***@).
+        out << "database: " << db::uri_for_display(uri) << " (" << probe.dialect().location()
+            << ")\n";
+        on_sqlite = probe.dialect().name() == "sqlite";
     }
     out << "# each example is its own module in the notes, with its own User class: each starts\n"
         << "# from fresh tables here (drop_all(), create_all() of its models), so every run\n"
@@ -282,8 +286,8 @@ void run(std::ostream& out, std::string_view uri, bool echo) {
         // ANCHOR_END: many_to_many_steps
     }
 
-    out << "\nThe last tables are left in the database (with idents from the first example);\n"
-        << "try: sqlite3 ch01.db .schema\n";
+    out << "\nThe last tables are left in the database (with idents from the first example)"
+        << (on_sqlite ? ";\ntry: sqlite3 ch01.db .schema\n" : ".\n");
 }
 
 }  // namespace ch01

@@ -2,6 +2,7 @@
 
 #include "common/db/errors.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ostream>
 #include <sstream>
@@ -55,6 +56,32 @@ std::ostream& operator<<(std::ostream& os, const Value& v) {
         },
         v.storage());
     return os;
+}
+
+std::string uri_for_display(std::string_view uri) {
+    std::string out(uri);
+    // The authority: from "://" to the first '/', '?' or '#'; the user info ends at its last
+    // '@' (a password may contain '@' written raw), the password starts at its first ':'.
+    if (const auto scheme = out.find("://"); scheme != std::string::npos) {
+        const std::size_t start = scheme + 3;
+        const std::size_t end = std::min(out.find_first_of("/?#", start), out.size());
+        const std::size_t at = out.rfind('@', end - 1);
+        if (at != std::string::npos && at >= start) {
+            const std::size_t colon = out.find(':', start);
+            if (colon < at) out.replace(colon + 1, at - colon - 1, "***");
+        }
+    }
+    // ...?host=/run/postgresql&password=secret
+    if (const auto query = out.find('?'); query != std::string::npos) {
+        for (std::size_t p = query; p != std::string::npos; p = out.find('&', p + 1)) {
+            constexpr std::string_view key = "password=";
+            if (out.compare(p + 1, key.size(), key) != 0) continue;
+            const std::size_t value = p + 1 + key.size();
+            const std::size_t end = std::min(out.find_first_of("&#", value), out.size());
+            out.replace(value, end - value, "***");
+        }
+    }
+    return out;
 }
 
 // ---- Statement --------------------------------------------------------------------------

@@ -143,6 +143,19 @@ public:
     virtual bool in_memory() const { return false; }
     /// The statement that opens a session's transaction, at its first write.
     virtual std::string begin_write() const { return "BEGIN"; }
+    /// What ends an INSERT so that it answers with the generated key (" RETURNING id" on
+    /// PostgreSQL: the key comes back with the INSERT, not in a second round trip); "" when
+    /// the connection's last_insert_id() gives it for free, as SQLite's does.
+    virtual std::string returning_key(std::string_view) const { return ""; }
+    /// True when the engine lets one transaction write at a time (SQLite locks the whole
+    /// file): the sessions of one Database then queue for Database::writer() in-process.
+    /// PostgreSQL locks rows, so its writers run side by side.
+    virtual bool one_writer_at_a_time() const { return true; }
 };
+
+/// The URI as it may be shown (logs, transcripts, error messages): the password replaced by
+/// `***`, as SQLAlchemy's repr(engine.url) shows it: postgresql://user:***@host/db. A
+/// `password=` query parameter (libpq's socket form) is masked the same way.
+std::string uri_for_display(std::string_view uri);
 
 }  // namespace common::db

@@ -18,11 +18,15 @@ void Session::flush_inserts(const ModelInfo& model, detail::StoreBase& store,
     const int pk = model.primary_key();
     const int n = static_cast<int>(t.columns().size());
     const auto& d = db_->dialect();
+    // PostgreSQL hands the generated key back as the INSERT's one row (RETURNING id); SQLite
+    // keeps it on the connection (last_insert_id), with no statement to run.
+    const std::string returning = d.returning_key(t.columns()[static_cast<std::size_t>(pk)].name);
+    const bool key_in_row = !returning.empty();
     auto insert_sql = [&](bool with_pk) {
         std::vector<int> columns;
         for (int i = 0; i < n; ++i)
             if (i != pk || with_pk) columns.push_back(i);
-        return t.insert_sql(d, columns);
+        return t.insert_sql(d, columns) + (with_pk ? "" : returning);
     };
     Statement* with_key = nullptr;
     Statement* without_key = nullptr;
@@ -37,14 +41,16 @@ void Session::flush_inserts(const ModelInfo& model, detail::StoreBase& store,
         int position = 1;
         for (int i = 0; i < n; ++i)
             if (i != pk || explicit_key) model.access(i).bind(*st, position++, s->object);
-        st->step();
-        st->reset();
+        const bool row = st->step();
         if (explicit_key) {
             s->key = id;
         } else {
-            s->key = conn_->last_insert_id();
+            if (key_in_row && !row)
+                throw Error("the INSERT gave no generated key back: " + st->describe());
+            s->key = key_in_row ? st->get_int(0) : conn_->last_insert_id();
             model.access(pk).set_int(s->object, s->key);
         }
+        st->reset();
         if (s->snapshot) save_snapshot(*s);  // else taken at its first use: it equals the row now
         s->loaded = epochs_.expire;
         inserted.push_back(s);

@@ -64,7 +64,7 @@ struct Target {
 // ANCHOR: parse
 Target parse(std::string_view uri) {
     auto bad = [&](const std::string& why) {
-        return UriError("bad PostgreSQL URI '" + std::string(uri) + "': " + why +
+        return UriError("bad PostgreSQL URI '" + uri_for_display(uri) + "': " + why +
                         "; accepted: " + forms());
     };
     Poco::URI u;
@@ -196,8 +196,9 @@ public:
     }
 
     std::int64_t last_insert_id() override {
-        // The value the SERIAL key's sequence gave this connection's last INSERT. Run on the
-        // handle directly: it is bookkeeping, not a statement of the program's to echo.
+        // The value the SERIAL key's sequence gave this connection's last INSERT. The ORM's
+        // own INSERTs read their key from RETURNING (returning_key) and never come here.
+        // Run on the handle directly: bookkeeping, not a statement of the program's to echo.
         PGresult* r = PQexec(conn_, "SELECT lastval()");
         std::int64_t id = 0;
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
@@ -341,6 +342,15 @@ public:
         return t.kind == SqlType::Integer ? "SERIAL" : type_ddl(t);
     }
     std::string placeholder(int n) const override { return "$" + std::to_string(n); }
+    // The new key comes back with the INSERT: one round trip, where SELECT lastval() after it
+    // was a second (SQLAlchemy does the same on PostgreSQL).
+    std::string returning_key(std::string_view column) const override {
+        return " RETURNING " + std::string(column);
+    }
+    // Row locks: two sessions inserting different users do not wait for each other, and two
+    // inserting the same name meet at the UNIQUE index (the second waits for the first's
+    // COMMIT, then gets 23505, an IntegrityError).
+    bool one_writer_at_a_time() const override { return false; }
     std::unique_ptr<Connection> connect(std::ostream* echo) const override {
         return std::make_unique<PgConnection>(target_, echo);
     }

@@ -55,8 +55,9 @@ Connection& Session::write_connection() {
         own_tx_ = !conn_->in_transaction();  // in memory, another session may have begun it
         if (own_tx_) {
             // An in-memory database is one shared connection: its sessions share one
-            // transaction, so they must not wait for each other.
-            if (!db_->dialect().in_memory()) {
+            // transaction, so they must not wait for each other. Only an engine with one
+            // writer at a time (SQLite) needs the queue at all.
+            if (db_->dialect().one_writer_at_a_time() && !db_->dialect().in_memory()) {
                 writing_ = std::unique_lock(db_->writer(), std::defer_lock);
                 if (!writing_.try_lock_for(std::chrono::seconds(5)))
                     throw OperationalError(
@@ -87,7 +88,8 @@ detail::StoreBase& Session::store(const ModelInfo& model) {
     if (id >= stores_.size()) stores_.resize(id + 1);
     if (!stores_[id]) {
         if (!db_->metadata().contains(model))
-            throw UsageError("model " + model.name() + " is not in the metadata of " + db_->uri());
+            throw UsageError("model " + model.name() + " is not in the metadata of " +
+                             uri_for_display(db_->uri()));
         stores_[id] = model.make_store();
     }
     return *stores_[id];

@@ -23,7 +23,18 @@ namespace {
 
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
-    for (char c : s) {
+    // Runs of characters that need no escape are appended whole: a session's JSON is mostly
+    // such runs, and += per character re-checks the capacity each time.
+    const auto plain = [](char c) {
+        return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+    };
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t j = i;
+        while (j < s.size() && plain(s[j])) ++j;
+        out.append(s, i, j - i);
+        if (j == s.size()) break;
+        i = j + 1;
+        const char c = s[j];
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -32,15 +43,12 @@ void append_json_string(std::string& out, std::string_view s) {
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    static constexpr char hex[] = "0123456789abcdef";
-                    out += "\\u00";
-                    out += hex[(c >> 4) & 0xf];
-                    out += hex[c & 0xf];
-                } else {
-                    out += c;  // UTF-8 bytes pass through: JSON text is UTF-8.
-                }
+            default: {  // the other control characters; UTF-8 bytes were plain (JSON is UTF-8)
+                static constexpr char hex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += hex[(c >> 4) & 0xf];
+                out += hex[c & 0xf];
+            }
         }
     }
     out += '"';

@@ -206,6 +206,9 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) {
 void make_valid_utf8(std::string& text) {
     std::size_t i = 0, bad = 0;
     while (i < text.size()) {
+        // ASCII runs first: a byte test each, where a session's JSON is nearly all ASCII.
+        while (i < text.size() && static_cast<unsigned char>(text[i]) < 0x80) ++i;
+        if (i == text.size()) break;
         const std::size_t n = utf8_sequence(text, i, bad);
         if (n == 0) break;
         i += n;

@@ -8,7 +8,11 @@
 #include <Poco/Timestamp.h>
 
 #include <charconv>
+#include <cstdint>
 #include <ctime>
+#include <limits>
+#include <utility>
+#include <vector>
 
 namespace common::web {
 
@@ -177,6 +181,75 @@ std::string check_head(std::string_view head, FramingHeaders& framing) {
     return {};
 }
 
+/// A request head as Poco::Net::HTTPRequest::read gives it: the request line and the fields
+/// in Poco's order (a repeated name is kept next to its first occurrence, as Poco's ListMap
+/// inserts it).
+struct Head {
+    std::string method, target, version;
+    std::vector<std::pair<std::string, std::string>> fields;
+
+    const std::string* get(std::string_view name) const {
+        for (const auto& [k, v] : fields)
+            if (iequals(k, name)) return &v;
+        return nullptr;
+    }
+    bool has(std::string_view name) const { return get(name) != nullptr; }
+    /// Poco's getKeepAlive(): any Connection value but "close" keeps the connection; without
+    /// one, HTTP/1.1 keeps it and HTTP/1.0 does not.
+    bool keep_alive() const {
+        const std::string* connection = get("Connection");
+        return connection ? !iequals(*connection, "close") : version == "HTTP/1.1";
+    }
+};
+
+/// Splits a head that check_head() accepted, without Poco's stream machinery (a stream, its
+/// buffer and a map per request were a tenth of a page view). It gives exactly what Poco's
+/// reader gives, and so declines (returns false) whatever Poco would treat specially: its
+/// size limits (method 32, target 16384 bytes, 100 fields, names 256, values 8192), which
+/// make Poco throw, and "=?" anywhere, because Poco decodes RFC 2047 encoded words in values.
+bool split_head(std::string_view head, Head& out) {
+    if (head.find("=?") != std::string_view::npos) return false;
+    auto line_end = head.find(crlf);
+    const std::string_view line = head.substr(0, line_end);
+    const auto sp1 = line.find(' ');
+    const auto sp2 = line.rfind(' ');
+    if (sp1 > 32 || sp2 - sp1 - 1 > 16384) return false;
+    out.method = line.substr(0, sp1);
+    out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    out.version = line.substr(sp2 + 1);
+    for (std::size_t pos = line_end + 2; pos < head.size();) {
+        line_end = head.find(crlf, pos);
+        if (line_end == std::string_view::npos) line_end = head.size();
+        const std::string_view field = head.substr(pos, line_end - pos);
+        pos = line_end + 2;
+        if (field.empty()) break;
+        if (out.fields.size() == 100) return false;
+        const auto colon = field.find(':');
+        if (colon > 256) return false;
+        std::string_view value = field.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        if (value.size() > 8192) return false;
+        const std::string_view name = field.substr(0, colon);
+        auto at = out.fields.end();
+        for (auto it = out.fields.begin(); it != out.fields.end(); ++it)
+            if (iequals(it->first, name)) at = std::next(it);
+        out.fields.emplace(at, std::string(name), std::string(trim_ows(value)));
+    }
+    return true;
+}
+
+/// The same with Poco's reader, for the heads split_head() declines.
+void read_head_with_poco(std::string_view head, Head& out) {
+    Poco::Net::HTTPRequest request;
+    Poco::MemoryInputStream in(head.data(), static_cast<std::streamsize>(head.size()));
+    request.read(in);  // Poco::Exception for what it refuses
+    out.method = request.getMethod();
+    out.target = request.getURI();
+    out.version = request.getVersion();
+    for (const auto& [name, value] : request) out.fields.emplace_back(name, value);
+}
+
 }  // namespace
 
 // ANCHOR: parse_request
@@ -197,60 +270,62 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
         out.error = std::move(why);
         return Framing::bad_request;
     }
-    Poco::Net::HTTPRequest head;
+    Head head;
     try {
-        Poco::MemoryInputStream in(buffer.data() + start, static_cast<std::streamsize>(head_size));
-        head.read(in);
+        if (!split_head(buffer.substr(start, head_size), head))
+            read_head_with_poco(buffer.substr(start, head_size), head);
     } catch (const Poco::Exception& e) {
         out.error = e.displayText();
         return Framing::bad_request;
     }
-    if (head.getMethod().empty() || head.getURI().empty() ||
-        head.getVersion().rfind("HTTP/1.", 0) != 0) {
+    if (head.method.empty() || head.target.empty() || head.version.rfind("HTTP/1.", 0) != 0) {
         out.error = "not an HTTP/1.x request line";
         return Framing::bad_request;
     }
 
-    out.target = head.getURI();
-    out.version = head.getVersion();
-    out.keep_alive = head.getKeepAlive();
+    out.target = head.target;
+    out.version = head.version;
+    out.keep_alive = head.keep_alive();
     std::size_t body_start = start + head_size;
     std::string body;
     bool too_large = false;
     std::size_t body_end = body_start;
+    const auto expects_continue = [&] {
+        const std::string* expect = head.get("Expect");
+        return expect && iequals(*expect, "100-continue");
+    };
 
-    const bool chunked = head.has("Transfer-Encoding");
-    if (chunked) {
+    if (const std::string* transfer_encoding = head.get("Transfer-Encoding")) {
         // Only "chunked" is understood; a Content-Length beside it is how requests get
         // smuggled past proxies, so both together are refused (RFC 9112 §6.1).
-        if (!head.getChunkedTransferEncoding() || head.has("Content-Length")) {
-            out.error = "unsupported Transfer-Encoding '" + head.getTransferEncoding() + "'";
+        if (!iequals(*transfer_encoding, "chunked") || head.has("Content-Length")) {
+            out.error = "unsupported Transfer-Encoding '" + *transfer_encoding + "'";
             return Framing::bad_request;
         }
         std::size_t used = 0;
         switch (
             find_chunked_body(buffer.substr(body_start), limits.max_content_length, body, used)) {
             case Chunks::incomplete:
-                out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
+                out.expects_continue = expects_continue();
                 return Framing::incomplete;
             case Chunks::bad: out.error = "malformed chunked body"; return Framing::bad_request;
             case Chunks::too_large: too_large = true; break;
             case Chunks::complete: body_end = body_start + used; break;
         }
-    } else if (head.has("Content-Length")) {
-        Poco::Int64 length = -1;
-        try {
-            length = head.getContentLength64();
-        } catch (const Poco::Exception&) {}
-        if (length < 0) {
-            out.error = "bad Content-Length '" + head.get("Content-Length") + "'";
+    } else if (const std::string* content_length = head.get("Content-Length")) {
+        std::uint64_t length = 0;
+        const auto* end = content_length->data() + content_length->size();
+        const auto [ptr, ec] = std::from_chars(content_length->data(), end, length);
+        if (content_length->empty() || ec != std::errc{} || ptr != end ||
+            length > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            out.error = "bad Content-Length '" + *content_length + "'";
             return Framing::bad_request;
         }
         const auto size = static_cast<std::size_t>(length);
         if (size > limits.max_content_length) {
             too_large = true;  // refused without reading it
         } else if (buffer.size() - body_start < size) {
-            out.expects_continue = iequals(head.get("Expect", ""), "100-continue");
+            out.expects_continue = expects_continue();
             return Framing::incomplete;
         } else {
             body.assign(buffer.substr(body_start, size));
@@ -258,8 +333,8 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
         }
     }
 
-    out.request = Request(head.getMethod(), head.getURI());
-    for (const auto& [name, value] : head) out.request.headers.add(name, value);
+    out.request = Request(std::move(head.method), head.target);
+    for (auto& [name, value] : head.fields) out.request.headers.add(name, std::move(value));
     out.request.body = std::move(body);
     out.request.body_too_large = too_large;
     if (too_large) out.keep_alive = false;  // the rest of the body is still on the wire

@@ -7,6 +7,7 @@
 #include "common/web/data.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,11 @@ class SessionSerializer {
 public:
     explicit SessionSerializer(std::string_view secret_key,
                                std::string_view salt = "cookie-session");
+    SessionSerializer(const SessionSerializer&);
+    SessionSerializer(SessionSerializer&&) noexcept;
+    SessionSerializer& operator=(const SessionSerializer&);
+    SessionSerializer& operator=(SessionSerializer&&) noexcept;
+    ~SessionSerializer();
 
     /// The cookie value for the session data, valid until `expires` (Unix seconds).
     std::string dumps(const Data& data, std::int64_t expires) const;
@@ -68,13 +74,13 @@ public:
     std::optional<Data> loads(std::string_view cookie, std::int64_t now) const;
 
 private:
-    std::string mac(std::string_view message) const;
-    std::string key_;
+    class MacKey;  ///< the derived key, its HMAC pads already hashed (session.cpp)
+    std::shared_ptr<const MacKey> key_;
 };
 
 /// Compares in time independent of where the strings differ (for MACs and CSRF tokens).
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept;
-/// `bytes` random bytes from the OS (getrandom), hex encoded.
+/// `bytes` random bytes (OpenSSL's CSPRNG, which the OS seeds), hex encoded.
 std::string random_hex(std::size_t bytes);
 /// Unix time now, in seconds.
 std::int64_t unix_now();

@@ -7,11 +7,12 @@
 #include <kainjow/mustache.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <unordered_map>
 #include <variant>
 
 namespace common::web {
@@ -111,24 +112,233 @@ bool escapes_html(std::string_view name) {
            name.ends_with(".xhtml");
 }
 
-mstch::data to_mustache(const Data& d) {
-    if (d.is_null()) return mstch::data(false);
-    if (d.is_bool()) return mstch::data(d.as_bool());
-    if (d.is_string()) return mstch::data(d.as_string());
-    if (d.is_list()) {
-        mstch::data list(mstch::data::type::list);
-        for (const auto& item : d.as_list()) list.push_back(to_mustache(item));
-        return list;
-    }
-    if (d.is_object()) {
-        mstch::data obj;
-        for (const auto& [k, v] : d.as_object()) obj.set(k, to_mustache(v));
-        return obj;
-    }
-    return mstch::data(d.to_text());
+// ---- the renderer ----------------------------------------------------------------------
+//
+// kainjow parses our templates at compile() (its error messages are the ones users see), but
+// rendering walks a tree of our own, straight over Data. kainjow's renderer costs what a page
+// view should not: every value converted into its own data type (maps of unique_ptrs), every
+// space and newline of the template a component of its own, each piece of output through a
+// std::function. It was a fifth of a GET / in our profile. The tree below gives the same
+// bytes: it follows kainjow's rules, which differ from the Mustache spec in places (noted).
+
+/// One piece of a compiled template.
+struct Op {
+    enum Kind : unsigned char { Text, Newline, Var, RawVar, Section, Inverted } kind = Text;
+    std::string text;               ///< Text/Newline: the characters; else the tag's name
+    std::vector<std::string> path;  ///< a dotted name split at '.', as kainjow splits it
+    std::vector<Op> children;       ///< Section/Inverted
+};
+
+std::string trim_tag(std::string_view s) {
+    const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    while (!s.empty() && space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    return std::string(s);
 }
 
-std::string identity(const std::string& s) { return s; }
+/// "a.b" → {"a", "b"}; like std::getline splitting, a trailing '.' gives no empty part.
+std::vector<std::string> split_name(const std::string& name) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start < name.size()) {
+        const auto dot = std::min(name.find('.', start), name.size());
+        parts.push_back(name.substr(start, dot - start));
+        start = dot + 1;
+    }
+    return parts;
+}
+
+/// Parses a flattened template (layouts and partials resolved, no set-delimiter tags) the way
+/// kainjow's parser does; call it only on text kainjow accepted.
+std::vector<Op> parse_ops(std::string_view text, std::string_view tname) {
+    std::vector<Op> root;
+    std::vector<std::vector<Op>*> open{&root};
+    const auto fail = [&](const std::string& why) {
+        return TemplateError("template '" + std::string(tname) + "': " + why);
+    };
+    const auto add_text = [&](std::string_view t) {
+        auto& ops = *open.back();
+        if (!ops.empty() && ops.back().kind == Op::Text)
+            ops.back().text.append(t);
+        else
+            ops.push_back(Op{Op::Text, std::string(t), {}, {}});
+    };
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        if (text.compare(pos, 2, "{{") != 0) {
+            const char c = text[pos];
+            if (c == '\n' || c == '\r') {
+                const std::size_t len = c == '\r' && text.compare(pos, 2, "\r\n") == 0 ? 2 : 1;
+                open.back()->push_back(Op{Op::Newline, std::string(text.substr(pos, len)), {}, {}});
+                pos += len;
+            } else {
+                const auto next = std::min(text.find_first_of("{\r\n", pos + 1), text.size());
+                add_text(text.substr(pos, next - pos));
+                pos = next;
+            }
+            continue;
+        }
+        std::size_t contents = pos + 2;
+        const bool triple = pos != text.size() - 2 && text[contents] == '{';
+        if (triple) ++contents;
+        const auto close = text.find(triple ? "}}}" : "}}", contents);
+        if (close == std::string_view::npos) throw fail("unclosed tag");
+        const std::string tag = trim_tag(text.substr(contents, close - contents));
+        pos = close + (triple ? 3 : 2);
+
+        Op op;
+        const char sigil = tag.empty() ? ' ' : tag.front();
+        if (triple) {
+            op.kind = Op::RawVar;
+            op.text = tag;
+        } else if (tag.empty() || std::string_view("#^/>&!=").find(sigil) == std::string::npos) {
+            op.kind = Op::Var;
+            op.text = tag;
+        } else {
+            op.text = trim_tag(std::string_view(tag).substr(1));
+            switch (sigil) {
+                case '!':
+                    continue;  // a comment renders nothing (and does not make a line standalone)
+                case '&': op.kind = Op::RawVar; break;
+                case '#': op.kind = Op::Section; break;
+                case '^': op.kind = Op::Inverted; break;
+                case '/':
+                    if (open.size() == 1) throw fail("{{/" + op.text + "}} closes nothing");
+                    open.pop_back();
+                    continue;
+                default: throw fail("tag '" + tag + "' should have been resolved before rendering");
+            }
+        }
+        if (op.text.find('.') != std::string::npos && op.text != ".") op.path = split_name(op.text);
+        auto& ops = *open.back();
+        ops.push_back(std::move(op));
+        if (ops.back().kind == Op::Section || ops.back().kind == Op::Inverted)
+            open.push_back(&ops.back().children);
+    }
+    if (open.size() != 1) throw fail("a section is opened but never closed");
+    return root;
+}
+
+/// The state of one render: kainjow's line buffer, kept inside `out` (the line is
+/// out[line_start, end)), and its stack of contexts (the innermost last).
+struct Renderer {
+    std::string& out;
+    bool escape;
+    std::vector<const Data*> stack;
+    std::size_t line_start = 0;
+    /// kainjow's rule for standalone lines: a line on which a section's body was rendered
+    /// (a {{#x}} whose x is true, a {{^x}} whose x is false) and that printed nothing but
+    /// spaces or tabs is dropped with its newline. A line whose section was skipped stays, and
+    /// so does a line holding only a comment (the spec would drop both).
+    bool section_on_line = false;
+
+    const Data* lookup(const Op& op) const {
+        if (op.text == ".") return stack.back();
+        for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+            if (op.path.empty()) {
+                if (const Data* v = (*it)->find(op.text)) return v;
+                continue;
+            }
+            const Data* v = *it;
+            for (const auto& part : op.path)
+                if (!(v = v->find(part))) break;
+            if (v) return v;
+        }
+        return nullptr;
+    }
+
+    /// kainjow's truth: false, null (converted to false) and an empty list are false;
+    /// everything else, even "" and 0, is true.
+    static bool truthy(const Data& v) {
+        if (v.is_null()) return false;
+        if (v.is_bool()) return v.as_bool();
+        if (v.is_list()) return !v.as_list().empty();
+        return true;
+    }
+
+    void write(std::string_view text) {
+        if (!escape) {
+            out.append(text);
+            return;
+        }
+        // kainjow's html_escape, appended in place.
+        std::size_t from = 0;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            std::string_view entity;
+            switch (text[i]) {
+                case '&': entity = "&amp;"; break;
+                case '<': entity = "&lt;"; break;
+                case '>': entity = "&gt;"; break;
+                case '"': entity = "&quot;"; break;
+                case '\'': entity = "&apos;"; break;
+                default: continue;
+            }
+            out.append(text, from, i - from).append(entity);
+            from = i + 1;
+        }
+        out.append(text, from);
+    }
+
+    /// Only strings and numbers print; true/false, null, lists and objects print nothing.
+    void variable(const Data& v, bool escaped) {
+        const bool saved = escape;
+        escape = escape && escaped;
+        if (v.is_string())
+            write(v.as_string());
+        else if (v.is_int() || v.is_double())
+            write(v.to_text());
+        escape = saved;
+    }
+
+    /// Only spaces and tabs since line_start (asked only on a line with a section).
+    bool blank_line() const {
+        for (std::size_t i = line_start; i < out.size(); ++i)
+            if (out[i] != ' ' && out[i] != '\t') return false;
+        return true;
+    }
+
+    void end_line(const std::string* newline) {
+        if (section_on_line && blank_line())
+            out.resize(line_start);
+        else if (newline)
+            out += *newline;
+        line_start = out.size();
+        section_on_line = false;
+    }
+
+    void section(const Op& op, const Data* v) {
+        const auto body = [&](const Data* context) {
+            section_on_line = true;
+            if (context) stack.push_back(context);
+            walk(op.children);
+            if (context) stack.pop_back();
+            section_on_line = true;
+        };
+        if (v && v->is_list() && !v->as_list().empty())
+            for (const auto& item : v->as_list()) body(&item);
+        else
+            body(v);
+    }
+
+    void walk(const std::vector<Op>& ops) {
+        for (const auto& op : ops) {
+            switch (op.kind) {
+                case Op::Text: out += op.text; break;
+                case Op::Newline: end_line(&op.text); break;
+                case Op::Var:
+                case Op::RawVar:
+                    if (const Data* v = lookup(op)) variable(*v, op.kind == Op::Var);
+                    break;
+                case Op::Section:
+                    if (const Data* v = lookup(op); v && truthy(*v)) section(op, v);
+                    break;
+                case Op::Inverted:
+                    if (const Data* v = lookup(op); !v || !truthy(*v)) section(op, v);
+                    break;
+            }
+        }
+    }
+};
 
 }  // namespace
 
@@ -138,11 +348,11 @@ struct TemplateEngine::Impl {
         std::string name, text;
     };
     struct Compiled {
-        // render() is a non-const member in kainjow, but with no lambdas or partial data
-        // (our flattening removes partial tags) it only reads the parsed tree: shared by
-        // all threads without a lock.
-        mutable std::unique_ptr<mstch::mustache> tmpl;
+        std::vector<Op> ops;  ///< read-only once compiled: shared by all threads, no lock
+        bool escape = true;   ///< HTML-escape {{x}} (.html, .htm, .xml, .xhtml)
         Uses uses;
+        /// The size of the last page rendered from it: the next one reserves that much.
+        mutable std::atomic<std::size_t> size_hint{0};
     };
 
     std::vector<Source> sources;
@@ -174,7 +384,8 @@ struct TemplateEngine::Impl {
     std::map<std::string, std::string, std::less<>> raw;     ///< name → text, first source wins
     std::map<std::string, std::string, std::less<>> origin;  ///< name → file path or "(in memory)"
     std::map<std::string, std::vector<Node>, std::less<>> parsed;
-    std::unordered_map<std::string, Compiled> compiled;
+    /// std::less<> so that render(std::string_view) looks a name up without a copy.
+    std::map<std::string, Compiled, std::less<>> compiled;
 
     void load() {
         raw.clear();
@@ -262,13 +473,12 @@ struct TemplateEngine::Impl {
         return out;
     }
 
-    static std::unique_ptr<mstch::mustache> parse(const std::string& flat, std::string_view name) {
-        auto tmpl = std::make_unique<mstch::mustache>(flat);
-        if (!tmpl->is_valid())
+    /// kainjow checks the syntax of a flattened template, so errors read as they always have.
+    static void check_syntax(const std::string& flat, std::string_view name) {
+        const mstch::mustache tmpl(flat);
+        if (!tmpl.is_valid())
             throw TemplateError("template '" + std::string(name) +
-                                "' does not compile: " + tmpl->error_message());
-        if (!escapes_html(name)) tmpl->set_custom_escape(identity);
-        return tmpl;
+                                "' does not compile: " + tmpl.error_message());
     }
 };
 
@@ -289,21 +499,20 @@ void TemplateEngine::set_urls(std::map<std::string, std::string, std::less<>> ur
 
 void TemplateEngine::compile() {
     impl_->load();
-    std::unordered_map<std::string, Impl::Compiled> compiled;
+    std::map<std::string, Impl::Compiled, std::less<>> compiled;
     for (const auto& [name, text] : impl_->raw) {
         const std::string flat = impl_->substitute_urls(impl_->flatten(name), name);
-        Impl::Compiled c;
-        c.tmpl = Impl::parse(flat, name);
+        Impl::check_syntax(flat, name);
+        Impl::Compiled& c = compiled[name];
+        c.ops = parse_ops(flat, name);
+        c.escape = escapes_html(name);
         c.uses.flashes = flat.find("get_flashed_messages") != std::string::npos;
         c.uses.csrf = flat.find("csrf_") != std::string::npos;
-        compiled.emplace(name, std::move(c));
     }
     impl_->compiled = std::move(compiled);
 }
 
-bool TemplateEngine::has(std::string_view name) const {
-    return impl_->compiled.contains(std::string(name));
-}
+bool TemplateEngine::has(std::string_view name) const { return impl_->compiled.contains(name); }
 
 std::vector<std::string> TemplateEngine::names() const {
     std::vector<std::string> out;
@@ -313,20 +522,27 @@ std::vector<std::string> TemplateEngine::names() const {
 }
 
 TemplateEngine::Uses TemplateEngine::uses(std::string_view name) const {
-    auto it = impl_->compiled.find(std::string(name));
+    auto it = impl_->compiled.find(name);
     return it == impl_->compiled.end() ? Uses{} : it->second.uses;
 }
 
 std::string TemplateEngine::render(std::string_view name, const Data& vars,
                                    const Data* globals) const {
-    auto it = impl_->compiled.find(std::string(name));
+    auto it = impl_->compiled.find(name);
     if (it == impl_->compiled.end()) throw impl_->not_found(name, {});
-    mstch::data data = vars.is_object() ? to_mustache(vars) : mstch::data{};
-    if (globals && globals->is_object())
-        for (const auto& [k, v] : globals->as_object())
-            if (!vars.contains(k)) data.set(k, to_mustache(v));
+    const Impl::Compiled& c = it->second;
     std::string out;
-    it->second.tmpl->render(data, [&out](const std::string& s) { out += s; });
+    out.reserve(c.size_hint.load(std::memory_order_relaxed) + 256);
+    Renderer r{out, c.escape, {}};
+    r.stack.reserve(8);
+    // Globals under the vars: a name is looked up in the vars first, as when kainjow had
+    // them merged into one object with the vars winning.
+    static const Data empty = Data::object();
+    r.stack.push_back(globals && globals->is_object() ? globals : &empty);
+    if (vars.is_object()) r.stack.push_back(&vars);
+    r.walk(c.ops);
+    r.end_line(nullptr);  // the last line, which has no newline
+    c.size_hint.store(out.size(), std::memory_order_relaxed);
     return out;
 }
 
@@ -337,10 +553,14 @@ std::string TemplateEngine::render_string(std::string_view text, const Data& var
     std::string flat;
     impl_->expand(parse_nodes(std::string(text), self), {}, 0, flat, self);
     flat = impl_->substitute_urls(flat, self);
-    auto tmpl = Impl::parse(flat, escape_html ? "string.html" : "string.txt");
-    mstch::data data = to_mustache(vars);
+    Impl::check_syntax(flat, self);
+    const auto ops = parse_ops(flat, self);
     std::string out;
-    tmpl->render(data, [&out](const std::string& s) { out += s; });
+    Renderer r{out, escape_html, {}};
+    static const Data empty = Data::object();
+    r.stack.push_back(vars.is_object() ? &vars : &empty);
+    r.walk(ops);
+    r.end_line(nullptr);
     return out;
 }
 

@@ -150,6 +150,21 @@ BOOST_AUTO_TEST_CASE(unknown_scheme_names_uri_and_accepted_forms) {
     BOOST_CHECK_THROW(db::Database("sqlite:////no/such/dir/x.db", metadata()), db::UriError);
 }
 
+// SQLAlchemy: repr(make_url('postgresql://scott:tiger@localhost:5433/test')) ==
+// "postgresql://scott:***@localhost:5433/test"
+BOOST_AUTO_TEST_CASE(uri_for_display_masks_the_password_as_sqlalchemy_does) {
+    BOOST_TEST(db::uri_for_display("postgresql://scott:tiger@localhost:5433/test") ==
+               "postgresql://scott:***@localhost:5433/test");
+    BOOST_TEST(db::uri_for_display("postgresql://u:p@ss:w@rd@h/db") == "postgresql://u:***@h/db");
+    BOOST_TEST(db::uri_for_display("postgresql://scott@localhost/test") ==
+               "postgresql://scott@localhost/test");
+    BOOST_TEST(db::uri_for_display("postgresql:///flasky?host=/tmp/x&password=s3cret&user=u") ==
+               "postgresql:///flasky?host=/tmp/x&password=***&user=u");
+    BOOST_TEST(db::uri_for_display("sqlite:///ch01.db") == "sqlite:///ch01.db");
+    BOOST_TEST(db::uri_for_display("sqlite:////tmp/a:b@c.db") == "sqlite:////tmp/a:b@c.db");
+    BOOST_TEST(db::uri_for_display("not a uri") == "not a uri");
+}
+
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_refused) {
     Poco::TemporaryFile file;
     std::ofstream(file.path())

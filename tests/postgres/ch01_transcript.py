@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Chapter 01's transcript on PostgreSQL: runs the chapter on $WORKBOOK_TEST_DATABASE_URI and
 compares its output with the SQLite expected-output.txt, after tools/transcript.py's
-normalisation. Only the two lines that say where the data lives may differ ("database: ..."
-and "The tables are left in ..."); every REPL line and result must be the same.
+normalisation. Only the lines that say where the data lives may differ ("database: ...", and
+the closing sqlite3 hint, which PostgreSQL has no use for); every REPL line and result must be
+the same. The password of the URI must not be printed (SQLAlchemy shows it as ***).
 
     ch01_transcript.py --expected expected-output.txt -- build/bin/ch01_relationships
 """
@@ -11,15 +12,22 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
 import transcript  # noqa: E402  (the workbook's normalisation and diff)
 
-WHERE = ("database: ", "The tables are left in ")
+WHERE = ("database: ", "The last tables are left in ", "try: sqlite3 ")
 
 
 def comparable(text):
     return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(WHERE))
+
+
+def password(uri):
+    """The password of postgresql://user:password@host/db, or None."""
+    userinfo = urllib.parse.urlsplit(uri).netloc.rpartition("@")[0]
+    return urllib.parse.unquote(userinfo.partition(":")[2]) if ":" in userinfo else None
 
 
 def main():
@@ -40,6 +48,14 @@ def main():
             actual = transcript.normalise(proc.stdout, workdir)
             if "PostgreSQL database" not in actual:
                 sys.exit("the chapter did not report a PostgreSQL location:\n" + actual)
+            secret = password(uri)
+            if secret and secret in proc.stdout:
+                sys.exit("the chapter printed the URI's password:\n" + proc.stdout)
+            if ":***@" not in actual:
+                sys.exit("the chapter did not print the URI with its password masked (:***@):\n"
+                         + actual)
+            if "sqlite3" in actual:
+                sys.exit("the chapter suggests sqlite3 on PostgreSQL:\n" + actual)
             with open(args.expected, encoding="utf-8") as f:
                 expected = transcript.normalise(f.read())
             if comparable(actual) != comparable(expected):

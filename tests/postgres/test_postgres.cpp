@@ -8,6 +8,7 @@
 #include "common/db/db.hpp"
 #include "common/db/postgresql_dialect.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -237,6 +238,64 @@ BOOST_AUTO_TEST_CASE(serialization_failure_says_to_retry) {
                    e.what());
     }
     a->execute("ROLLBACK");
+}
+
+BOOST_AUTO_TEST_CASE(insert_reads_its_key_from_returning_not_lastval) {
+    std::ostringstream echo;
+    database.set_echo(&echo);
+    auto a = session->add(Author{.name = "Ann"});
+    auto b = session->add(Author{.name = "Bob"});
+    session->commit();
+    database.set_echo(nullptr);
+    BOOST_TEST(a->id == 1);
+    BOOST_TEST(b->id == 2);
+    BOOST_TEST(echo.str().find("INSERT INTO authors (name) VALUES ($1) RETURNING id") !=
+                   std::string::npos,
+               echo.str());
+    BOOST_TEST(echo.str().find("lastval") == std::string::npos, echo.str());
+}
+
+// Dialect::one_writer_at_a_time() is false: a session holding a write transaction open does
+// not stop another session of the same Database from writing (on SQLite the second would
+// wait up to 5 s for Database::writer(), then fail).
+BOOST_AUTO_TEST_CASE(writers_do_not_queue_in_process) {
+    BOOST_TEST(!database.dialect().one_writer_at_a_time());
+    session->add(Author{.name = "Ann"});
+    session->flush();  // BEGIN and INSERT, not committed
+    db::Session other(database);
+    other.add(Author{.name = "Bob"});
+    const auto start = std::chrono::steady_clock::now();
+    other.commit();
+    const bool quick = std::chrono::steady_clock::now() - start < std::chrono::seconds(2);
+    BOOST_TEST(quick, "the second writer waited for the first");
+    session->commit();
+    BOOST_TEST(other.query<Author>().count() == 2);
+}
+
+// Two sessions insert the same unique name at once: the second waits at the UNIQUE index for
+// the first's COMMIT, then fails with 23505 → IntegrityError (what add_user_if_new relies on).
+BOOST_AUTO_TEST_CASE(concurrent_duplicate_insert_is_integrity_error_for_the_second) {
+    session->add(Author{.name = "Ann"});
+    session->flush();  // holds the index entry for "Ann" until commit
+    std::optional<std::string> second;
+    std::thread other([&] {
+        db::Session s(database);
+        s.add(Author{.name = "Ann"});
+        try {
+            s.commit();
+            second = "committed";
+        } catch (const db::IntegrityError& e) {
+            second = "IntegrityError " + e.constraint();
+            s.rollback();
+        } catch (const std::exception& e) {
+            second = std::string("other error: ") + e.what();
+        }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it reach the index
+    session->commit();
+    other.join();
+    BOOST_TEST(second.value_or("nothing") == "IntegrityError authors.name");
+    BOOST_TEST(session->query<Author>().count() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {

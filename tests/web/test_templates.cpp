@@ -4,6 +4,10 @@
 #include "common/web/test_client.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <kainjow/mustache.hpp>
+
+#include <string>
+#include <vector>
 
 using namespace common::web;
 
@@ -100,6 +104,80 @@ BOOST_AUTO_TEST_CASE(broken_template_stops_the_app_at_start) {
     App app;
     app.add_template("broken.html", "{{#x}}");
     BOOST_CHECK_THROW(app.freeze(), TemplateError);
+}
+
+// The renderer walks its own tree over Data (templates.cpp); kainjow, which rendered before,
+// is the reference. Each case is rendered by both; the data is converted for kainjow the way
+// the engine used to convert it (null → false, numbers → their text).
+namespace {
+
+kainjow::mustache::data kainjow_data(const Data& d) {
+    namespace m = kainjow::mustache;
+    if (d.is_null()) return m::data(false);
+    if (d.is_bool()) return m::data(d.as_bool());
+    if (d.is_string()) return m::data(d.as_string());
+    if (d.is_list()) {
+        m::data list(m::data::type::list);
+        for (const auto& item : d.as_list()) list.push_back(kainjow_data(item));
+        return list;
+    }
+    if (d.is_object()) {
+        m::data obj;
+        for (const auto& [k, v] : d.as_object()) obj.set(k, kainjow_data(v));
+        return obj;
+    }
+    return m::data(d.to_text());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(renders_byte_for_byte_what_kainjow_renders) {
+    const Data vars{
+        {"name", R"(<Bob & "Co" 'x'>)"},
+        {"empty", ""},
+        {"zero", 0},
+        {"pi", 3.5},
+        {"yes", true},
+        {"no", false},
+        {"nothing", nullptr},
+        {"items", Data::list({"a", "b<", Data{{"n", "x"}}})},
+        {"none", Data::list()},
+        {"user", Data{{"name", "Ann"}, {"role", Data{{"name", "admin"}}}}},
+        {"people", Data::list({Data{{"name", "A"}, {"tags", Data::list({"t1", "t2"})}},
+                               Data{{"name", "B"}, {"tags", Data::list()}}})},
+    };
+    const std::vector<std::string> templates = {
+        "Hello {{name}} / {{{name}}} / {{& name}}!",
+        "{{empty}}|{{zero}}|{{pi}}|{{yes}}|{{no}}|{{nothing}}|{{items}}|{{user}}|{{missing}}|",
+        "{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}{{#empty}}E{{/empty}}{{#zero}}Z{{/zero}}"
+        "{{#nothing}}X{{/nothing}}{{^nothing}}x{{/nothing}}{{#none}}L{{/none}}{{^none}}l{{/none}}",
+        "<ul>\n  {{#items}}\n  <li>{{.}}{{n}}</li>\n  {{/items}}\n</ul>\n",
+        "a\n  {{#no}}\n  hidden\n  {{/no}}\n  {{^no}}\n  shown\n  {{/no}}\nb\n",
+        "  {{! a comment alone on its line }}\n  {{#yes}}  {{/yes}}  \n\t{{#yes}}{{/yes}}\nend",
+        "{{user.name}} {{user.role.name}} {{user.nope}} {{#user}}{{name}}-{{role.name}}{{/user}}",
+        "{{#people}}\n{{name}}:{{#tags}} {{.}}{{/tags}}{{^tags}} (none){{/tags}}\n{{/people}}\n",
+        "{{#people}}{{#tags}}{{name}}{{/tags}}{{/people}}|{{#user}}{{#role}}{{name}}{{/role}}{{/"
+        "user}}",
+        "line1\r\nline2\r  {{#yes}}\r\n{{name}}\n{{/yes}}\n",
+        "{{#items}}{{#.}}[{{.}}]{{/.}}{{/items}}",
+        "{{ name }} {{#  yes  }}sp{{/  yes  }}\n",
+        "trailing {{#yes}}\n  {{/yes}}  ",
+        "{{pi.x}}{{#pi}}{{.}}{{/pi}}{{#empty}}[{{.}}]{{/empty}}",
+        "{ single } {{missing}}} }",
+        "",
+    };
+    for (const auto& text : templates) {
+        for (const bool html : {true, false}) {
+            kainjow::mustache::mustache reference(text);
+            BOOST_REQUIRE_MESSAGE(reference.is_valid(), reference.error_message());
+            if (!html) reference.set_custom_escape([](const std::string& s) { return s; });
+            std::string expected;
+            reference.render(kainjow_data(vars), [&](const std::string& s) { expected += s; });
+            TemplateEngine t;
+            BOOST_TEST(t.render_string(text, vars, html) == expected,
+                       "template: " << text << " (html " << html << ")");
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
