@@ -26,7 +26,7 @@ extern "C" int pthread_mutex_clocklock(pthread_mutex_t* mutex, clockid_t clock,
     __tsan_mutex_pre_lock(mutex, __tsan_mutex_try_lock);
     const int rc = real(mutex, clock, abstime);
     __tsan_mutex_post_lock(
-        mutex, rc == 0 ? __tsan_mutex_try_lock : __tsan_mutex_try_lock | __tsan_mutex_try_lock_failed,
-        0);
+        mutex,
+        rc == 0 ? __tsan_mutex_try_lock : __tsan_mutex_try_lock | __tsan_mutex_try_lock_failed, 0);
     return rc;
 }
