@@ -27,6 +27,16 @@ cmake_path(NORMAL_PATH WORKBOOK_TOOLS)
 # One set of warnings for all our code; -Werror only where asked (CI), so a reader's newer
 # compiler with new warnings still builds the book.
 add_library(workbook_warnings INTERFACE)
+
+# A ThreadSanitizer build (the tsan preset) links every executable made from here on with the
+# pthread_mutex_clocklock wrapper that GCC 12's runtime lacks (tests/tsan_clocklock.cpp says
+# why); libraries are left alone, so each executable gets it exactly once.
+if(CMAKE_CXX_FLAGS MATCHES "-fsanitize=thread")
+  add_library(workbook_tsan_clocklock OBJECT ${CMAKE_CURRENT_LIST_DIR}/../tests/tsan_clocklock.cpp)
+  target_link_libraries(workbook_tsan_clocklock PRIVATE workbook_warnings)
+  link_libraries($<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:workbook_tsan_clocklock>)
+endif()
+
 target_compile_options(workbook_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wnon-virtual-dtor
   $<$<BOOL:${WORKBOOK_WERROR}>:-Werror>)

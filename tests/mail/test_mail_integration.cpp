@@ -723,8 +723,12 @@ BOOST_AUTO_TEST_CASE(every_recipient_refused_is_an_error_as_before) {
 
 // The bound is 1.5 s for MAIL_TIMEOUT=1, and the default build holds it. Under ASan
 // the TLS handshake before a silent step alone can take ~0.4 s on a loaded machine, so that
-// build only checks that the deadline fired (well under a second MAIL_TIMEOUT).
-#if defined(__SANITIZE_ADDRESS__)
+// build only checks that the deadline fired (well under a second MAIL_TIMEOUT). Under TSan,
+// slower again (3.6 s seen on a loaded machine), the test is there for the watchdog's threads,
+// not its latency.
+#if defined(__SANITIZE_THREAD__)
+constexpr auto kSilentStepBound = 5000ms;
+#elif defined(__SANITIZE_ADDRESS__)
 constexpr auto kSilentStepBound = 1900ms;
 #else
 constexpr auto kSilentStepBound = 1500ms;

@@ -40,7 +40,7 @@ class Arguments(unittest.TestCase):
     def test_help_lists_every_subcommand(self):
         run = workbook("--help")
         self.assertEqual(run.returncode, 0)
-        for name in ("run", "test", "serve", "bench", "docs", "--update-transcripts"):
+        for name in ("run", "test", "serve", "bench", "docs", "fuzz", "tsan", "--update-transcripts"):
             self.assertIn(name, run.stdout)
 
     def test_help_has_no_leftovers_from_the_build_up(self):
