@@ -13,7 +13,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import threading
 import time
 import unittest
 import urllib.parse
+
+from served import free_port, wait_for_port
 
 LOCK_SECONDS = 8
 CLIENTS = 50
@@ -37,12 +38,6 @@ time.sleep(float(sys.argv[2]))
 db.execute("COMMIT")
 print("released", flush=True)
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:
@@ -89,16 +84,7 @@ class LockedDatabase(unittest.TestCase):
             [os.environ["FLASKY_BIN"], "runserver", "--port", str(self.port)], env=env,
             cwd=self.tmp.name, stdout=subprocess.DEVNULL, stderr=self.stderr)
         self.locker = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.server.poll() is not None:
-                    self.fail("flasky runserver exited: " + self.log())
-                time.sleep(0.1)
-        self.fail("flasky runserver did not listen within 20 s")
+        wait_for_port(self.port, self.server, "flasky runserver", self.stderr.name)
 
     def tearDown(self):
         for process in (self.locker, self.server):

@@ -37,6 +37,8 @@ import time
 import unittest
 from collections import Counter
 
+from served import free_port, wait_for_port
+
 SKIP = 77  # ctest's SKIP_RETURN_CODE for this test
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -198,26 +200,6 @@ UPSTREAM_DESYNC = re.compile(r"upstream sent|upstream prematurely closed|invalid
 def tag_of(uri):
     m = TAG.search(uri or "")
     return m.group(1) if m else None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, name, log_path):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if process.poll() is not None:
-                with open(log_path, errors="replace") as f:
-                    raise RuntimeError(f"{name} exited before listening: {f.read()}")
-            time.sleep(0.05)
-    raise RuntimeError(f"{name} did not listen on port {port} within 20 s")
 
 
 def exchange(port, data, pause_after_head=False):

@@ -10,7 +10,6 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -23,14 +22,10 @@ from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 
+from served import free_port, wait_for_port
+
 USERS = 500
 DELIVERY_BOUND_S = 60
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Collector:
@@ -76,16 +71,7 @@ class OutboxSurvivesRestart(unittest.TestCase):
         self.server = subprocess.Popen(
             [os.environ["FLASKY_BIN"], "runserver", "--port", str(self.port)], env=self.env,
             cwd=self.tmp.name, stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.server.poll() is not None:
-                    self.fail("flasky runserver exited: " + self.read_stderr())
-                time.sleep(0.1)
-        self.fail("flasky runserver did not listen within 20 s")
+        wait_for_port(self.port, self.server, "flasky runserver", self.stderr.name)
 
     def read_stderr(self):
         self.stderr.flush()
