@@ -4,11 +4,18 @@
 //   - a complete request used at least one byte and no more than the buffer holds;
 //   - framing depends only on the request's own bytes: the buffer cut right after it
 //     frames the same way (not checked when the body was refused unread as too large);
-//   - a bad or oversized head says why (bad_request carries an error text).
+//   - a bad or oversized head says why (bad_request carries an error text);
+//   - a head is read exactly as Poco's HTTPRequest::read reads it (method, target, version,
+//     keep-alive, every field in order): parse_request splits most heads by hand for speed,
+//     and Poco's reader is the reference it must agree with.
 // Pipelined requests are framed one after another, as the connection does.
 
 #include "common/web/http1.hpp"
 #include "fuzz_check.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/MemoryStream.h>
+#include <Poco/Net/HTTPRequest.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +34,35 @@ common::web::Limits small_limits() {
     return limits;
 }
 
+/// The head parse_request framed (after the empty lines it skips), read by Poco: the same
+/// request line, keep-alive and fields, in the same order.
+void require_poco_agrees(std::string_view buffer, const FramedRequest& framed) {
+    std::size_t start = 0;
+    while (buffer.substr(start, 2) == "\r\n") start += 2;
+    const std::string_view head = buffer.substr(start, buffer.find("\r\n\r\n", start) + 4 - start);
+    Poco::Net::HTTPRequest poco;
+    try {
+        Poco::MemoryInputStream in(head.data(), static_cast<std::streamsize>(head.size()));
+        poco.read(in);
+    } catch (const Poco::Exception&) {
+        fuzz::require(false, "a head Poco's reader refuses was framed as complete");
+    }
+    const common::web::Request& ours = framed.request;
+    fuzz::require(poco.getMethod() == ours.method && poco.getURI() == framed.target &&
+                      poco.getVersion() == framed.version,
+                  "the request line differs from Poco's reading");
+    fuzz::require(framed.request.body_too_large || poco.getKeepAlive() == framed.keep_alive,
+                  "keep-alive differs from Poco's reading");
+    const auto& fields = ours.headers.items();
+    std::size_t i = 0;
+    for (const auto& [name, value] : poco) {
+        fuzz::require(i < fields.size() && fields[i].first == name && fields[i].second == value,
+                      "a header field differs from Poco's reading (name, value or order)");
+        ++i;
+    }
+    fuzz::require(i == fields.size(), "more header fields than Poco reads");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -40,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (result != Framing::complete) break;
         fuzz::require(framed.consumed > 0 && framed.consumed <= buffer.size(),
                       "complete request with consumed outside (0, buffer size]");
+        require_poco_agrees(buffer, framed);
         if (!framed.request.body_too_large) {
             FramedRequest again;
             fuzz::require(common::web::parse_request(buffer.substr(0, framed.consumed), limits,
