@@ -214,6 +214,23 @@ BOOST_AUTO_TEST_CASE(an_extra_header_name_outside_printable_ascii_is_refused) {
     BOOST_TEST(parse_mime(fine.as_string()).header("X-Mailer_Tag.1!") == "value");
 }
 
+BOOST_AUTO_TEST_CASE(a_charset_that_is_not_a_charset_name_is_refused) {
+    // Found by tests/fuzz (mime_builder, percent_in_charset): the charset is written into the
+    // file name's RFC 2231 parameter (cs''%XX...), and a '%' in it made the part unreadable.
+    Message msg("Files", "a@example.com", {"b@example.com"});
+    msg.body = "x";
+    msg.attach("\xE6\x8A\xA5.txt", "text/plain", "y");
+    for (const std::string bad : {"utf%41", "utf-8'x", "a?b", "a b", ""}) {
+        msg.charset = bad;
+        BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+    }
+    msg.charset = "utf%41";
+    BOOST_TEST(message_of([&] { msg.as_string(); }).find("not a charset name") !=
+               std::string::npos);
+    msg.charset = "ISO-8859-1";  // a real name, any case
+    BOOST_TEST(msg.as_string().find("filename*=iso-8859-1''") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_long_content_type_is_refused_and_a_long_file_name_takes_continuations) {
     // Found by tests/fuzz (mime_builder, long_content_type): both are written into a part's
     // header, and SMTP refuses a line over 998 characters (aiosmtpd drops the message).

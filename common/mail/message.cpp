@@ -15,6 +15,7 @@
 #include <cctype>
 #include <random>
 #include <sstream>
+#include <string_view>
 
 namespace common::mail {
 
@@ -382,6 +383,17 @@ void Message::check_headers() const {
     check("reply_to", reply_to);
     check("message_id", message_id);
     check("charset", charset);
+    // A charset name is a token (RFC 2978) and is written inside encoded words (=?cs?b?...?=)
+    // and RFC 2231 parameters (cs''%XX...), where '?', '%' and '\'' would end or break it.
+    // Found by fuzz_mime_builder: a '%' in it made the file name parameter unreadable.
+    const bool token = !charset.empty() && std::all_of(charset.begin(), charset.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("!#$&+-^_`{}~").find(c) != std::string_view::npos;
+    });
+    if (!token)
+        throw BadHeaderError("the charset name '" + printable(charset) +
+                             "' is not a charset name (letters, digits and !#$&+-^_`{}~ only); "
+                             "use a standard name like utf-8");
     for (const auto* list : {&recipients, &cc, &bcc})
         for (const auto& r : *list) check("recipient '" + r + "'", r);
     for (const auto& [name, value] : extra_headers) {
