@@ -181,6 +181,10 @@ void Connection::execute(const std::string& sql) {
     do_execute(sql);
 }
 
+std::int64_t Connection::last_insert_id() {
+    throw UsageError("this engine returns new keys with the INSERT (Dialect::returning_key)");
+}
+
 void Connection::set_echo(std::ostream* echo) {
     echo_ = echo;
     cache_.clear();  // statements remember the echo stream they were prepared with

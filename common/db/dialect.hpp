@@ -91,7 +91,8 @@ public:
     Statement& prepare(const std::string& sql);
     /// Runs statements without parameters (DDL, BEGIN, COMMIT), echoing them.
     void execute(const std::string& sql);
-    virtual std::int64_t last_insert_id() = 0;
+    /// The key the last INSERT generated, for an engine without returning_key() (SQLite).
+    virtual std::int64_t last_insert_id();
     /// Rows changed by the last INSERT/UPDATE/DELETE.
     virtual std::int64_t changes() = 0;
     virtual bool has_table(const std::string& name) = 0;

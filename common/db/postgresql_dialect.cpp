@@ -195,21 +195,6 @@ public:
         PQfinish(conn_);
     }
 
-    std::int64_t last_insert_id() override {
-        // The value the SERIAL key's sequence gave this connection's last INSERT. The ORM's
-        // own INSERTs read their key from RETURNING (returning_key) and never come here.
-        // Run on the handle directly: bookkeeping, not a statement of the program's to echo.
-        PGresult* r = PQexec(conn_, "SELECT lastval()");
-        std::int64_t id = 0;
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            std::string_view s = PQgetvalue(r, 0, 0);
-            std::from_chars(s.data(), s.data() + s.size(), id);
-        }
-        std::string err = PQresultErrorMessage(r);
-        PQclear(r);
-        if (id == 0) throw Error("PostgreSQL gave no generated key (SELECT lastval()): " + err);
-        return id;
-    }
     std::int64_t changes() override { return changes_; }
     // A broken connection has no transaction left (the server rolled it back when it went):
     // the session then releases it without a ROLLBACK that could only fail again.

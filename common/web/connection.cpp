@@ -101,11 +101,6 @@ void WorkerPool::submit(Connection* connection) {
     wake_.notify_one();
 }
 
-std::size_t WorkerPool::threads() {
-    std::lock_guard lock(mutex_);
-    return threads_.size();
-}
-
 void WorkerPool::run() {
     std::unique_lock lock(mutex_);
     while (true) {

@@ -67,10 +67,9 @@ public:
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    /// Runs connection->work() on a worker thread.
+    /// Runs connection->work() on a worker thread. Threads, once started, stay until the
+    /// server stops.
     void submit(Connection* connection);
-    /// Threads started so far (they stay until the server stops).
-    std::size_t threads();
 
 private:
     void run();
