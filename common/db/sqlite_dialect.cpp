@@ -26,7 +26,7 @@ constexpr int busy_timeout_ms = 5000;
 
 /// The error for a failed SQLite call on `sql`: a lock still held when the busy timeout ran
 /// out is an OperationalError (try again later; a web app answers 503), anything else an Error.
-[[noreturn]] void raise(int rc, const std::string& msg, const std::string& sql) {
+[[noreturn]] void throw_sqlite_error(int rc, const std::string& msg, const std::string& sql) {
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
         throw OperationalError("database is locked: another connection kept a write transaction "
                                "open longer than the " +
@@ -42,7 +42,7 @@ public:
         if (int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
                                         SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
             rc != SQLITE_OK)
-            raise(rc, sqlite3_errmsg(db), sql);
+            throw_sqlite_error(rc, sqlite3_errmsg(db), sql);
     }
     ~SqliteStatement() override { sqlite3_finalize(stmt_); }
 
@@ -89,7 +89,7 @@ private:
             throw IntegrityError("IntegrityError: " + msg + "\n[SQL: " + where + "]", constraint,
                                  where);
         }
-        raise(rc, msg, where);
+        throw_sqlite_error(rc, msg, where);
     }
 
     sqlite3* db_;
@@ -144,7 +144,7 @@ protected:
         if (int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err); rc != SQLITE_OK) {
             std::string msg = err ? err : "unknown error";
             sqlite3_free(err);
-            raise(rc, msg, sql);
+            throw_sqlite_error(rc, msg, sql);
         }
     }
 
