@@ -20,7 +20,6 @@
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
-#include <Poco/TemporaryFile.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -29,6 +28,8 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -70,13 +71,26 @@ std::string read_file(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
+/// A fresh directory, removed with its contents when the test ends. mkdtemp creates it
+/// atomically: Poco::TemporaryFile's names are the pid and a counter, which another process
+/// with the same pid (a container sharing /tmp) can already have taken.
 class TempDir {
 public:
-    TempDir() { fs::create_directories(path()); }
-    fs::path path() const { return fs::path(file_.path()); }
+    TempDir() {
+        std::string name = (fs::temp_directory_path() / "mail-test-XXXXXX").string();
+        if (!::mkdtemp(name.data())) throw std::runtime_error("mkdtemp failed for " + name);
+        path_ = name;
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
 
 private:
-    Poco::TemporaryFile file_;  // removes the directory tree when the test ends
+    fs::path path_;
 };
 
 struct Certificate {
