@@ -15,6 +15,12 @@
 
 namespace common::web {
 
+Data::Data(std::initializer_list<Member> items) : v_(Object{}) {
+    auto& object = std::get<Object>(v_);
+    // Python's dict literal: a key given twice keeps its last value.
+    for (const Member& m : items) object.insert_or_assign(m.key, std::move(m.value));
+}
+
 namespace {
 
 [[noreturn]] void wrong_type(const Data& d, const char* wanted) {

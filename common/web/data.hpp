@@ -33,8 +33,12 @@ public:
     Data(std::string_view s) : v_(std::string(s)) {}
     explicit Data(List l) : v_(std::move(l)) {}
     Data(Object o) : v_(std::move(o)) {}
+    /// One `{"name", value}` of an object literal. The value is moved out when the object is
+    /// built: a std::initializer_list only hands out const elements, so a literal of
+    /// pair<const string, Data> would copy every nested list and object once more.
+    struct Member;
     /// An object: `Data{{"name", "Bob"}, {"known", true}}`, like a Python dict literal.
-    Data(std::initializer_list<Object::value_type> items) : v_(Object(items)) {}
+    Data(std::initializer_list<Member> items);
 
     /// A list: `Data::list({"a", "b"})` (a named function, because `{...}` already means object).
     static Data list(std::initializer_list<Data> items = {}) { return Data(List(items)); }
@@ -86,6 +90,12 @@ public:
 
 private:
     std::variant<std::monostate, bool, std::int64_t, double, std::string, List, Object> v_;
+};
+
+struct Data::Member {
+    Member(std::string_view k, Data v) : key(k), value(std::move(v)) {}
+    std::string key;
+    mutable Data value;
 };
 
 }  // namespace common::web

@@ -3,7 +3,7 @@
 #include "common/web/app.hpp"
 #include "common/web/http.hpp"
 
-#include <ctime>
+#include <chrono>
 
 namespace common::web {
 
@@ -128,12 +128,25 @@ void Moment::init_app(App& app) {
 // ANCHOR_END: moment_init_app
 
 std::string Moment::iso8601(time_point t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    // Calendar arithmetic from <chrono> rather than gmtime_r + strftime: those take glibc's
+    // time zone lock and consult the locale, on every page view of the index.
+    using namespace std::chrono;
+    const auto secs = floor<seconds>(t);
+    const auto day = floor<days>(secs);
+    const year_month_day date{day};
+    const hh_mm_ss time{secs - day};
+    std::string out = "0000-00-00T00:00:00Z";
+    const auto put = [&out](std::size_t at, std::size_t width, long long value) {
+        for (std::size_t i = at + width; i-- > at; value /= 10)
+            out[i] = static_cast<char>('0' + value % 10);
+    };
+    put(0, 4, static_cast<int>(date.year()));
+    put(5, 2, static_cast<unsigned>(date.month()));
+    put(8, 2, static_cast<unsigned>(date.day()));
+    put(11, 2, time.hours().count());
+    put(14, 2, time.minutes().count());
+    put(17, 2, time.seconds().count());
+    return out;
 }
 
 std::string Moment::format(time_point t, std::string_view fmt, int refresh_ms) {

@@ -123,10 +123,11 @@ bool escapes_html(std::string_view name) {
 
 /// One piece of a compiled template.
 struct Op {
-    enum Kind : unsigned char { Text, Newline, Var, RawVar, Section, Inverted } kind = Text;
-    std::string text;               ///< Text/Newline: the characters; else the tag's name
+    enum Kind : unsigned char { Text, Newline, Lines, Var, RawVar, Section, Inverted } kind = Text;
+    std::string text;               ///< Text/Newline/Lines: the characters; else the tag's name
     std::vector<std::string> path;  ///< a dotted name split at '.', as kainjow splits it
     std::vector<Op> children;       ///< Section/Inverted
+    std::size_t tail = 0;           ///< Lines: the characters after its last newline
 };
 
 std::string trim_tag(std::string_view s) {
@@ -217,6 +218,39 @@ std::vector<Op> parse_ops(std::string_view text, std::string_view tname) {
     }
     if (open.size() != 1) throw fail("a section is opened but never closed");
     return root;
+}
+
+/// Joins the text between tags into whole-line runs (Lines), so that a page is a few dozen
+/// appends instead of one per line. Only after a Newline of the same list: there the line
+/// buffer has just restarted with no section on it, and a run of plain text and newlines
+/// leaves it exactly as appending the run at once and restarting after its last newline.
+void join_lines(std::vector<Op>& ops) {
+    std::vector<Op> joined;
+    joined.reserve(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        Op& op = ops[i];
+        if (op.kind == Op::Section || op.kind == Op::Inverted) join_lines(op.children);
+        const bool after_newline = !joined.empty() && joined.back().kind == Op::Newline;
+        if (!after_newline || (op.kind != Op::Text && op.kind != Op::Newline)) {
+            joined.push_back(std::move(op));
+            continue;
+        }
+        Op run{Op::Lines, {}, {}, {}, 0};
+        bool has_newline = false;
+        for (; i < ops.size() && (ops[i].kind == Op::Text || ops[i].kind == Op::Newline); ++i) {
+            run.text += ops[i].text;
+            if (ops[i].kind == Op::Newline) {
+                has_newline = true;
+                run.tail = 0;
+            } else {
+                run.tail += ops[i].text.size();
+            }
+        }
+        --i;
+        if (!has_newline) run.kind = Op::Text;  // one line's text: nothing to join
+        joined.push_back(std::move(run));
+    }
+    ops = std::move(joined);
 }
 
 /// The state of one render: kainjow's line buffer, kept inside `out` (the line is
@@ -325,6 +359,10 @@ struct Renderer {
             switch (op.kind) {
                 case Op::Text: out += op.text; break;
                 case Op::Newline: end_line(&op.text); break;
+                case Op::Lines:
+                    out += op.text;
+                    line_start = out.size() - op.tail;
+                    break;
                 case Op::Var:
                 case Op::RawVar:
                     if (const Data* v = lookup(op)) variable(*v, op.kind == Op::Var);
@@ -505,6 +543,7 @@ void TemplateEngine::compile() {
         Impl::check_syntax(flat, name);
         Impl::Compiled& c = compiled[name];
         c.ops = parse_ops(flat, name);
+        join_lines(c.ops);
         c.escape = escapes_html(name);
         c.uses.flashes = flat.find("get_flashed_messages") != std::string::npos;
         c.uses.csrf = flat.find("csrf_") != std::string::npos;
@@ -554,7 +593,8 @@ std::string TemplateEngine::render_string(std::string_view text, const Data& var
     impl_->expand(parse_nodes(std::string(text), self), {}, 0, flat, self);
     flat = impl_->substitute_urls(flat, self);
     Impl::check_syntax(flat, self);
-    const auto ops = parse_ops(flat, self);
+    auto ops = parse_ops(flat, self);
+    join_lines(ops);
     std::string out;
     Renderer r{out, escape_html, {}};
     static const Data empty = Data::object();

@@ -5,6 +5,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <set>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace common::web;
 
@@ -228,6 +232,39 @@ BOOST_AUTO_TEST_CASE(expired_session_cookie_is_ignored_by_the_app) {
     BOOST_TEST(client.get("/").body == "none");
     client.set_cookie("session", s.dumps(Data{{"name", "Fresh"}}, unix_now() + 60));
     BOOST_TEST(client.get("/").body == "Fresh");
+}
+
+BOOST_AUTO_TEST_CASE(random_tokens_never_repeat_across_the_buffer_and_a_fork) {
+    // random_hex hands out bytes from a 4 KiB per-thread buffer: 300 tokens of 32 bytes cross
+    // it twice, and none may repeat (a refill bug would hand out the same bytes again).
+    std::set<std::string> seen;
+    for (int i = 0; i < 300; ++i) {
+        const std::string token = random_hex(32);
+        BOOST_TEST(token.size() == 64u);
+        BOOST_TEST(token.find_first_not_of("0123456789abcdef") == std::string::npos);
+        BOOST_TEST(seen.insert(token).second);
+    }
+    // A forked child (a pre-forking server) must not issue the tokens its parent will.
+    int fds[2];
+    BOOST_REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        const std::string token = random_hex(32);
+        [[maybe_unused]] auto n = ::write(fds[1], token.data(), token.size());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    char buf[64];
+    std::size_t got = 0;
+    for (ssize_t n; got < sizeof buf && (n = ::read(fds[0], buf + got, sizeof buf - got)) > 0;)
+        got += static_cast<std::size_t>(n);
+    ::close(fds[0]);
+    ::waitpid(child, nullptr, 0);
+    BOOST_REQUIRE(got == sizeof buf);
+    const std::string from_child(buf, sizeof buf);
+    BOOST_TEST(from_child != random_hex(32));
+    BOOST_TEST(!seen.contains(from_child));
 }
 
 BOOST_AUTO_TEST_CASE(constant_time_equals_compares_fully) {
