@@ -35,9 +35,7 @@ struct Pair {
     }
     Pair(const Pair&) = delete;
     Pair& operator=(const Pair&) = delete;
-    void send(const char* bytes = "x") const {
-        BOOST_REQUIRE(::write(theirs, bytes, 1) == 1);
-    }
+    void send(const char* bytes = "x") const { BOOST_REQUIRE(::write(theirs, bytes, 1) == 1); }
 };
 
 /// Counts its calls; reads what is there so that a level-triggered loop does not call it
