@@ -55,6 +55,7 @@ void EventLoop::watch(int fd, EventHandler& handler, Watch from, Watch to) {
     epoll_event event{};
     event.events = epoll_events(to);
     event.data.ptr = &handler;
+    handler.handed_.fetch_add(1, std::memory_order_release);
     // `none` takes the socket out of the set: EPOLL_CTL_MOD cannot mask EPOLLERR/EPOLLHUP,
     // and a loop must not call a handler another thread owns.
     const int op = from == Watch::none ? EPOLL_CTL_ADD
@@ -82,6 +83,7 @@ void EventLoop::run() {
         for (int i = 0; i < n; ++i) {
             auto* handler = static_cast<EventHandler*>(events[i].data.ptr);
             if (handler == nullptr) continue;  // request_stop(): the loop condition decides
+            handler->handed_.load(std::memory_order_acquire);  // see what its watcher wrote
             // One call per socket: the handler may have deleted itself when it returns. A
             // socket appears at most once in a batch, and only its own handler deletes it.
             if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))

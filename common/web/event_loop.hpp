@@ -41,9 +41,17 @@ public:
 
 protected:
     EventHandler() = default;
-    ~EventHandler() = default;
-    EventHandler(const EventHandler&) = default;
-    EventHandler& operator=(const EventHandler&) = default;
+    virtual ~EventHandler() = default;
+    EventHandler(const EventHandler&) = delete;
+    EventHandler& operator=(const EventHandler&) = delete;
+
+private:
+    friend class EventLoop;
+    /// Bumped by every watch() and read before every call: whatever a thread wrote before it
+    /// gave the handler to the loop is visible to the call, in the C++ memory model too (the
+    /// kernel's epoll_ctl/epoll_wait order it in practice, but neither the compiler nor
+    /// ThreadSanitizer knows that).
+    std::atomic<unsigned> handed_{0};
 };
 
 /// Level-triggered, as Poco's reactor was: a socket stays ready until its handler has read
