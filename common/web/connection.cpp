@@ -380,8 +380,7 @@ void Connection::linger() {
 }
 
 int Connection::send_some(const char* data, int size) {
-    const auto n =
-        ::send(socket_.impl()->sockfd(), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    const auto n = ::send(fd_, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
     if (n >= 0) return static_cast<int>(n);
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
     throw Poco::IOException("send failed", errno);
