@@ -118,9 +118,9 @@ void WorkerPool::run() {
 
 // ---- Connection -----------------------------------------------------------------------
 
-Connection::Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketReactor& loop,
+Connection::Connection(const Poco::Net::StreamSocket& socket, EventLoop& loop,
                        ConnectionShared& shared)
-    : socket_(socket), loop_(loop), shared_(shared) {
+    : socket_(socket), fd_(socket_.impl()->sockfd()), loop_(loop), shared_(shared) {
     socket_.setBlocking(false);
     socket_.setNoDelay(true);
     remote_addr_ = socket_.peerAddress().host().toString();
@@ -130,10 +130,15 @@ Connection::Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketR
         shared_.open.insert(this);
     }
     // Last: from here on the loop's thread may call us, and may even have closed (and
-    // deleted) the connection before the next line, so only copies are used.
-    Poco::Net::StreamSocket watched = socket_;
-    loop.addEventHandler(watched, readable());
-    loop.wakeUp();  // a loop without connections sleeps; have it poll this one now
+    // deleted) the connection before watch() returns, so `this` is not touched after it.
+    watching_ = Watch::readable;
+    try {
+        loop.watch(fd_, *this, Watch::none, Watch::readable);
+    } catch (...) {
+        std::lock_guard lock(shared_.mutex);
+        shared_.open.erase(this);
+        throw;
+    }
 }
 
 Connection::~Connection() {
@@ -145,10 +150,7 @@ Connection::~Connection() {
     }
     if (last) shared_.emptied.notify_all();
     try {
-        if (!abandoned_) {
-            if (watching_ == Watch::writable) loop_.removeEventHandler(socket_, writable());
-            if (watching_ == Watch::readable) loop_.removeEventHandler(socket_, readable());
-        }
+        if (!abandoned_) loop_.watch(fd_, *this, watching_, Watch::none);
         socket_.close();
     } catch (...) {}
 }
@@ -192,14 +194,6 @@ void Connection::abandon() {
     delete this;
 }
 
-Poco::NObserver<Connection, Poco::Net::ReadableNotification> Connection::readable() {
-    return {*this, &Connection::on_readable};
-}
-
-Poco::NObserver<Connection, Poco::Net::WritableNotification> Connection::writable() {
-    return {*this, &Connection::on_writable};
-}
-
 bool Connection::move(int from, int to) {
     if (!state_.compare_exchange_strong(from, to)) return false;
     touch();
@@ -207,7 +201,7 @@ bool Connection::move(int from, int to) {
 }
 
 // ANCHOR: on_readable
-void Connection::on_readable(const Poco::AutoPtr<Poco::Net::ReadableNotification>&) {
+void Connection::on_readable() noexcept {
     try {
         char buffer[16 * 1024];
         const int n = socket_.receiveBytes(buffer, sizeof buffer);
@@ -224,7 +218,7 @@ void Connection::on_readable(const Poco::AutoPtr<Poco::Net::ReadableNotification
 }
 // ANCHOR_END: on_readable
 
-void Connection::on_writable(const Poco::AutoPtr<Poco::Net::WritableNotification>&) {
+void Connection::on_writable() noexcept {
     try {
         if (flush()) serve();
     } catch (...) {
@@ -284,17 +278,18 @@ void Connection::work() {
 }
 
 void Connection::hand_back() {
-    // Copies first: once the loop watches the socket again it may delete the connection.
-    Poco::Net::SocketReactor& loop = loop_;
-    Poco::Net::StreamSocket socket = socket_;
     const Watch watch = wanted_ == Watch::none ? Watch::readable : wanted_;
     on_worker_ = false;
     watching_ = watch;
-    if (watch == Watch::writable)
-        loop.addEventHandler(socket, writable());
-    else
-        loop.addEventHandler(socket, readable());
-    loop.wakeUp();  // a loop left without sockets sleeps; have it poll this one now
+    try {
+        // The last touch: once the loop watches the socket again it may delete us.
+        loop_.watch(fd_, *this, Watch::none, watch);
+    } catch (...) {
+        // The loop could not take it back (the kernel is out of memory): we still own the
+        // connection, and nobody else will close it.
+        watching_ = Watch::none;
+        delete this;
+    }
 }
 // ANCHOR_END: hand_to_worker
 
@@ -303,12 +298,8 @@ void Connection::want(Watch watch) {
         wanted_ = watch;
         return;
     }
-    if (watch == watching_) return;
-    if (watching_ == Watch::readable) loop_.removeEventHandler(socket_, readable());
-    if (watching_ == Watch::writable) loop_.removeEventHandler(socket_, writable());
+    loop_.watch(fd_, *this, watching_, watch);
     watching_ = watch;
-    if (watch == Watch::readable) loop_.addEventHandler(socket_, readable());
-    if (watch == Watch::writable) loop_.addEventHandler(socket_, writable());
 }
 
 bool Connection::respond(FramedRequest& framed) {
@@ -389,8 +380,7 @@ void Connection::linger() {
 }
 
 int Connection::send_some(const char* data, int size) {
-    const auto n =
-        ::send(socket_.impl()->sockfd(), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    const auto n = ::send(fd_, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
     if (n >= 0) return static_cast<int>(n);
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -1;
     throw Poco::IOException("send failed", errno);

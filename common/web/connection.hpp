@@ -6,13 +6,10 @@
 /// loops, the sweeper, signals), as Crow splits http_connection.h from http_server.h. Used
 /// only by server.cpp.
 
+#include "common/web/event_loop.hpp"
 #include "common/web/http1.hpp"
 #include "common/web/limits.hpp"
 
-#include <Poco/AutoPtr.h>
-#include <Poco/NObserver.h>
-#include <Poco/Net/SocketNotification.h>
-#include <Poco/Net/SocketReactor.h>
 #include <Poco/Net/StreamSocket.h>
 
 #include <atomic>
@@ -103,7 +100,7 @@ struct ConnectionShared {
     bool sweeping = true;
 };
 
-/// One client connection, driven by the events of the loop (SocketReactor) it lives on.
+/// One client connection, driven by the events of the loop (EventLoop) it lives on.
 ///
 /// The loop reads and frames requests. A complete request that writes (or any, as
 /// configured) is handed to a worker (WorkerPool): the loop stops watching the connection,
@@ -114,12 +111,13 @@ struct ConnectionShared {
 /// does not read its answers cannot make the server buffer more. The sweeper thread closes
 /// connections that idle or stall (see sweep()); a connection is deleted on its loop's
 /// thread when it closes.
-class Connection {
+class Connection final : private EventHandler {
 public:
     enum State : int { idle, receiving, handling, writing, lingering, closing };
 
-    Connection(const Poco::Net::StreamSocket& socket, Poco::Net::SocketReactor& loop,
-               ConnectionShared& shared);
+    /// Registers with `loop` last: from then on the loop owns it and may even have deleted
+    /// it before the constructor's caller goes on.
+    Connection(const Poco::Net::StreamSocket& socket, EventLoop& loop, ConnectionShared& shared);
     ~Connection();
 
     /// Called by the sweeper, with shared.mutex held: closes the connection when it idles
@@ -137,12 +135,6 @@ public:
     void work();
 
 private:
-    /// Which event the loop watches the connection for; none while a worker owns it.
-    enum class Watch { none, readable, writable };
-
-    Poco::NObserver<Connection, Poco::Net::ReadableNotification> readable();
-    Poco::NObserver<Connection, Poco::Net::WritableNotification> writable();
-
     void touch() { since_.store(Clock::now().time_since_epoch().count()); }
 
     /// The client sent bytes the loop has not read yet (FIONREAD).
@@ -151,9 +143,9 @@ private:
     /// Moves from `from` to `to`, unless the sweeper closed the connection meanwhile.
     bool move(int from, int to);
 
-    void on_readable(const Poco::AutoPtr<Poco::Net::ReadableNotification>&);
+    void on_readable() noexcept override;
 
-    void on_writable(const Poco::AutoPtr<Poco::Net::WritableNotification>&);
+    void on_writable() noexcept override;
 
     /// Answers every complete request in the buffer, in order (on the loop, each is handed
     /// to a worker when there is a pool). Returns when the buffer holds no complete request,
@@ -199,7 +191,8 @@ private:
     int send_some(const char* data, int size);
 
     Poco::Net::StreamSocket socket_;
-    Poco::Net::SocketReactor& loop_;
+    int fd_;  ///< socket_'s descriptor, for the loop
+    EventLoop& loop_;
     ConnectionShared& shared_;
     std::string remote_addr_;
     std::string in_;
@@ -208,9 +201,9 @@ private:
     FramedRequest handed_over_;  ///< the request a worker is to answer
     bool close_after_write_ = false;
     bool sent_continue_ = false;
-    bool on_worker_ = false;            ///< a worker owns the connection; the loop ignores it
-    Watch watching_ = Watch::readable;  ///< what the loop watches now
-    Watch wanted_ = Watch::readable;    ///< what hand_back() will have it watch
+    bool on_worker_ = false;          ///< a worker owns the connection; the loop ignores it
+    Watch watching_ = Watch::none;    ///< what the loop watches now
+    Watch wanted_ = Watch::readable;  ///< what hand_back() will have it watch
     bool abandoned_ = false;
     std::atomic<int> state_{idle};
     std::atomic<Clock::rep> since_{0};  ///< when the state last changed or bytes last moved

@@ -3,14 +3,10 @@
 #include "common/web/app.hpp"
 
 #include "common/web/connection.hpp"
+#include "common/web/event_loop.hpp"
 
-#include <Poco/NObserver.h>
-#include <Poco/Net/ParallelSocketReactor.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketNotification.h>
-#include <Poco/Net/SocketReactor.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Thread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,85 +29,75 @@ namespace common::web {
 
 namespace {
 
-using Loop = Poco::Net::ParallelSocketReactor<Poco::Net::SocketReactor>;
-
-/// Accepts connections on its own reactor thread and deals them out to the loops in turn.
-/// (Poco's ParallelSocketAcceptor does the same, but can only construct a handler from the
-/// socket and the reactor; ours also needs the server's ConnectionShared state.)
-class Acceptor {
+/// Accepts connections on a loop of its own and deals them out to the other loops in turn.
+class Acceptor final : private EventHandler {
 public:
     Acceptor(Poco::Net::ServerSocket socket, int loops, ConnectionShared& shared)
         : socket_(std::move(socket)), shared_(shared) {
         socket_.setBlocking(false);
-        for (int i = 0; i < loops; ++i) loops_.push_back(std::make_unique<Loop>());
-        reactor_.addEventHandler(socket_, accept_observer());
-        thread_.start(reactor_);
+        for (int i = 0; i < loops; ++i)
+            loops_.push_back(std::make_unique<EventLoop>("loop " + std::to_string(i)));
+        accept_loop_.watch(socket_.impl()->sockfd(), *this, Watch::none, Watch::readable);
     }
-    ~Acceptor() { stop_accepting(); }
+    ~Acceptor() {
+        stop_accepting();
+        stop_loops();
+    }
 
     /// No new connections; the connections already open are not touched.
     void stop_accepting() {
-        if (!thread_.isRunning()) return;
-        reactor_.removeEventHandler(socket_, accept_observer());
-        reactor_.stop();
-        reactor_.wakeUp();
-        thread_.join();
+        if (!accepting_) return;
+        accepting_ = false;
+        accept_loop_.stop();
         socket_.close();
     }
 
     /// Stops the loops and waits for their threads (after stop_accepting()). All are told
-    /// first, so their poll timeouts run out together rather than one after another.
+    /// first, so that they finish their events in hand together rather than one after another.
     void stop_loops() {
-        for (auto& loop : loops_) {
-            loop->stop();
-            loop->wakeUp();
-        }
+        for (auto& loop : loops_) loop->request_stop();
         loops_.clear();
     }
 
 private:
-    Poco::NObserver<Acceptor, Poco::Net::ReadableNotification> accept_observer() {
-        return {*this, &Acceptor::on_accept};
-    }
-
-    void on_accept(const Poco::AutoPtr<Poco::Net::ReadableNotification>&) {
+    void on_readable() noexcept override {
         Poco::Net::StreamSocket client;
         try {
             client = socket_.acceptConnection();
-        } catch (const Poco::Exception&) {
+        } catch (...) {
             // Out of file descriptors, or the client gave up already: wait a moment rather
             // than spin on a listening socket that stays readable.
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             return;
         }
-        std::size_t open = 0;
-        {
-            std::lock_guard lock(shared_.mutex);
-            open = shared_.open.size();
-        }
-        if (open >= shared_.max_connections) {
-            const std::string busy =
-                error_response(503, "Too many open connections; try again shortly.");
-            try {
+        try {
+            std::size_t open = 0;
+            {
+                std::lock_guard lock(shared_.mutex);
+                open = shared_.open.size();
+            }
+            if (open >= shared_.max_connections) {
+                const std::string busy =
+                    error_response(503, "Too many open connections; try again shortly.");
                 client.sendBytes(busy.data(), static_cast<int>(busy.size()), MSG_NOSIGNAL);
                 client.close();
-            } catch (...) {}
-            return;
-        }
-        try {
+                return;
+            }
             new Connection(client, *loops_[next_++ % loops_.size()],
                            shared_);  // deletes itself on close
-        } catch (const Poco::Exception&) {
-            // The client hung up before we got its address: nothing to serve.
+        } catch (...) {
+            // The client hung up before we got its address, or the loop could not take the
+            // socket: nothing to serve (`client` closes it).
         }
     }
+    void on_writable() noexcept override {}  // a listening socket is watched for reading only
 
     Poco::Net::ServerSocket socket_;
     ConnectionShared& shared_;
-    Poco::Net::SocketReactor reactor_;
-    Poco::Thread thread_{"accept"};
-    std::vector<std::unique_ptr<Loop>> loops_;
+    std::vector<std::unique_ptr<EventLoop>> loops_;
     std::size_t next_ = 0;
+    bool accepting_ = true;
+    EventLoop accept_loop_{"accept"};  ///< last: its thread may call on_readable() at once
 };
 
 /// The write end of the pipe of the server waiting for a signal (-1: none).

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Server — serves an App over HTTP/1.1 with a few event loops (Poco::Net::SocketReactor on
-/// epoll): keep-alive and pipelining, request size limits, timeouts for idle and slow
+/// Server — serves an App over HTTP/1.1 with a few event loops (EventLoop in event_loop.hpp,
+/// on epoll): keep-alive and pipelining, request size limits, timeouts for idle and slow
 /// clients, a buffered access log, and a graceful stop (stop accepting, let requests in hand
 /// finish, close idle connections, run the app's shutdown hooks) on SIGINT/SIGTERM or stop().
 ///

@@ -339,6 +339,27 @@ BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_holds_up_nobody) {
     BOOST_TEST(got.size() > 32u * 1024 * 1024);
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_resets_while_its_answer_waits_is_closed_at_once) {
+    // The loop watches the connection for writable only; the reset (EPOLLERR/EPOLLHUP) must
+    // still reach it, or it would stay open until the sweeper's timeout.
+    ServerOptions o = options();
+    o.threads = 1;
+    Server server(app, o);
+    server.start();
+    {
+        Raw stuck(server.port());
+        stuck.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");  // 32 MiB it never reads
+        std::this_thread::sleep_for(300ms);
+        stuck.socket.setLinger(true, 0);  // close() now sends a reset
+        stuck.socket.close();
+    }
+    std::this_thread::sleep_for(300ms);
+    // stop() waits for open connections; one still writing would hold it for 5 s.
+    const auto started = std::chrono::steady_clock::now();
+    server.stop();
+    BOOST_TEST((std::chrono::steady_clock::now() - started < 2s));
+}
+
 BOOST_AUTO_TEST_CASE(connections_over_the_limit_get_503) {
     ServerOptions o = options();
     o.max_connections = 2;
