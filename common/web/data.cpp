@@ -232,6 +232,7 @@ std::size_t Data::size() const {
 
 std::string Data::to_json() const {
     std::string out;
+    out.reserve(128);  // a session's JSON fits: no regrowing on every page view
     append_json(out, *this);
     return out;
 }

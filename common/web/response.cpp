@@ -38,22 +38,24 @@ std::string format_cookie(std::string_view name, std::string_view value, const C
             "cookie '" + std::string(name) +
             "' has characters a cookie value cannot carry (space, quote, comma, semicolon, "
             "backslash or control character): encode the value first");
+    // Appended in place (a session cookie is set on every first page view): no temporaries.
     std::string out;
+    out.reserve(name.size() + value.size() + 96 + o.domain.size() + o.path.size());
     out.append(name).append("=").append(value);
-    if (!o.domain.empty()) out += "; Domain=" + o.domain;
+    if (!o.domain.empty()) out.append("; Domain=").append(o.domain);
     if (expire_now) {
         out += "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0";
     } else if (o.max_age) {
         Poco::Timestamp expires;
         expires += *o.max_age * Poco::Timestamp::resolution();
-        out += "; Expires=" +
-               Poco::DateTimeFormatter::format(expires, Poco::DateTimeFormat::HTTP_FORMAT);
-        out += "; Max-Age=" + std::to_string(*o.max_age);
+        out.append("; Expires=")
+            .append(Poco::DateTimeFormatter::format(expires, Poco::DateTimeFormat::HTTP_FORMAT));
+        out.append("; Max-Age=").append(std::to_string(*o.max_age));
     }
     if (o.secure) out += "; Secure";
     if (o.http_only) out += "; HttpOnly";
-    if (!o.path.empty()) out += "; Path=" + o.path;
-    if (!o.same_site.empty()) out += "; SameSite=" + o.same_site;
+    if (!o.path.empty()) out.append("; Path=").append(o.path);
+    if (!o.same_site.empty()) out.append("; SameSite=").append(o.same_site);
     return out;
 }
 
