@@ -20,6 +20,7 @@
 #include <iosfwd>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -36,7 +37,7 @@ public:
     explicit AccessLog(std::ostream* out);
     ~AccessLog();
     bool enabled() const { return out_ != nullptr; }
-    void write(std::string line);
+    void write(std::string_view line);
 
 private:
     void run();
