@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <time.h>
 #include <unordered_set>
 #include <vector>
 
@@ -136,7 +137,16 @@ public:
     void work();
 
 private:
-    void touch() { since_.store(Clock::now().time_since_epoch().count()); }
+    /// Notes the time for the sweeper, whose timeouts are seconds: the kernel's coarse
+    /// monotonic clock (same origin as steady_clock, a few ms behind) is read without the
+    /// TSC, and this runs several times per request.
+    void touch() {
+        timespec now{};
+        ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+        since_.store(std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec))
+                         .count());
+    }
 
     /// The client sent bytes the loop has not read yet (FIONREAD).
     bool has_unread_bytes();

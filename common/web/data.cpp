@@ -206,6 +206,15 @@ Data& Data::operator[](std::string_view key) {
 const Data* Data::find(std::string_view key) const {
     auto* o = std::get_if<Object>(&v_);
     if (!o) return nullptr;
+    // The objects a template looks names up in have a handful of members, and most lookups
+    // miss (a name is searched from the innermost context out). A scan that compares lengths
+    // first settles most members without a memcmp, where the tree's find compares bytes at
+    // every node it passes: its compares were 3 % of a page view.
+    if (o->size() <= 8) {
+        for (const auto& [k, v] : *o)
+            if (k.size() == key.size() && k == key) return &v;
+        return nullptr;
+    }
     auto it = o->find(key);
     return it == o->end() ? nullptr : &it->second;
 }
