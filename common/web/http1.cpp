@@ -199,10 +199,11 @@ struct Head {
     }
     bool has(std::string_view name) const { return get(name) != nullptr; }
     /// Poco's getKeepAlive(): any Connection value but "close" keeps the connection; without
-    /// one, HTTP/1.1 keeps it and HTTP/1.0 does not.
+    /// one, or with an empty one, HTTP/1.1 keeps it and HTTP/1.0 does not.
     bool keep_alive() const {
         const std::string* connection = get("Connection");
-        return connection ? !iequals(*connection, "close") : version == "HTTP/1.1";
+        return connection && !connection->empty() ? !iequals(*connection, "close")
+                                                   : version == "HTTP/1.1";
     }
 };
 

@@ -176,6 +176,12 @@ BOOST_AUTO_TEST_CASE(http_1_0_closes_unless_it_asks_for_keep_alive_and_empty_lin
     BOOST_REQUIRE(
         (parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(!r.keep_alive);
+    // An empty Connection value counts as none (as Poco and gunicorn read it): the version decides.
+    BOOST_REQUIRE((parse("GET / HTTP/1.0\r\nConnection: \r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(!r.keep_alive);
+    BOOST_REQUIRE(
+        (parse("GET / HTTP/1.1\r\nHost: x\r\nConnection:\r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(r.keep_alive);
 }
 
 BOOST_AUTO_TEST_CASE(responses_carry_length_date_and_the_connection_decision) {
