@@ -10,8 +10,8 @@
 #include <Poco/Base64Encoder.h>  // the BASE64_* options
 #include <Poco/Timestamp.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 
 #include <algorithm>
