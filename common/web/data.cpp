@@ -8,6 +8,7 @@
 
 #include "common/web/errors.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -30,13 +31,17 @@ namespace {
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
     // Runs of characters that need no escape are appended whole: a session's JSON is mostly
-    // such runs, and += per character re-checks the capacity each time.
-    const auto plain = [](char c) {
-        return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
-    };
+    // such runs, and += per character re-checks the capacity each time. A table says which
+    // bytes are plain: one load per byte instead of three compares.
+    static constexpr auto plain = [] {
+        std::array<bool, 256> table{};
+        for (int c = 0x20; c < 256; ++c) table[static_cast<std::size_t>(c)] = true;
+        table['"'] = table['\\'] = false;
+        return table;
+    }();
     for (std::size_t i = 0; i < s.size();) {
         std::size_t j = i;
-        while (j < s.size() && plain(s[j])) ++j;
+        while (j < s.size() && plain[static_cast<unsigned char>(s[j])]) ++j;
         out.append(s, i, j - i);
         if (j == s.size()) break;
         i = j + 1;

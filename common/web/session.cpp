@@ -87,10 +87,19 @@ constexpr int kBase64Url = Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING;
 
 /// Appends URL-safe base64 without padding (what b64decode reads with kBase64Url). By hand
 /// because Poco's Base64Encoder is an ostream: a stream, its buffer and its locale per call
-/// were 4 % of a page view, for what is a table lookup per 6 bits.
+/// were 4 % of a page view, for what is a table lookup per 6 bits. Two signed values per new
+/// visitor make this a hot loop, so it looks up 12 bits (two characters) at a time.
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr auto kPairs = [] {
+    std::array<char, 2 * 4096> pairs{};
+    for (std::size_t n = 0; n < 4096; ++n) {
+        pairs[2 * n] = kAlphabet[n >> 6];
+        pairs[2 * n + 1] = kAlphabet[n & 63];
+    }
+    return pairs;
+}();
+
 void b64encode_to(std::string& out, std::string_view raw) {
-    static constexpr char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const std::size_t rest = raw.size() % 3;
     const std::size_t start = out.size();
     // Sized once and written through a pointer: += per character re-checks the capacity.
@@ -100,18 +109,16 @@ void b64encode_to(std::string& out, std::string_view raw) {
     const auto byte = [&](std::size_t k) {
         return static_cast<unsigned>(static_cast<unsigned char>(raw[k]));
     };
-    for (; i + 3 <= raw.size(); i += 3) {
+    for (; i + 3 <= raw.size(); i += 3, p += 4) {
         const unsigned n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-        *p++ = alphabet[n >> 18 & 63];
-        *p++ = alphabet[n >> 12 & 63];
-        *p++ = alphabet[n >> 6 & 63];
-        *p++ = alphabet[n & 63];
+        std::memcpy(p, &kPairs[2 * (n >> 12)], 2);
+        std::memcpy(p + 2, &kPairs[2 * (n & 4095)], 2);
     }
     if (rest > 0) {
         const unsigned n = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0u);
-        *p++ = alphabet[n >> 18 & 63];
-        *p++ = alphabet[n >> 12 & 63];
-        if (rest == 2) *p++ = alphabet[n >> 6 & 63];
+        *p++ = kAlphabet[n >> 18 & 63];
+        *p++ = kAlphabet[n >> 12 & 63];
+        if (rest == 2) *p++ = kAlphabet[n >> 6 & 63];
     }
 }
 
