@@ -89,6 +89,21 @@ BOOST_AUTO_TEST_CASE(malformed_escapes_are_kept_not_thrown) {
     BOOST_TEST(url_unquote("%41%42") == "AB");
 }
 
+BOOST_AUTO_TEST_CASE(invalid_utf8_becomes_the_replacement_character_wherever_it_starts) {
+    // make_valid_utf8 skips ASCII eight bytes at a time: a bad byte or a valid sequence at
+    // every offset of a word, and right after one, is still found and treated alike.
+    for (std::size_t k = 0; k < 20; ++k) {
+        const std::string ascii(k, 'a');
+        std::string bad = ascii + "\xFF" + "bbbbbbbbb";
+        common::web::make_valid_utf8(bad);
+        BOOST_TEST(bad == ascii + "\xEF\xBF\xBD" + "bbbbbbbbb");
+        std::string good = ascii + "Zo\xC3\xAB" + "bbbbbbbbb";  // "Zoë…"
+        const std::string before = good;
+        common::web::make_valid_utf8(good);
+        BOOST_TEST(good == before);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(cookie_values_must_be_cookie_safe) {
     Response r;
     BOOST_CHECK_THROW(r.set_cookie("a", "x; Path=/admin"), common::web::UsageError);
