@@ -23,6 +23,16 @@ constexpr std::string_view mail_key = "mail";
 
 constexpr std::string_view outbox_queued_key = "mail.outbox_queued";
 
+/// Removes `key` from g, saying whether it was there. The teardowns below run on every
+/// request, and std::map::erase takes a string_view key only from C++23: finding it first
+/// builds no std::string (a malloc) each time.
+bool erase_from_g(web::Context& ctx, std::string_view key) {
+    const auto it = ctx.g.find(key);
+    if (it == ctx.g.end()) return false;
+    ctx.g.erase(it);
+    return true;
+}
+
 // What init_app leaves in app.extensions for Mail: the settings-bound Mail and the outbox
 // drainer, made on first use (it needs the app's database, which db.init_app opens later).
 // The drainer is declared last so that it stops before the Mail it sends with.
@@ -46,7 +56,7 @@ void SQLAlchemy::init_app(web::App& app) {
     // Flask-SQLAlchemy's teardown_appcontext → session.remove(): a request's unfinished work
     // is rolled back, never left for the next request.
     app.teardown_request(
-        [](web::Context& ctx, std::exception_ptr) { ctx.g.erase(std::string(session_key)); });
+        [](web::Context& ctx, std::exception_ptr) { erase_from_g(ctx, session_key); });
 }
 
 common::db::Session& SQLAlchemy::session(web::Context& ctx) const {
@@ -96,7 +106,7 @@ void Mail::init_app(web::App& app) {
     // A request that queued a mail has committed (or rolled back) by now: wake the drainer.
     app.teardown_request(
         [weak = std::weak_ptr<MailState>(state)](web::Context& ctx, std::exception_ptr) {
-            if (ctx.g.erase(std::string(outbox_queued_key)) == 0) return;
+            if (!erase_from_g(ctx, outbox_queued_key)) return;
             if (auto s = weak.lock()) {
                 std::lock_guard lock(s->drainer_mutex);
                 if (s->drainer) s->drainer->wake();

@@ -666,10 +666,13 @@ std::string Context::render_template(std::string_view name, const Data& vars) {
         globals["get_flashed_messages"] = std::move(list);
     }
     if (uses.csrf) {
-        const std::string token = csrf_token();
-        globals["csrf_token"] = token;
-        globals["csrf_field"] =
-            "<input type=\"hidden\" name=\"csrf_token\" value=\"" + token + "\">";
+        std::string token = csrf_token();
+        std::string field;  // built in one allocation: this runs for every form page
+        field.reserve(token.size() + 64);
+        field.append("<input type=\"hidden\" name=\"csrf_token\" value=\"").append(token);
+        field.append("\">");
+        globals["csrf_token"] = std::move(token);
+        globals["csrf_field"] = std::move(field);
     }
     return engine.render(name, vars, &globals);
 }
@@ -700,7 +703,7 @@ std::string Context::csrf_token() {
     if (!settings.csrf_serializer) return raw;  // no SECRET_KEY: the session cannot be saved
     const std::int64_t limit =
         settings.csrf_time_limit > 0 ? settings.csrf_time_limit : 100LL * 365 * 24 * 3600;
-    return settings.csrf_serializer->dumps(Data{{"csrf", raw}}, unix_now() + limit);
+    return settings.csrf_serializer->dumps(Data{{"csrf", std::move(raw)}}, unix_now() + limit);
 }
 
 }  // namespace common::web

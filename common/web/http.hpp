@@ -48,6 +48,7 @@ public:
     using Item = std::pair<std::string, std::string>;
     Headers() = default;
     Headers(std::initializer_list<Item> items) : items_(items) {}
+    explicit Headers(std::vector<Item> items) : items_(std::move(items)) {}
 
     /// Replaces all headers of that name.
     void set(std::string_view name, std::string value);

@@ -340,7 +340,7 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
     }
 
     out.request = Request(std::move(head.method), head.target);
-    for (auto& [name, value] : head.fields) out.request.headers.add(name, std::move(value));
+    out.request.headers = Headers(std::move(head.fields));
     out.request.body = std::move(body);
     out.request.body_too_large = too_large;
     if (too_large) out.keep_alive = false;  // the rest of the body is still on the wire
