@@ -35,8 +35,8 @@ namespace common::web {
 /// The states are OpenSSL's plain SHA256_CTX structs (deprecated in OpenSSL 3 in favour of
 /// EVP, but kept and still running the CPU's SHA instructions): starting a MAC is a struct
 /// copy. The EVP way copies a context through the provider, a malloc, a free and a cleanse
-/// each time, four per page signature; that was more than the hashing itself. The two states
-/// are only read after construction, so threads share one MacKey.
+/// each time, two per MAC and four per new visitor's page; that cost more than the hashing.
+/// The two states are only read after construction, so threads share one MacKey.
 class SessionSerializer::MacKey {
 public:
     explicit MacKey(std::string_view key) {
