@@ -271,6 +271,11 @@ std::atomic<unsigned> g_fork_generation{0};
 
 class RandomPool {
 public:
+    RandomPool() = default;
+    RandomPool(const RandomPool&) = delete;
+    RandomPool& operator=(const RandomPool&) = delete;
+    ~RandomPool() { OPENSSL_cleanse(buffer_.data(), buffer_.size()); }  // a thread's exit too
+
     void fill(unsigned char* out, std::size_t n) {
         static const bool registered = [] {
             pthread_atfork(nullptr, nullptr, [] { g_fork_generation.fetch_add(1); });
