@@ -7,10 +7,12 @@
 // chunked uploads and parse errors are out of scope: wrk sends none.
 //
 // The page is the same small "Hello World!" as bench_hello_server, not flasky's GET / page: this
-// measures the cost of HTTP itself, and the table compares rates, not bytes.
+// measures the cost of HTTP itself. With --response FILE it answers with FILE's bytes instead
+// (a whole response, head and body, as bench/run captures it from flasky): the machine's limit
+// for sending that page, which tells the cost of the page's size from the cost of making it.
 //
-//   bench_epoll_hello [--port N] [--threads T]   (N = 0 picks a free port; T defaults to the
-//                                                 number of cores; prints "listening 127.0.0.1:N")
+//   bench_epoll_hello [--port N] [--threads T] [--response FILE]
+//       N = 0 picks a free port; T defaults to the number of cores; prints "listening 127.0.0.1:N"
 //
 // Stops on SIGTERM or SIGINT.
 #include "server_args.hpp"
@@ -27,7 +29,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -36,11 +40,15 @@
 
 namespace {
 
-constexpr std::string_view response = "HTTP/1.1 200 OK\r\n"
-                                      "Content-Type: text/html; charset=utf-8\r\n"
-                                      "Content-Length: 21\r\n"
-                                      "\r\n"
-                                      "<h1>Hello World!</h1>";
+constexpr std::string_view hello = "HTTP/1.1 200 OK\r\n"
+                                   "Content-Type: text/html; charset=utf-8\r\n"
+                                   "Content-Length: 21\r\n"
+                                   "\r\n"
+                                   "<h1>Hello World!</h1>";
+
+// What every request is answered with: `hello`, or the bytes of --response FILE. Set before
+// the loops start and only read afterwards.
+std::string response(hello);
 
 [[noreturn]] void fail(const char* what) {
     std::cerr << "bench_epoll_hello: " << what << ": " << std::strerror(errno) << '\n';
@@ -147,15 +155,55 @@ void event_loop(int listen_fd) {
 
 int usage(std::string_view why) {
     std::cerr << "bench_epoll_hello: " << why
-              << "\nusage: bench_epoll_hello [--port N] [--threads T]\n";
+              << "\nusage: bench_epoll_hello [--port N] [--threads T] [--response FILE]\n";
     return 2;
+}
+
+// FILE's bytes when they are one whole HTTP/1.1 response whose Content-Length is its body's
+// size (wrk would otherwise read the answers out of step); otherwise what is wrong with them.
+std::string load_response(const char* path, std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = std::string("cannot read ") + path + ": " + std::strerror(errno);
+        return {};
+    }
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto end_of_head = bytes.find("\r\n\r\n");
+    const auto length = bytes.find("\r\nContent-Length: ");
+    if (!bytes.starts_with("HTTP/1.1 ") || end_of_head == std::string::npos ||
+        length == std::string::npos || length > end_of_head) {
+        error = std::string(path) +
+                " is not an HTTP/1.1 response with a Content-Length header (save one whole "
+                "response, head and body, as it came off the wire)";
+        return {};
+    }
+    const std::size_t body = bytes.size() - end_of_head - 4;
+    if (std::strtoul(bytes.c_str() + length + 18, nullptr, 10) != body) {
+        error = std::string(path) + ": Content-Length does not match the " + std::to_string(body) +
+                " bytes after the head (was the body cut short?)";
+        return {};
+    }
+    return bytes;
 }
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
+    // --response FILE is this server's own; the rest are the ceilings' shared arguments.
+    std::vector<char*> shared{argv[0]};
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--response" && i + 1 < argc) {
+            std::string error;
+            response = load_response(argv[++i], error);
+            if (!error.empty()) return usage(error);
+        } else {
+            shared.push_back(argv[i]);
+        }
+    }
     bench::ServerArgs args{0, std::thread::hardware_concurrency()};
-    if (const auto why = bench::parse_server_args(argc, argv, args, 256)) return usage(*why);
+    if (const auto why =
+            bench::parse_server_args(static_cast<int>(shared.size()), shared.data(), args, 256))
+        return usage(*why);
     const unsigned long port = args.port;
     const unsigned long threads = args.threads == 0 ? 1 : args.threads;
 
