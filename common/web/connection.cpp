@@ -240,7 +240,10 @@ void Connection::serve() {
             case Framing::bad_request:
                 return reject(400, "The request is not valid HTTP/1.1: " + framed.error);
             case Framing::head_too_large:
-                return reject(431, "The request line and headers are too large.");
+                return reject(431, framed.error.empty()
+                                       ? "The request line and headers are too large."
+                                       : framed.error);
+            case Framing::uri_too_long: return reject(414, framed.error);
             case Framing::complete: break;
         }
         in_.erase(0, framed.consumed);

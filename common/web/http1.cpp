@@ -208,18 +208,37 @@ struct Head {
     }
 };
 
+/// What split_head() did with a head.
+enum class Split {
+    done,          ///< `out` holds the head
+    declined,      ///< Poco's reader must read it (`out` is left empty)
+    too_large,     ///< a field is longer, or there are more fields, than Poco's reader takes
+    uri_too_long,  ///< the target is longer than Poco's reader takes
+};
+
+/// The start of a header name for a message, cut short when it is long.
+std::string shown_name(std::string_view name) {
+    return name.size() > 40 ? std::string(name.substr(0, 40)) + "..." : std::string(name);
+}
+
 /// Splits a head that check_head() accepted, without Poco's stream machinery (a stream, its
 /// buffer and a map per request were a tenth of a page view). It gives exactly what Poco's
-/// reader gives, and so declines (returns false) whatever Poco would treat specially: its
-/// size limits (method 32, target 16384 bytes, 100 fields, names 256, values 8192), which
-/// make Poco throw, and "=?" anywhere, because Poco decodes RFC 2047 encoded words in values.
-bool split_head(std::string_view head, Head& out) {
-    if (head.find("=?") != std::string_view::npos) return false;
+/// reader gives. Past Poco's size limits (method 32, target 16384 bytes, 100 fields, names
+/// 256, values 8192), where Poco's reader throws "Malformed message", it says which limit and
+/// why (`why`), so that the client gets 414 or 431 and a sentence naming the field, as
+/// Werkzeug's server answers, rather than 400 for a request that is valid HTTP. It declines
+/// "=?" anywhere, because Poco decodes RFC 2047 encoded words in values, and a method over 32.
+Split split_head(std::string_view head, Head& out, std::string& why) {
     auto line_end = head.find(crlf);
     const std::string_view line = head.substr(0, line_end);
     const auto sp1 = line.find(' ');
     const auto sp2 = line.rfind(' ');
-    if (sp1 > 32 || sp2 - sp1 - 1 > 16384) return false;
+    if (sp1 > 32) return Split::declined;
+    if (sp2 - sp1 - 1 > 16384) {
+        why = "The request target (URL) is " + std::to_string(sp2 - sp1 - 1) +
+              " bytes long; this server takes at most 16384.";
+        return Split::uri_too_long;
+    }
     out.method = line.substr(0, sp1);
     out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
     out.version = line.substr(sp2 + 1);
@@ -229,20 +248,40 @@ bool split_head(std::string_view head, Head& out) {
         const std::string_view field = head.substr(pos, line_end - pos);
         pos = line_end + 2;
         if (field.empty()) break;
-        if (out.fields.size() == 100) return false;
+        if (out.fields.size() == 100) {
+            why = "The request has more than 100 header fields; this server takes at most 100.";
+            return Split::too_large;
+        }
         const auto colon = field.find(':');
-        if (colon > 256) return false;
+        if (colon == std::string_view::npos) {  // check_head() refuses this; Poco decides anyway
+            out = Head{};
+            return Split::declined;
+        }
+        const std::string_view name = field.substr(0, colon);
+        if (name.size() > 256) {
+            why = "The header name '" + shown_name(name) + "' is " + std::to_string(name.size()) +
+                  " bytes long; this server takes names of at most 256.";
+            return Split::too_large;
+        }
         std::string_view value = field.substr(colon + 1);
         while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
             value.remove_prefix(1);
-        if (value.size() > 8192) return false;
-        const std::string_view name = field.substr(0, colon);
+        if (value.size() > 8192) {
+            why = "The value of the header '" + shown_name(name) + "' is " +
+                  std::to_string(value.size()) + " bytes long; this server takes at most 8192.";
+            return Split::too_large;
+        }
         auto at = out.fields.end();
         for (auto it = out.fields.begin(); it != out.fields.end(); ++it)
             if (iequals(it->first, name)) at = std::next(it);
         out.fields.emplace(at, std::string(name), std::string(trim_ows(value)));
     }
-    return true;
+    // Checked last, so that a head past the limits gets its answer above whatever it holds.
+    if (head.find("=?") != std::string_view::npos) {
+        out = Head{};
+        return Split::declined;
+    }
+    return Split::done;
 }
 
 /// The same with Poco's reader, for the heads split_head() declines.
@@ -278,8 +317,12 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
     }
     Head head;
     try {
-        if (!split_head(buffer.substr(start, head_size), head))
-            read_head_with_poco(buffer.substr(start, head_size), head);
+        switch (split_head(buffer.substr(start, head_size), head, out.error)) {
+            case Split::done: break;
+            case Split::declined: read_head_with_poco(buffer.substr(start, head_size), head); break;
+            case Split::too_large: return Framing::head_too_large;
+            case Split::uri_too_long: return Framing::uri_too_long;
+        }
     } catch (const Poco::Exception& e) {
         out.error = e.displayText();
         return Framing::bad_request;

@@ -23,7 +23,8 @@ enum class Framing {
     incomplete,      ///< wait for more bytes
     complete,        ///< `out` holds one request; `out.consumed` bytes belong to it
     bad_request,     ///< answer 400 and close
-    head_too_large,  ///< answer 431 and close
+    head_too_large,  ///< answer 431 and close (`error` names the field when one was too long)
+    uri_too_long,    ///< answer 414 and close
 };
 
 struct FramedRequest {

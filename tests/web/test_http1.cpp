@@ -53,19 +53,36 @@ BOOST_AUTO_TEST_CASE(heads_read_as_poco_reads_them) {
     BOOST_REQUIRE(
         (parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(!r.keep_alive);
-    // Poco's limits: 100 fields, names of 256 bytes, values of 8192, methods of 32.
+    // Poco's limits: 100 fields, names of 256 bytes, values of 8192, methods of 32. Past the
+    // field limits the answer is 431 with a sentence naming the field (Werkzeug's server
+    // answers 431 too), not 400: the request is valid HTTP, only too large for this server.
     std::string head = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (int i = 1; i < 100; ++i) head += "X" + std::to_string(i) + ": v\r\n";
     BOOST_TEST((parse(head + "\r\n", r) == Framing::complete));
-    BOOST_TEST((parse(head + "Y: v\r\n\r\n", r) == Framing::bad_request));
-    BOOST_TEST(r.error.find("Too many header fields") != std::string::npos, r.error);
+    BOOST_TEST((parse(head + "Y: v\r\n\r\n", r) == Framing::head_too_large));
+    BOOST_TEST(r.error.find("more than 100 header fields") != std::string::npos, r.error);
     const auto one = [](std::string field) {
         return "GET / HTTP/1.1\r\nHost: a\r\n" + field + "\r\n\r\n";
     };
     BOOST_TEST((parse(one(std::string(256, 'N') + ": v"), r) == Framing::complete));
-    BOOST_TEST((parse(one(std::string(257, 'N') + ": v"), r) == Framing::bad_request));
+    BOOST_TEST((parse(one(std::string(257, 'N') + ": v"), r) == Framing::head_too_large));
+    BOOST_TEST(r.error == "The header name '" + std::string(40, 'N') +
+                              "...' is 257 bytes long; this server takes names of at most 256.");
     BOOST_TEST((parse(one("V: " + std::string(8192, 'v')), r) == Framing::complete));
-    BOOST_TEST((parse(one("V: " + std::string(8193, 'v')), r) == Framing::bad_request));
+    BOOST_TEST((parse(one("V: " + std::string(8193, 'v')), r) == Framing::head_too_large));
+    BOOST_TEST(r.error ==
+               "The value of the header 'V' is 8193 bytes long; this server takes at most 8192.");
+    // The same answers when the head also holds "=?", which otherwise sends it to Poco's reader.
+    BOOST_TEST((parse(one("V: =?" + std::string(8193, 'v')), r) == Framing::head_too_large));
+    BOOST_TEST((parse(one("V: =?" + std::string(100, 'v')), r) == Framing::complete));
+    // The target: 414 past 16384 bytes.
+    const auto target = [](std::size_t n) {
+        return "GET /" + std::string(n - 1, 't') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    };
+    BOOST_TEST((parse(target(16384), r) == Framing::complete));
+    BOOST_TEST((parse(target(16385), r) == Framing::uri_too_long));
+    BOOST_TEST(r.error == "The request target (URL) is 16385 bytes long; this server takes at "
+                          "most 16384.");
     BOOST_TEST(
         (parse(std::string(32, 'M') + " / HTTP/1.1\r\nHost: a\r\n\r\n", r) == Framing::complete));
     BOOST_TEST((parse(std::string(33, 'M') + " / HTTP/1.1\r\nHost: a\r\n\r\n", r) ==

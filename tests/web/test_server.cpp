@@ -274,6 +274,31 @@ BOOST_AUTO_TEST_CASE(malformed_requests_get_400_and_the_connection_closes) {
     BOOST_TEST(huge.read_to_end().rfind("HTTP/1.1 431 ", 0) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_header_or_url_past_the_limits_gets_431_or_414_saying_which) {
+    Server server(app, options());
+    server.start();
+    // A header of 1,000 characters is fine as a value, too long as a name.
+    Raw value(server.port());
+    value.write("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: " + std::string(1000, 'a') +
+                "\r\nConnection: close\r\n\r\n");
+    BOOST_TEST(value.read_to_end().rfind("HTTP/1.1 200 OK\r\n", 0) == 0u);
+
+    Raw name(server.port());
+    name.write("GET / HTTP/1.1\r\nHost: a\r\nX-" + std::string(1000, 'a') + ": 1\r\n\r\n");
+    const std::string got = name.read_to_end();  // ends: the server closed
+    BOOST_TEST(got.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0u, got);
+    BOOST_TEST(got.find("The header name &#39;X-aaaa") != std::string::npos, got);
+    BOOST_TEST(got.find("is 1002 bytes long; this server takes names of at most 256.") !=
+                   std::string::npos,
+               got);
+
+    Raw url(server.port());
+    url.write("GET /" + std::string(20000, 'u') + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    const std::string long_url = url.read_to_end();
+    BOOST_TEST(long_url.rfind("HTTP/1.1 414 Request URI Too Long\r\n", 0) == 0u, long_url);
+    BOOST_TEST(long_url.find("The request target (URL) is 20001 bytes long") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(chunked_bodies_and_expect_100_continue_work) {
     Server server(app, options());
     server.start();
