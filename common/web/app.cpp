@@ -421,29 +421,28 @@ Response App::handle(Request& req) {
     }
     req.limits = &impl_->settings.limits;
     Context ctx(*this, req);
-    Response response;
+    // Empty until a view, hook or handler answers: a default Response would be a page of its
+    // own (a header list and a Content-Type), built and thrown away on every request.
+    std::optional<Response> response;
     std::exception_ptr unhandled;
     try {
         try {
             match_request(ctx);
-            if (auto early = preprocess_request(ctx))
-                response = std::move(*early);
-            else
-                response = dispatch_request(ctx);
+            response = preprocess_request(ctx);
+            if (!response) response = dispatch_request(ctx);
         } catch (const HTTPError& e) {
             response = handle_user_exception(ctx, e);
         } catch (...) {
-            auto handled = handle_user_exception(ctx, std::current_exception());
-            if (!handled) throw;  // no handler for its class: the 500 path below
-            response = std::move(*handled);
+            response = handle_user_exception(ctx, std::current_exception());
+            if (!response) throw;  // no handler for its class: the 500 path below
         }
-        finalize_request(ctx, response);
+        finalize_request(ctx, *response);
     } catch (...) {
         unhandled = std::current_exception();
         response = handle_exception(ctx, unhandled);  // rethrows when exceptions propagate
     }
     do_teardown_request(ctx, unhandled);
-    return response;
+    return std::move(*response);
 }
 
 /// Finds the rule for the request (Flask does this when it pushes the request context). A
