@@ -284,6 +284,13 @@ Split split_head(std::string_view head, Head& out, std::string& why) {
     return Split::done;
 }
 
+/// A LF not preceded by CR (a CR at the very end may still get its LF).
+bool has_bare_lf(std::string_view bytes) {
+    for (auto lf = bytes.find('\n'); lf != std::string_view::npos; lf = bytes.find('\n', lf + 1))
+        if (lf == 0 || bytes[lf - 1] != '\r') return true;
+    return false;
+}
+
 /// The same with Poco's reader, for the heads split_head() declines.
 void read_head_with_poco(std::string_view head, Head& out) {
     Poco::Net::HTTPRequest request;
@@ -304,9 +311,16 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
     std::size_t start = 0;
     while (buffer.substr(start, 2) == crlf) start += 2;
     const auto head_end = buffer.find("\r\n\r\n", start);
-    if (head_end == std::string_view::npos)
-        return buffer.size() - start > limits.max_head ? Framing::head_too_large
-                                                       : Framing::incomplete;
+    if (head_end == std::string_view::npos) {
+        if (buffer.size() - start > limits.max_head) return Framing::head_too_large;
+        // A head with lines ending in LF alone would never end for us: say so now rather than
+        // let the client wait for the request timeout.
+        if (has_bare_lf(buffer.substr(start))) {
+            out.error = "a line ends in LF alone; HTTP/1.1 ends each line of the head with CR LF";
+            return Framing::bad_request;
+        }
+        return Framing::incomplete;
+    }
     const std::size_t head_size = head_end + 4 - start;
     if (head_size > limits.max_head) return Framing::head_too_large;
 

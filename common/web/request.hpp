@@ -27,7 +27,8 @@ struct FileStorage {
 class Request {
 public:
     Request() = default;
-    /// A request for `target` ("/path?query"): splits and percent-decodes the path.
+    /// A request for `target` ("/path?query", or the absolute form "http://host/path?query"
+    /// that RFC 9112 §3.2.2 says a server must accept): splits and percent-decodes the path.
     Request(std::string method, std::string_view target);
 
     std::string method = "GET";

@@ -173,6 +173,31 @@ BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(lines_ending_in_lf_alone_are_refused_at_once_not_waited_for) {
+    FramedRequest r;
+    BOOST_TEST((parse("GET / HTTP/1.1\nHost: a\n\n", r) == Framing::bad_request));
+    BOOST_TEST(r.error.find("LF alone") != std::string::npos, r.error);
+    BOOST_TEST((parse("GET / HTTP/1.1\r\nHost: a\n", r) == Framing::bad_request));
+    BOOST_TEST((parse("\n", r) == Framing::bad_request));
+    // A CR whose LF has not arrived yet is a head on its way.
+    BOOST_TEST((parse("GET / HTTP/1.1\r", r) == Framing::incomplete));
+    BOOST_TEST((parse("GET / HTTP/1.1\r\nHost: a\r\n", r) == Framing::incomplete));
+}
+
+BOOST_AUTO_TEST_CASE(an_absolute_form_target_is_its_path_and_query) {
+    FramedRequest r;
+    BOOST_REQUIRE((parse("GET http://example.com/a%20b?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", r) ==
+                   Framing::complete));
+    BOOST_TEST(r.request.path == "/a b");
+    BOOST_TEST(r.request.query_string == "x=1");
+    BOOST_TEST(r.target == "http://example.com/a%20b?x=1");  // as sent, for the access log
+    BOOST_TEST(Request("GET", "HTTPS://example.com").path == "/");
+    const Request query_only("GET", "http://example.com?x=1");
+    BOOST_TEST(query_only.path == "/");
+    BOOST_TEST(query_only.query_string == "x=1");
+    BOOST_TEST(Request("GET", "/http://example.com/").path == "/http://example.com/");
+}
+
 BOOST_AUTO_TEST_CASE(a_head_over_the_limit_is_refused_even_before_it_ends) {
     Limits limits;
     limits.max_head = 100;
