@@ -156,6 +156,7 @@ std::string default_description(int code) {
                    "please check your spelling and try again.";
         case 405: return "The method is not allowed for the requested URL.";
         case 413: return "The data value transmitted exceeds the capacity limit.";
+        case 416: return "The server cannot provide the requested range.";
         case 414:
             return "The length of the requested URL exceeds the capacity limit for this server. "
                    "The request cannot be processed.";

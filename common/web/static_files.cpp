@@ -1,9 +1,18 @@
 #include "common/web/static_files.hpp"
 
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/DateTimeParser.h>
+#include <Poco/Timestamp.h>
+
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace common::web {
@@ -77,6 +86,47 @@ bool etag_matches(const std::string& header, const std::string& etag) {
     return header.find(etag) != std::string::npos;
 }
 
+/// An HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT", or the two obsolete forms) as seconds since
+/// the epoch; nothing when it is not a date.
+std::optional<std::time_t> parse_http_date(const std::string& text) {
+    Poco::DateTime date;
+    int tzd = 0;
+    if (!Poco::DateTimeParser::tryParse(text, date, tzd)) return std::nullopt;
+    return date.timestamp().epochTime() - tzd;
+}
+
+/// The one byte range of a `Range` header ("bytes=0-499", "bytes=500-", "bytes=-500") within
+/// a file of `size` bytes, as [first, last]; nothing when the header asks for something this
+/// server does not send: another unit, several ranges (as Werkzeug, which answers 416), a
+/// malformed or an unsatisfiable range.
+std::optional<std::pair<std::uintmax_t, std::uintmax_t>> byte_range(std::string_view header,
+                                                                    std::uintmax_t size) {
+    if (!header.starts_with("bytes=") || size == 0) return std::nullopt;
+    header.remove_prefix(6);
+    const auto dash = header.find('-');
+    if (dash == std::string_view::npos || header.find(',') != std::string_view::npos)
+        return std::nullopt;
+    const auto number = [](std::string_view digits) -> std::optional<std::uintmax_t> {
+        std::uintmax_t n = 0;
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (digits.empty() || error != std::errc() || end != digits.data() + digits.size())
+            return std::nullopt;
+        return n;
+    };
+    const auto first = header.substr(0, dash), last = header.substr(dash + 1);
+    if (first.empty()) {  // the last N bytes
+        const auto n = number(last);
+        if (!n || *n == 0) return std::nullopt;
+        return std::pair{size - std::min(*n, size), size - 1};
+    }
+    const auto from = number(first);
+    if (!from || *from >= size) return std::nullopt;
+    if (last.empty()) return std::pair{*from, size - 1};
+    const auto to = number(last);
+    if (!to || *to < *from) return std::nullopt;
+    return std::pair{*from, std::min(*to, size - 1)};
+}
+
 }  // namespace
 
 Response send_from_directory(const std::string& directory, std::string_view filename,
@@ -93,13 +143,38 @@ Response send_from_directory(const std::string& directory, std::string_view file
     std::snprintf(etag, sizeof etag, "\"%llx-%llx\"",
                   static_cast<unsigned long long>(mtime.time_since_epoch().count()),
                   static_cast<unsigned long long>(size));
+    // Whole seconds, as Last-Modified can only say.
+    const std::time_t modified =
+        std::chrono::system_clock::to_time_t(std::chrono::file_clock::to_sys(mtime));
+    const std::string last_modified = Poco::DateTimeFormatter::format(
+        Poco::Timestamp::fromEpochTime(modified), Poco::DateTimeFormat::HTTP_FORMAT);
 
-    if (const std::string* inm = request.headers.find("If-None-Match");
-        inm && etag_matches(*inm, etag)) {
-        Response not_modified("", 304);
-        not_modified.headers.erase("Content-Type");
-        not_modified.headers.set("ETag", etag);
-        return not_modified;
+    // A range of an unchanged file (If-Range, when sent, names this version): 206, as
+    // Werkzeug's send_file answers; a range it cannot send, 416.
+    std::optional<std::pair<std::uintmax_t, std::uintmax_t>> range;
+    const std::string* range_header = request.headers.find("Range");
+    const std::string* if_range = request.headers.find("If-Range");
+    if (range_header && (!if_range || *if_range == etag || *if_range == last_modified)) {
+        range = byte_range(*range_header, size);
+        if (!range) {
+            HTTPError unsatisfiable(416);
+            unsatisfiable.headers.add("Content-Range", "bytes */" + std::to_string(size));
+            throw unsatisfiable;
+        }
+    }
+    // Not modified: the ETag matches If-None-Match or, without one, the file is no newer than
+    // If-Modified-Since (RFC 9110 §13.1.3).
+    bool not_modified = false;
+    if (const std::string* inm = request.headers.find("If-None-Match"))
+        not_modified = etag_matches(*inm, etag);
+    else if (const std::string* ims = request.headers.find("If-Modified-Since"))
+        if (const auto since = parse_http_date(*ims)) not_modified = modified <= *since;
+    if (not_modified && !range) {
+        Response r("", 304);
+        r.headers.erase("Content-Type");
+        r.headers.set("ETag", etag);
+        r.headers.set("Last-Modified", last_modified);
+        return r;
     }
 
     std::ifstream in(path, std::ios::binary);
@@ -107,9 +182,18 @@ Response send_from_directory(const std::string& directory, std::string_view file
     content << in.rdbuf();
     if (!in) throw HTTPError(404);
     Response r(content.str(), 200, content_type_for(filename));
+    r.headers.set("Last-Modified", last_modified);
     r.headers.set("ETag", etag);
     // Revalidate every time (cheap 304s), as Flask does by default.
     r.headers.set("Cache-Control", "no-cache");
+    if (range) {
+        const auto [first, last] = *range;
+        r.status = 206;
+        r.body = r.body.substr(first, last - first + 1);
+        r.headers.set("Accept-Ranges", "bytes");
+        r.headers.set("Content-Range", "bytes " + std::to_string(first) + "-" +
+                                           std::to_string(last) + "/" + std::to_string(size));
+    }
     return r;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 /// \file
 /// Static files (Flask's send_from_directory): content type from the extension, ETag and
-/// 304 Not Modified, and no way out of the directory (`..` segments, however encoded, are 404).
+/// Last-Modified with 304 Not Modified (If-None-Match, If-Modified-Since), one byte range
+/// (Range, If-Range: 206, or 416 when it cannot be sent), and no way out of the directory
+/// (`..` segments, however encoded, are 404).
 
 #include "common/web/request.hpp"
 #include "common/web/response.hpp"

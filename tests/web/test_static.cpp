@@ -1,4 +1,4 @@
-// Static files: content types, ETag/304, traversal refused.
+// Static files: content types, ETag/Last-Modified and 304, byte ranges, traversal refused.
 #include "common/web/app.hpp"
 #include "common/web/static_files.hpp"
 #include "common/web/test_client.hpp"
@@ -38,6 +38,56 @@ BOOST_AUTO_TEST_CASE(if_none_match_gives_304_without_body) {
     BOOST_TEST(r.headers.get("ETag") == etag);
     options.headers.set("If-None-Match", "\"other\"");
     BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(if_modified_since_gives_304_when_the_file_is_no_newer) {
+    auto client = app.test_client();
+    const std::string modified = client.get("/static/css/site.css").headers.get("Last-Modified");
+    BOOST_TEST(modified.ends_with(" GMT"), modified);
+    TestClient::Options options;
+    options.headers.set("If-Modified-Since", modified);
+    auto r = client.get("/static/css/site.css", options);
+    BOOST_TEST(r.status == 304);
+    BOOST_TEST(r.headers.get("Last-Modified") == modified);
+    options.headers.set("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT");
+    BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+    options.headers.set("If-Modified-Since", "not a date");
+    BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+    // If-None-Match decides when both are sent (RFC 9110 §13.1.3).
+    options.headers.set("If-Modified-Since", modified);
+    options.headers.set("If-None-Match", "\"other\"");
+    BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(one_byte_range_gives_206_and_an_unsendable_one_416) {
+    auto client = app.test_client();
+    const std::string whole = "body { color: red; }\n";  // 21 bytes
+    const auto get = [&](std::string range, std::string if_range = {}) {
+        TestClient::Options options;
+        options.headers.set("Range", std::move(range));
+        if (!if_range.empty()) options.headers.set("If-Range", std::move(if_range));
+        return client.get("/static/css/site.css", options);
+    };
+    auto r = get("bytes=0-3");
+    BOOST_TEST(r.status == 206);
+    BOOST_TEST(r.body == "body");
+    BOOST_TEST(r.headers.get("Content-Range") == "bytes 0-3/21");
+    BOOST_TEST(r.headers.get("Accept-Ranges") == "bytes");
+    BOOST_TEST(get("bytes=5-").body == whole.substr(5));
+    BOOST_TEST(get("bytes=-3").body == whole.substr(18));
+    BOOST_TEST(get("bytes=-100").body == whole);
+    BOOST_TEST(get("bytes=10-999").headers.get("Content-Range") == "bytes 10-20/21");
+    for (const char* bad :
+         {"bytes=21-", "bytes=5-2", "bytes=0-1,3-4", "items=0-3", "bytes=x-3", "bytes=-0"}) {
+        auto refused = get(bad);
+        BOOST_TEST(refused.status == 416, bad);
+        BOOST_TEST(refused.headers.get("Content-Range") == "bytes */21", bad);
+    }
+    // If-Range: the range only of this version of the file, else the whole file.
+    const std::string etag = client.get("/static/css/site.css").headers.get("ETag");
+    BOOST_TEST(get("bytes=0-3", etag).status == 206);
+    BOOST_TEST(get("bytes=0-3", "\"old\"").status == 200);
+    BOOST_TEST(get("bytes=0-3", "\"old\"").body == whole);
 }
 
 BOOST_AUTO_TEST_CASE(path_traversal_is_404) {
