@@ -127,6 +127,13 @@ std::optional<std::pair<std::uintmax_t, std::uintmax_t>> byte_range(std::string_
     return std::pair{*from, std::min(*to, size - 1)};
 }
 
+/// 416, with the size the client can ask within (RFC 9110 §15.5.17).
+HTTPError unsatisfiable_range(std::uintmax_t size) {
+    HTTPError error(416);
+    error.headers.add("Content-Range", "bytes */" + std::to_string(size));
+    return error;
+}
+
 }  // namespace
 
 Response send_from_directory(const std::string& directory, std::string_view filename,
@@ -154,13 +161,11 @@ Response send_from_directory(const std::string& directory, std::string_view file
     std::optional<std::pair<std::uintmax_t, std::uintmax_t>> range;
     const std::string* range_header = request.headers.find("Range");
     const std::string* if_range = request.headers.find("If-Range");
-    if (range_header && (!if_range || *if_range == etag || *if_range == last_modified)) {
+    // An empty file has no bytes to range over: Werkzeug sends it whole (200).
+    if (range_header && size > 0 &&
+        (!if_range || *if_range == etag || *if_range == last_modified)) {
         range = byte_range(*range_header, size);
-        if (!range) {
-            HTTPError unsatisfiable(416);
-            unsatisfiable.headers.add("Content-Range", "bytes */" + std::to_string(size));
-            throw unsatisfiable;
-        }
+        if (!range) throw unsatisfiable_range(size);
     }
     // Not modified: the ETag matches If-None-Match or, without one, the file is no newer than
     // If-Modified-Since (RFC 9110 §13.1.3).
@@ -187,12 +192,16 @@ Response send_from_directory(const std::string& directory, std::string_view file
     // Revalidate every time (cheap 304s), as Flask does by default.
     r.headers.set("Cache-Control", "no-cache");
     if (range) {
-        const auto [first, last] = *range;
+        // The file may have changed since it was measured: what was read decides.
+        const std::uintmax_t total = r.body.size();
+        auto [first, last] = *range;
+        if (first >= total) throw unsatisfiable_range(total);
+        last = std::min<std::uintmax_t>(last, total - 1);
         r.status = 206;
         r.body = r.body.substr(first, last - first + 1);
         r.headers.set("Accept-Ranges", "bytes");
         r.headers.set("Content-Range", "bytes " + std::to_string(first) + "-" +
-                                           std::to_string(last) + "/" + std::to_string(size));
+                                           std::to_string(last) + "/" + std::to_string(total));
     }
     return r;
 }
