@@ -61,13 +61,15 @@ private:
 Request::Request(std::string method_, std::string_view target) : method(std::move(method_)) {
     // The absolute form, which clients send to proxies: the path starts after the authority
     // (Werkzeug's server takes it the same way; without this it was a 404 for "/http:...").
-    for (const std::string_view prefix : {"http://", "https://"})
-        if (target.size() >= prefix.size() && iequals(target.substr(0, prefix.size()), prefix)) {
-            const auto path_start = target.find_first_of("/?", prefix.size());
-            target = path_start == std::string_view::npos ? std::string_view("/")
-                                                          : target.substr(path_start);
-            break;
-        }
+    if (!target.starts_with('/'))
+        for (const std::string_view prefix : {"http://", "https://"})
+            if (target.size() >= prefix.size() &&
+                iequals(target.substr(0, prefix.size()), prefix)) {
+                const auto path_start = target.find_first_of("/?", prefix.size());
+                target = path_start == std::string_view::npos ? std::string_view("/")
+                                                              : target.substr(path_start);
+                break;
+            }
     auto q = target.find('?');
     path = url_unquote(target.substr(0, q));
     if (path.empty() || path.front() != '/') path.insert(path.begin(), '/');
