@@ -17,6 +17,12 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
                                               [](char x, char y) { return lower(x) == lower(y); });
 }
 
+std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 // ---- MultiDict ------------------------------------------------------------------------
 
 void MultiDict::set(std::string_view key, std::string value) {

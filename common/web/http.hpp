@@ -85,6 +85,9 @@ const std::string& once_a_second(Format format) {
 /// ASCII case-insensitive equality (header names, methods).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// `s` without the spaces and tabs around it (RFC 9110's optional whitespace, OWS).
+std::string_view trim_ows(std::string_view s) noexcept;
+
 /// The standard reason phrase ("Not Found") for a status code; "Unknown" otherwise.
 std::string_view reason_phrase(int status) noexcept;
 

@@ -111,12 +111,6 @@ bool is_tchar(char c) {
            extra.find(c) != std::string_view::npos;
 }
 
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 /// The framing headers, as checked by check_head().
 struct FramingHeaders {
     int content_length = 0, transfer_encoding = 0, host = 0;

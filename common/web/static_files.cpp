@@ -98,11 +98,15 @@ std::optional<std::time_t> parse_http_date(const std::string& text) {
 /// The one byte range of a `Range` header ("bytes=0-499", "bytes=500-", "bytes=-500") within
 /// a file of `size` bytes, as [first, last]; nothing when the header asks for something this
 /// server does not send: another unit, several ranges (as Werkzeug, which answers 416), a
-/// malformed or an unsatisfiable range.
+/// malformed or an unsatisfiable range. RFC 9110 §14.1 where Werkzeug 2.2 differs: a suffix
+/// longer than the file is the whole file (Werkzeug: 416), "bytes=-0" is unsatisfiable
+/// (Werkzeug: the whole file).
 std::optional<std::pair<std::uintmax_t, std::uintmax_t>> byte_range(std::string_view header,
                                                                     std::uintmax_t size) {
-    if (!header.starts_with("bytes=") || size == 0) return std::nullopt;
-    header.remove_prefix(6);
+    // The unit is case-insensitive, and the range may have whitespace around it.
+    if (header.size() < 6 || !iequals(header.substr(0, 6), "bytes=") || size == 0)
+        return std::nullopt;
+    header = trim_ows(header.substr(6));
     const auto dash = header.find('-');
     if (dash == std::string_view::npos || header.find(',') != std::string_view::npos)
         return std::nullopt;
