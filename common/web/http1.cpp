@@ -202,6 +202,11 @@ struct Head {
     }
 };
 
+/// Poco's reader's limits (private constants of Poco's HTTPRequest and MessageHeader, which
+/// throw past them): split_head() keeps to the same ones so that both read heads alike.
+constexpr std::size_t poco_max_method = 32, poco_max_target = 16384, poco_max_fields = 100,
+                      poco_max_name = 256, poco_max_value = 8192;
+
 /// What split_head() did with a head.
 enum class Split {
     done,          ///< `out` holds the head
@@ -227,10 +232,10 @@ Split split_head(std::string_view head, Head& out, std::string& why) {
     const std::string_view line = head.substr(0, line_end);
     const auto sp1 = line.find(' ');
     const auto sp2 = line.rfind(' ');
-    if (sp1 > 32) return Split::declined;
-    if (sp2 - sp1 - 1 > 16384) {
+    if (sp1 > poco_max_method) return Split::declined;
+    if (sp2 - sp1 - 1 > poco_max_target) {
         why = "The request target (URL) is " + std::to_string(sp2 - sp1 - 1) +
-              " bytes long; this server takes at most 16384.";
+              " bytes long; this server takes at most " + std::to_string(poco_max_target) + ".";
         return Split::uri_too_long;
     }
     out.method = line.substr(0, sp1);
@@ -242,8 +247,10 @@ Split split_head(std::string_view head, Head& out, std::string& why) {
         const std::string_view field = head.substr(pos, line_end - pos);
         pos = line_end + 2;
         if (field.empty()) break;
-        if (out.fields.size() == 100) {
-            why = "The request has more than 100 header fields; this server takes at most 100.";
+        if (out.fields.size() == poco_max_fields) {
+            why = "The request has more than " + std::to_string(poco_max_fields) +
+                  " header fields; this server takes at most " + std::to_string(poco_max_fields) +
+                  ".";
             return Split::too_large;
         }
         const auto colon = field.find(':');
@@ -252,17 +259,19 @@ Split split_head(std::string_view head, Head& out, std::string& why) {
             return Split::declined;
         }
         const std::string_view name = field.substr(0, colon);
-        if (name.size() > 256) {
+        if (name.size() > poco_max_name) {
             why = "The header name '" + shown_name(name) + "' is " + std::to_string(name.size()) +
-                  " bytes long; this server takes names of at most 256.";
+                  " bytes long; this server takes names of at most " +
+                  std::to_string(poco_max_name) + ".";
             return Split::too_large;
         }
         std::string_view value = field.substr(colon + 1);
         while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
             value.remove_prefix(1);
-        if (value.size() > 8192) {
+        if (value.size() > poco_max_value) {
             why = "The value of the header '" + shown_name(name) + "' is " +
-                  std::to_string(value.size()) + " bytes long; this server takes at most 8192.";
+                  std::to_string(value.size()) + " bytes long; this server takes at most " +
+                  std::to_string(poco_max_value) + ".";
             return Split::too_large;
         }
         auto at = out.fields.end();
