@@ -231,6 +231,40 @@ ObjectState* QueryBase::fetch_one() const {
     return rows.front();
 }
 
+std::int64_t QueryBase::update(const std::vector<std::pair<std::string, Value>>& values) const {
+    if (parent_rel_)
+        throw UsageError("update(): works on session.query<T>(), not on a relationship's query");
+    if (limit_ >= 0 || offset_ > 0 || !order_.empty())
+        throw UsageError("update(): cannot be called after limit(), offset() or order_by()");
+    if (values.empty()) throw UsageError("update(): no column to set");
+    const auto& table = model_->table();
+    std::string sql = "UPDATE " + model_->name() + " SET ";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto& column = values[i].first;
+        const int found = table.find(column);
+        if (found < 0)
+            throw UsageError("update: " + model_->name() + " has no column '" + column +
+                             "' (columns: " + column_list(table) + ")");
+        if (found == model_->primary_key())
+            throw UsageError("update: the primary key " + model_->name() + "." + column +
+                             " cannot be changed (the identity map keys objects by it)");
+        sql += (i ? ", " : "") + column + " = ?";
+    }
+    if (!where_.empty()) sql += " WHERE " + where_;
+    // Always flushed, even with autoflush off: the expiry below would drop unflushed changes.
+    session_->flush();
+    Connection& conn = session_->write_connection();
+    Statement& st = conn.prepare(translate(sql, session_->database().dialect()));
+    int n = 0;
+    for (const auto& [column, value] : values) st.bind(++n, value);
+    for (const auto& value : params_) st.bind(++n, value);
+    st.step();
+    const std::int64_t matched = conn.changes();
+    st.reset();
+    session_->expire_all();
+    return matched;
+}
+
 std::int64_t QueryBase::count() const {
     session_->autoflush_now();
     if (parent_ && parent_->status != Status::persistent)

@@ -1,6 +1,6 @@
 #pragma once
 /// session.query<User>() and dynamic relationships: filter_by / filter / order_by / limit /
-/// offset, then all / first / one / count. Queries are values: each call returns a new query
+/// offset, then all / first / one / count (or update). Queries are values: each call returns a new query
 /// (like SQLAlchemy's generative Query), so a base query can be reused.
 
 #include "common/db/ptr.hpp"
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace common::db {
@@ -19,6 +20,14 @@ public:
 
     /// SELECT count(*) for this query.
     std::int64_t count() const;
+
+    /// query.filter(...).update({"status": "sending"}): one UPDATE of the matching rows, in the
+    /// session's transaction, returning how many rows matched (SQLAlchemy's rowcount) — what a
+    /// compare-and-set needs: `filter("id = ? AND status = ?", {id, "pending"}).update(...)`
+    /// is 1 for exactly one of two sessions racing for the row. Pending changes are flushed
+    /// first, and every object the session holds is expired after, so its next use reloads
+    /// the new values. Not after limit(), offset() or order_by(), as in SQLAlchemy.
+    std::int64_t update(const std::vector<std::pair<std::string, Value>>& values) const;
 
 protected:
     std::vector<ObjectState*> fetch() const;

@@ -177,13 +177,23 @@ void OutboxDrainer::run() {
 DrainResult OutboxDrainer::drain() {
     DrainResult result;
     db::Session session(database_);
-    auto due = session.query<OutboxMail>()
-                   .filter("status = ? AND next_attempt_at <= ?", {"pending", now_ms()})
-                   .order_by("id")
-                   .limit(options_.batch)
-                   .all();
+    // Due: pending rows whose time has come, and rows claimed by a drainer that never finished
+    // them (its process died mid-send, so the claim ran out). Only what identifies each row's
+    // state is kept: the claims below commit, and a committed session reloads its objects.
+    struct Due {
+        std::int64_t id, next_attempt_at;
+        std::string status;
+    };
+    std::vector<Due> due;
+    for (const auto& row :
+         session.query<OutboxMail>()
+             .filter("status IN (?, ?) AND next_attempt_at <= ?", {"pending", "sending", now_ms()})
+             .order_by("id")
+             .limit(options_.batch)
+             .all())
+        due.push_back({row->id, row->next_attempt_at, row->status});
     std::optional<mail::Connection> connection;
-    for (auto row : due) {
+    for (const auto& candidate : due) {
         {
             std::lock_guard lock(mutex_);
             if (stopping_) break;
@@ -210,6 +220,21 @@ DrainResult OutboxDrainer::drain() {
             server_down_logged_ = false;
             server_backoff_ = milliseconds(0);
         }
+        // Every process behind nginx runs a drainer on the same table, and all of them may
+        // have read this row. The claim is a compare-and-set: the UPDATE matches only while
+        // the row is still as we read it, so exactly one drainer moves it to 'sending' and
+        // sends it; the others match nothing and go on. The claim lasts claim_for, after which
+        // a drainer that finds the row still 'sending' takes it over.
+        const auto claimed =
+            session.query<OutboxMail>()
+                .filter("id = ? AND status = ? AND next_attempt_at = ?",
+                        {candidate.id, candidate.status, candidate.next_attempt_at})
+                .update({{"status", "sending"},
+                         {"next_attempt_at", now_ms() + options_.claim_for.count()}});
+        session.commit();
+        if (claimed == 0) continue;  // another drainer has it, or has sent it already
+        auto row = session.get<OutboxMail>(candidate.id);
+        if (!row) continue;
         ++row->attempts;
         try {
             const auto delivery = connection->send(to_message(*row));
@@ -227,6 +252,7 @@ DrainResult OutboxDrainer::drain() {
                 const auto doublings = std::min<std::int64_t>(row->attempts - 1, 20);
                 const milliseconds backoff = std::min<milliseconds>(
                     options_.first_backoff * (std::int64_t{1} << doublings), options_.max_backoff);
+                row->status = "pending";
                 row->next_attempt_at = now_ms() + backoff.count();
                 ++result.deferred;
             } else {
@@ -235,12 +261,17 @@ DrainResult OutboxDrainer::drain() {
                     e.what());
                 ++result.failed;
             }
-            session.add(row);
             connection.reset();  // the session may be half-way through a transaction
         }
         // One commit per mail: a crash between the send and this commit sends that one mail
-        // again (same Message-ID), never loses it.
-        session.commit();
+        // again (same Message-ID, once the claim runs out), never loses it.
+        try {
+            session.commit();
+        } catch (const db::ObjectDeletedError&) {
+            // The send outlasted the claim and another drainer took the row over and finished
+            // it: the mail went twice, with one Message-ID. Nothing is left to record.
+            session.rollback();
+        }
     }
     return result;
 }

@@ -36,7 +36,9 @@ struct OutboxMail {
     std::int64_t attempts = 0;
     std::int64_t next_attempt_at = 0;  ///< milliseconds since 1970; due when <= now
     std::string last_error;
-    std::string status = "pending";  ///< "pending" until delivered (then deleted), or "failed"
+    /// "pending" until delivered (then deleted), "sending" while a drainer holds it (until
+    /// next_attempt_at), or "failed"
+    std::string status = "pending";
 
     static common::db::Model<OutboxMail>& model();
 };
@@ -55,6 +57,10 @@ struct OutboxOptions {
     std::chrono::milliseconds first_backoff{1000};  ///< doubled after each temporary failure
     std::chrono::milliseconds max_backoff{60'000};
     std::int64_t batch = 100;  ///< rows read per pass
+    /// How long a drainer's claim on a row lasts: longer than one send can take (each SMTP
+    /// step waits at most MAIL_TIMEOUT, 10 s). A row still 'sending' after it was claimed
+    /// by a process that died mid-send; another drainer sends it once the claim runs out.
+    std::chrono::milliseconds claim_for{std::chrono::minutes(5)};
     /// One line per permanent failure, and when the server becomes unreachable or reachable
     /// again. Unset → std::cerr, prefixed "mail: ".
     std::function<void(std::string_view)> log{};

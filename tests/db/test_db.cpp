@@ -277,6 +277,44 @@ BOOST_AUTO_TEST_CASE(joined_load_avoids_one_query_per_user) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(update_sets_the_matching_rows_and_says_how_many) {
+    for (auto n : {"alice", "bob", "carol"}) session->add(User{.username = n, .confirmed = false});
+    session->commit();
+    auto bob = session->query<User>().filter_by("username", "bob").one();
+    BOOST_TEST(!bob->confirmed);
+    auto q = session->query<User>();
+    BOOST_TEST(q.filter("users.username <> ?", {"carol"}).update({{"confirmed", true}}) == 2);
+    BOOST_TEST(bob->confirmed);  // expired by update(), reloaded with the new value
+    session->commit();
+    BOOST_TEST(q.filter_by("confirmed", true).count() == 2);
+
+    // A compare-and-set: two sessions both saw bob confirmed; the first to unconfirm him
+    // matches one row, the second none.
+    db::Session other(database);
+    const auto claim = [](db::Session& s) {
+        return s.query<User>()
+            .filter("users.username = ? AND users.confirmed = ?", {"bob", true})
+            .update({{"confirmed", false}});
+    };
+    BOOST_TEST(claim(*session) == 1);
+    session->commit();
+    BOOST_TEST(claim(other) == 0);
+    other.commit();
+
+    // Pending changes are flushed first, not lost to the expiry.
+    auto dave = session->add(User{.username = "dave"});
+    bob->username = "robert";
+    BOOST_TEST(q.filter_by("confirmed", false).update({{"confirmed", true}}) == 3);
+    BOOST_TEST(bob->username == "robert");
+    BOOST_TEST(dave->confirmed);
+    session->commit();
+
+    BOOST_CHECK_THROW(q.update({{"nope", 1}}), db::UsageError);
+    BOOST_CHECK_THROW(q.update({{"id", 1}}), db::UsageError);
+    BOOST_CHECK_THROW(q.update({}), db::UsageError);
+    BOOST_CHECK_THROW(q.limit(1).update({{"confirmed", true}}), db::UsageError);
+}
+
 BOOST_AUTO_TEST_CASE(batch_insert_assigns_every_key) {
     auto r = session->add(Role{.name = "user"});
     std::vector<User> batch;
