@@ -18,7 +18,8 @@ namespace common::db {
 
 class Database {
 public:
-    /// Opens (and for SQLite files, creates) the database; throws UriError for a bad URI.
+    /// Opens (and for SQLite files, creates) the database; throws UriError for a bad URI,
+    /// OperationalError when a server cannot be reached.
     /// `echo`, like SQLALCHEMY_ECHO, receives every statement with its parameters.
     Database(std::string_view uri, Metadata metadata, std::ostream* echo = nullptr);
     ~Database();

@@ -184,8 +184,10 @@ public:
             std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
             PQfinish(conn_);  // a failed connection is an allocated one too
             while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-            throw UriError("cannot connect to PostgreSQL " + target.describe() + ": " + msg +
-                           connect_hint());
+            // OperationalError, as SQLAlchemy raises it: a server that is down (restarting,
+            // failed over) is there again later, and a web app answers 503 meanwhile.
+            throw OperationalError("cannot connect to PostgreSQL " + target.describe() + ": " +
+                                   msg + connect_hint());
         }
         // The ORM's messages and the notes' names are UTF-8; do not depend on the server's.
         PQsetClientEncoding(conn_, "UTF8");
