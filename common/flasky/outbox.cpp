@@ -163,8 +163,14 @@ void OutboxDrainer::run() {
         DrainResult result;
         try {
             result = drain();
-        } catch (const std::exception& e) {  // the database was busy or locked: next round
-            log(std::string("outbox: ") + e.what());
+            if (database_down_logged_) log("the database answers again, sending the outbox");
+            database_down_logged_ = false;
+        } catch (const std::exception& e) {
+            // Locked, restarting, unreachable: every pass fails the same way until it is back,
+            // so it is said once, not every second (the mails are safe in their rows).
+            if (!database_down_logged_)
+                log(std::string("cannot read the outbox, mails wait in it: ") + e.what());
+            database_down_logged_ = true;
         }
         lock.lock();
         // A full batch may have more behind it.

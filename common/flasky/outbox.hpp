@@ -112,6 +112,7 @@ private:
     std::chrono::milliseconds server_backoff_{0};
     std::chrono::steady_clock::time_point server_ready_at_{};
     bool server_down_logged_ = false;
+    bool database_down_logged_ = false;  ///< only the drainer's thread reads and writes it
     std::thread thread_;
 };
 

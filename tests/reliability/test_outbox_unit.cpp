@@ -149,6 +149,23 @@ BOOST_AUTO_TEST_CASE(a_temporary_451_is_retried_with_the_same_message_id) {
     BOOST_TEST(log.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_database_that_fails_is_said_once_and_so_is_its_return) {
+    mail::CaptureServer smtp;
+    mail::Mail sender(settings_for(smtp.port()));
+    {
+        auto outbox = drainer(sender);
+        outbox.start();
+        database.acquire()->execute("DROP TABLE outbox");  // every pass fails from now on
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two or three passes
+        database.create_all();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    }  // stop(): the drainer's thread is gone, its log can be read
+    BOOST_REQUIRE(log.size() == 2u);
+    BOOST_TEST(log[0].find("cannot read the outbox, mails wait in it: ") == 0u, log[0]);
+    BOOST_TEST(log[0].find("outbox") != std::string::npos, log[0]);
+    BOOST_TEST(log[1] == "the database answers again, sending the outbox");
+}
+
 BOOST_AUTO_TEST_CASE(a_dead_server_keeps_every_row_and_says_so_once) {
     mail::CaptureServer probe;
     const auto port = probe.port();
