@@ -206,13 +206,27 @@ std::string Dialect::accepted_uris() {
 
 // The one place that knows URI schemes; a PostgreSQL dialect adds its branch here.
 std::unique_ptr<Dialect> Dialect::from_uri(std::string_view uri) {
+    // The message may end up in a log: the password is masked, as SQLAlchemy's repr(url) does.
     auto bad = [&](const std::string& why) {
-        return UriError("unsupported database URI '" + std::string(uri) + "': " + why +
+        return UriError("unsupported database URI '" + uri_for_display(uri) + "': " + why +
                         "; accepted: " + accepted_uris());
     };
     auto sep = uri.find("://");
     if (sep == std::string_view::npos) throw bad("expected scheme://...");
     std::string_view scheme = uri.substr(0, sep), rest = uri.substr(sep + 3);
+    // SQLAlchemy's dialect+driver form, as a Flask config often has it
+    // (postgresql+psycopg2://, sqlite+pysqlite://): the driver names a Python module, and
+    // here libpq or SQLite is the driver either way, so the URI means the same without it.
+    std::string plain;
+    if (const auto plus = scheme.find('+'); plus != std::string_view::npos) {
+        const auto driver = scheme.substr(plus + 1);
+        if (driver.empty() ||
+            driver.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != driver.npos)
+            throw bad("'" + std::string(driver) + "' is not a driver name");
+        scheme = scheme.substr(0, plus);
+        plain = std::string(scheme) + "://" + std::string(rest);
+        uri = plain;
+    }
     if (scheme == "sqlite") {
         if (rest.find('?') != std::string_view::npos) throw bad("query options are not supported");
         if (rest.empty() || rest == "/:memory:")

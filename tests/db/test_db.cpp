@@ -148,6 +148,31 @@ BOOST_AUTO_TEST_CASE(unknown_scheme_names_uri_and_accepted_forms) {
     BOOST_CHECK_THROW(db::Database("sqlite:/x.db", metadata()), db::UriError);
     BOOST_CHECK_THROW(db::Database("sqlite://host/x.db", metadata()), db::UriError);
     BOOST_CHECK_THROW(db::Database("sqlite:////no/such/dir/x.db", metadata()), db::UriError);
+    BOOST_CHECK_THROW(db::Database("sqlite+Bad-Driver://", metadata()), db::UriError);
+    // The message may go to a log: the password is masked there too.
+    try {
+        db::Database d("mysql+pymysql://scott:tiger@db.example/flasky", metadata());
+        BOOST_FAIL("expected UriError");
+    } catch (const db::UriError& e) {
+        const std::string m = e.what();
+        BOOST_TEST(m.find("tiger") == std::string::npos, m);
+        BOOST_TEST(m.find("unknown scheme 'mysql'") != std::string::npos, m);
+    }
+}
+
+// SQLAlchemy's dialect+driver form, as Flask configs write it: the driver part is ignored.
+BOOST_AUTO_TEST_CASE(a_uri_naming_a_python_driver_means_the_same_database) {
+    TempDb tmp;
+    {
+        db::Database d("sqlite+pysqlite:///" + tmp.file.path(), metadata());
+        d.create_all();
+        db::Session s(d);
+        s.add(Role{.name = "admin"});
+        s.commit();
+    }
+    db::Database plain(tmp.uri(), metadata());
+    db::Session s(plain);
+    BOOST_TEST(s.query<Role>().count() == 1);
 }
 
 // SQLAlchemy: repr(make_url('postgresql://scott:tiger@localhost:5433/test')) ==

@@ -148,6 +148,15 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(Engine, Fixture)
 
+// A Flask config written for SQLAlchemy names its driver: postgresql+psycopg2://...
+BOOST_AUTO_TEST_CASE(a_uri_naming_a_python_driver_reaches_the_same_database) {
+    db::Database same("postgresql+psycopg2://" + uri().substr(13), metadata());
+    db::Session s(same);
+    s.add(Author{.name = "Miguel"});
+    s.commit();
+    BOOST_TEST(session->query<Author>().count() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(create_all_makes_serial_keys_and_sqlalchemy_types) {
     // What Flask-SQLAlchemy's create_all() makes of the same model on PostgreSQL.
     BOOST_TEST(text("SELECT column_name || ' ' || data_type || coalesce('(' || "
