@@ -90,7 +90,8 @@ void routes(std::ostream& out, std::string_view config_name) {
 
 void db_command(std::ostream& out, std::string_view config_name, std::string_view action) {
     auto app = create_app(config_name);
-    const auto& uri = db.engine(*app).uri();
+    // Printed, so with the password masked (a deploy script keeps this output in its logs).
+    const auto uri = common::db::uri_for_display(db.engine(*app).uri());
     if (action == "create") {
         db.create_all(*app);
         common::db::Session session(db.engine(*app));
