@@ -7,7 +7,7 @@
 # one generated SECRET_KEY (a session cookie signed by one must verify on the others), then
 # nginx (Debian's) as a foreground process with a config generated from nginx.conf.template in
 # a temp dir: it serves /static itself and proxies the rest to the apps. Then it runs COMMAND
-# with NGINX_URL and APP_URLS (space-separated) exported and exits with its status; without a
+# with NGINX_URL, APP_URLS and APP_PIDS (space-separated) exported and exits with its status; without a
 # command it waits until Ctrl-C. Everything it started is stopped and the temp dir removed on
 # exit, failure or Ctrl-C.
 set -euo pipefail
@@ -113,6 +113,7 @@ pids+=($!)
 wait_for_port "$nginx_port" "$!" nginx "$dir/nginx/error.log"
 
 export NGINX_URL="http://127.0.0.1:$nginx_port" APP_URLS=$app_urls DEPLOY_DIR=$dir
+export APP_PIDS="${pids[*]:0:$apps}"
 echo "cluster: nginx $NGINX_URL -> $apps flasky processes ($APP_URLS), database $(
     sed -E 's|//([^:@/]*):[^@/]*@|//\1:***@|' <<<"$DATABASE_URI")"
 

@@ -236,8 +236,8 @@ bool Server::waiting_for_stop_request() const { return impl_->waiting.load(); }
 void Server::stop() {
     auto& im = *impl_;
     if (!im.acceptor) return;
-    // No new connections; idle ones are closed by the sweeper at once, the ones with a
-    // request in hand answer it (with "Connection: close") and close.
+    // No new connections; the ones with a request in hand answer it (with "Connection:
+    // close") and close, idle ones when their keep-alive time is up (Connection::sweep).
     im.shared->stopping = true;
     im.acceptor->stop_accepting();
     im.shared->wake_sweeper.notify_all();

@@ -12,6 +12,7 @@ import http.client
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +21,9 @@ import urllib.parse
 
 CLIENTS = int(os.environ.get("SCALE_CLIENTS", "200"))
 DURATION = float(os.environ.get("SCALE_SECONDS", "10"))
+# A rolling restart's first half: SIGTERM to the first app process this many seconds in. It
+# answers what it has in hand, and nginx sends the rest to the other: still no 5xx.
+STOP_ONE_AT = os.environ.get("SCALE_STOP_ONE_AT")
 # Large enough that new names keep coming for the whole run (inserts, not only look-ups),
 # small enough that the same new name often arrives from two clients at once.
 POOL = [f"user{i:05d}" for i in range(20000)]
@@ -71,6 +75,15 @@ class Client(threading.Thread):
             conn.close()
 
 
+def running(pid):
+    """True while the process exists and is not a zombie (cluster.sh reaps it only at the end)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, it was read
+        return False
+
+
 def main():
     url = urllib.parse.urlsplit(os.environ["NGINX_URL"])
     start_at = time.monotonic() + 1.0
@@ -78,6 +91,18 @@ def main():
     clients = [Client(url.hostname, url.port, start_at, stop_at, seed) for seed in range(CLIENTS)]
     for c in clients:
         c.start()
+    stopped_in = None
+    if STOP_ONE_AT is not None:
+        pid = int(os.environ["APP_PIDS"].split()[0])
+        time.sleep(max(0.0, start_at + float(STOP_ONE_AT) - time.monotonic()))
+        os.kill(pid, signal.SIGTERM)
+        sent = time.monotonic()
+        while time.monotonic() - sent < 30 and running(pid):
+            time.sleep(0.05)
+        stopped_in = time.monotonic() - sent if not running(pid) else None
+        print(f"SIGTERM to app process {pid} at {STOP_ONE_AT} s: "
+              + (f"stopped {stopped_in:.1f} s later" if stopped_in is not None else
+                 "still running 30 s later"))
     for c in clients:
         c.join(DURATION + 60)
     hung = sum(c.is_alive() for c in clients)
@@ -102,6 +127,8 @@ def main():
     failures = []
     if hung:
         failures.append(f"{hung} clients still running after the deadline")
+    if STOP_ONE_AT is not None and stopped_in is None:
+        failures.append("the app process did not stop within 30 s of SIGTERM")
     server_errors = {s: n for s, n in statuses.items() if s >= 500}
     if server_errors:
         failures.append(f"5xx responses: {server_errors}")
