@@ -161,12 +161,15 @@ void Connection::sweep(Clock::time_point now) {
     bool expired = false;
     switch (state) {
         case idle:
-            // Bytes the loop has not read yet are a request on its way, not idleness. Also while
-            // stopping, an idle connection keeps its keep-alive time: a proxy in front (nginx)
-            // may be sending its next request on it right now, and a POST lost to our close is
-            // a 502 it does not retry. That request is answered with "Connection: close"; a
-            // proxy whose own keep-alive timeout is shorter (deploy/nginx.conf) closes first.
-            expired = age > shared_.keep_alive && !has_unread_bytes();
+            // Bytes the loop has not read yet are a request on its way, not idleness. A gentle
+            // stop (SIGTERM) leaves an idle connection its keep-alive time: a proxy in front
+            // (nginx) may be sending its next request on it right now, and a POST lost to our
+            // close is a 502 it does not retry. That request is answered with "Connection:
+            // close"; a proxy whose own keep-alive timeout is shorter (deploy/nginx.conf)
+            // closes first.
+            expired = ((shared_.stopping && !shared_.keep_idle_while_stopping) ||
+                       age > shared_.keep_alive) &&
+                      !has_unread_bytes();
             break;
         case receiving:
         case writing:

@@ -95,6 +95,7 @@ struct ConnectionShared {
     WorkerPool* workers = nullptr;  ///< where views run; nullptr: on the loops themselves
     bool reads_on_loops = true;     ///< GET, HEAD and OPTIONS views still run on the loops
     std::atomic<bool> stopping{false};
+    std::atomic<bool> keep_idle_while_stopping{false};  ///< Server::StopMode::gentle
     std::mutex mutex;                 ///< guards `open` and `sweeping`; never held during a request
     std::condition_variable emptied;  ///< the last connection closed
     std::condition_variable wake_sweeper;

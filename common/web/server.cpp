@@ -103,10 +103,10 @@ private:
 /// The write end of the pipe of the server waiting for a signal (-1: none).
 std::atomic<int> g_signal_fd{-1};
 
-extern "C" void on_stop_signal(int) {
+extern "C" void on_stop_signal(int signal) {
     const int fd = g_signal_fd.load();
     if (fd >= 0) {
-        const char c = 's';
+        const char c = signal == SIGTERM ? 't' : 's';
         [[maybe_unused]] auto n = ::write(fd, &c, 1);  // async-signal-safe
     }
 }
@@ -213,7 +213,7 @@ void Server::request_stop() {
     [[maybe_unused]] auto n = ::write(impl_->pipe_fds[1], &c, 1);
 }
 
-void Server::wait_for_stop_request() {
+Server::StopMode Server::wait_for_stop_request() {
     g_signal_fd.store(impl_->pipe_fds[1]);
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
@@ -229,15 +229,18 @@ void Server::wait_for_stop_request() {
     ::sigaction(SIGTERM, &old_term, nullptr);
     g_signal_fd.store(-1);
     impl_->waiting.store(false);
+    return c == 't' ? StopMode::gentle : StopMode::quick;
 }
 
 bool Server::waiting_for_stop_request() const { return impl_->waiting.load(); }
 
-void Server::stop() {
+void Server::stop(StopMode mode) {
     auto& im = *impl_;
     if (!im.acceptor) return;
     // No new connections; the ones with a request in hand answer it (with "Connection:
-    // close") and close, idle ones when their keep-alive time is up (Connection::sweep).
+    // close") and close, idle ones at once or when their keep-alive time is up
+    // (Connection::sweep).
+    im.shared->keep_idle_while_stopping = mode == StopMode::gentle;
     im.shared->stopping = true;
     im.acceptor->stop_accepting();
     im.shared->wake_sweeper.notify_all();
@@ -273,9 +276,11 @@ void Server::run(std::ostream& out) {
     start();
     out << " * Serving app '" << impl_->app.name() << "' on " << url() << " (press CTRL+C to quit)"
         << std::endl;
-    wait_for_stop_request();
-    out << " * Stopping: finishing requests in flight..." << std::endl;
-    stop();
+    const auto mode = wait_for_stop_request();
+    out << " * Stopping: finishing requests in flight"
+        << (mode == StopMode::gentle ? ", idle connections until their keep-alive time is up" : "")
+        << "..." << std::endl;
+    stop(mode);
     out << " * Stopped." << std::endl;
 }
 

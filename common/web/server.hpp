@@ -71,15 +71,29 @@ public:
     std::string url() const;
     bool running() const;
 
-    /// Blocks until SIGINT/SIGTERM arrives or request_stop() is called.
-    void wait_for_stop_request();
+    /// How stop() treats idle keep-alive connections; the signals mean what they mean to
+    /// gunicorn (INT: quick shutdown, TERM: graceful shutdown).
+    enum class StopMode {
+        /// Closed at once: Ctrl+C (SIGINT) and request_stop(), so that a browser tab left
+        /// open does not hold the stop.
+        quick,
+        /// Kept for the rest of their keep-alive time, a request that still arrives on one
+        /// answered with "Connection: close": SIGTERM, what a process manager sends at a
+        /// rolling restart. A proxy in front (nginx) may be writing a request onto an idle
+        /// connection as it closes, and it answers a POST lost that way with 502.
+        gentle,
+    };
+
+    /// Blocks until SIGINT/SIGTERM arrives or request_stop() is called; says which.
+    StopMode wait_for_stop_request();
     /// True while wait_for_stop_request() has its signal handlers installed.
     bool waiting_for_stop_request() const;
     /// Makes wait_for_stop_request() return; callable from any thread.
     void request_stop();
     /// Graceful stop: no new connections; requests being handled finish and get their
-    /// response; idle keep-alive connections are closed; then App::run_shutdown_hooks().
-    void stop();
+    /// response; idle keep-alive connections are closed (at once or when their keep-alive
+    /// time is up, by `mode`); then App::run_shutdown_hooks().
+    void stop(StopMode mode = StopMode::quick);
 
     /// start(), print where it serves, wait for Ctrl+C / SIGTERM, stop().
     void run(std::ostream& out);

@@ -222,14 +222,41 @@ BOOST_AUTO_TEST_CASE(sigterm_stops_a_waiting_server) {
     Server server(app, options());
     server.start();
     auto waiter = std::async(std::launch::async, [&server] {
-        server.wait_for_stop_request();
-        server.stop();
+        const auto mode = server.wait_for_stop_request();
+        server.stop(mode);
+        return mode;
     });
     while (!server.waiting_for_stop_request()) std::this_thread::sleep_for(5ms);
     std::raise(SIGTERM);
     BOOST_TEST((waiter.wait_for(5s) == std::future_status::ready));
+    BOOST_TEST((waiter.get() == Server::StopMode::gentle));  // SIGINT would be quick
     BOOST_TEST(!server.running());
     BOOST_TEST(shutdown_hooks == 1);
+}
+
+// A proxy keeps idle connections to the app and may write its next request onto one at any
+// moment. A gentle stop answers such a request (closing after it); a quick one has closed.
+BOOST_AUTO_TEST_CASE(a_gentle_stop_still_answers_on_an_idle_connection) {
+    for (const auto mode : {Server::StopMode::gentle, Server::StopMode::quick}) {
+        auto o = options();
+        o.keep_alive_timeout = std::chrono::seconds(2);
+        Server server(app, o);
+        server.start();
+        Poco::Net::HTTPClientSession session("127.0.0.1", server.port());
+        session.setKeepAlive(true);
+        session.setTimeout(Poco::Timespan(3, 0));
+        BOOST_TEST(send(session, "GET", "/").status == 200);  // now idle, kept alive
+        auto stopping = std::async(std::launch::async, [&] { server.stop(mode); });
+        std::this_thread::sleep_for(300ms);  // the sweeper has had its chance to close it
+        if (mode == Server::StopMode::gentle) {
+            auto last = send(session, "GET", "/");
+            BOOST_TEST(last.status == 200);
+            BOOST_TEST(!last.head.getKeepAlive());  // "Connection: close"
+        } else {
+            BOOST_CHECK_THROW(send(session, "GET", "/"), Poco::Exception);
+        }
+        BOOST_TEST((stopping.wait_for(5s) == std::future_status::ready));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(port_in_use_is_a_clear_error) {
