@@ -4,11 +4,15 @@
 
 namespace common::db {
 
-Database::Database(std::string_view uri, Metadata metadata, std::ostream* echo)
-    : uri_(uri), dialect_(Dialect::from_uri(uri)), metadata_(std::move(metadata)), echo_(echo) {
+Database::Database(std::string_view uri, Metadata metadata, std::ostream* echo, PoolOptions pool)
+    : uri_(uri), dialect_(Dialect::from_uri(uri)), metadata_(std::move(metadata)), echo_(echo),
+      pool_(pool) {
+    if (pool_.pool_size + pool_.max_overflow == 0)
+        throw UsageError("PoolOptions: pool_size + max_overflow must allow one connection");
     // Open one connection now, so a bad path or a file that is not a database fails here,
     // with the URI in the message, rather than at the first query.
     idle_.push_back(dialect_->connect(echo_));
+    open_ = 1;
 }
 
 Database::~Database() { shared_.reset(); }
@@ -19,7 +23,7 @@ void Database::set_echo(std::ostream* echo) {
 }
 
 std::shared_ptr<Connection> Database::acquire() {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (dialect_->in_memory()) {
         // sqlite:// — one connection shared by every session, like SQLAlchemy's StaticPool:
         // a second connection would see a different, empty database.
@@ -27,6 +31,15 @@ std::shared_ptr<Connection> Database::acquire() {
         if (shared_->echo() != echo_) shared_->set_echo(echo_);
         return shared_;
     }
+    const std::size_t bound = pool_.pool_size + pool_.max_overflow;
+    if (!returned_.wait_for(lock, pool_.timeout, [&] { return !idle_.empty() || open_ < bound; }))
+        throw OperationalError(
+            "no database connection came free: all " + std::to_string(bound) +
+            " of the pool (pool_size " + std::to_string(pool_.pool_size) + " + max_overflow " +
+            std::to_string(pool_.max_overflow) + ") stayed in use for " +
+            std::to_string(pool_.timeout.count()) +
+            " ms; commit or close sessions sooner, or allow more connections (PoolOptions, "
+            "SQLALCHEMY_POOL_SIZE and SQLALCHEMY_MAX_OVERFLOW)");
     std::unique_ptr<Connection> c = take_idle_or_connect();
     if (c->echo() != echo_) c->set_echo(echo_);
     // Back to the pool when the last user lets go (unless the Database is already gone).
@@ -41,16 +54,32 @@ std::shared_ptr<Connection> Database::acquire() {
 
 std::unique_ptr<Connection> Database::take_idle_or_connect() {
     // A server restart leaves broken connections in the pool: drop them, open a new one.
-    while (!idle_.empty() && !idle_.back()->usable()) idle_.pop_back();
-    if (idle_.empty()) return dialect_->connect(echo_);
+    while (!idle_.empty() && !idle_.back()->usable()) {
+        idle_.pop_back();
+        --open_;
+    }
+    if (idle_.empty()) {
+        auto c = dialect_->connect(echo_);
+        ++open_;
+        return c;
+    }
     auto c = std::move(idle_.back());
     idle_.pop_back();
     return c;
 }
 
 void Database::release(Connection* connection) {
-    std::lock_guard lock(mutex_);
-    idle_.emplace_back(connection);
+    std::unique_ptr<Connection> closing(connection);
+    {
+        std::lock_guard lock(mutex_);
+        // Kept for the next session up to pool_size; the overflow, and a connection the
+        // server dropped, are closed (outside the lock: closing may wait for the network).
+        if (idle_.size() < pool_.pool_size && closing->usable())
+            idle_.push_back(std::move(closing));
+        else
+            --open_;
+    }
+    returned_.notify_one();
 }
 
 void Database::create_all() {

@@ -8,6 +8,8 @@
 #include "common/db/dialect.hpp"
 #include "common/db/model.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,12 +18,24 @@
 
 namespace common::db {
 
+/// The connection pool's bounds, with SQLAlchemy's QueuePool defaults: at most pool_size +
+/// max_overflow connections open at once, and pool_size of them kept open while idle. A
+/// session that finds them all in use waits up to `timeout` for one, then gets an
+/// OperationalError. Without a bound, 64 worker threads in each of two processes opened 128
+/// connections to a PostgreSQL whose default max_connections is 100.
+struct PoolOptions {
+    std::size_t pool_size = 5;
+    std::size_t max_overflow = 10;
+    std::chrono::milliseconds timeout{30'000};
+};
+
 class Database {
 public:
     /// Opens (and for SQLite files, creates) the database; throws UriError for a bad URI,
     /// OperationalError when a server cannot be reached.
     /// `echo`, like SQLALCHEMY_ECHO, receives every statement with its parameters.
-    Database(std::string_view uri, Metadata metadata, std::ostream* echo = nullptr);
+    Database(std::string_view uri, Metadata metadata, std::ostream* echo = nullptr,
+             PoolOptions pool = {});
     ~Database();
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
@@ -37,8 +51,9 @@ public:
     std::ostream* echo() const { return echo_; }
     void set_echo(std::ostream* echo);
 
-    /// A connection for a session: from the pool, or new. In-memory databases have exactly
-    /// one connection, which every session shares (as SQLAlchemy's StaticPool does).
+    /// A connection for a session: from the pool, or new, or the first one to come back when
+    /// the pool is at its bound (PoolOptions). In-memory databases have exactly one
+    /// connection, which every session shares (as SQLAlchemy's StaticPool does).
     std::shared_ptr<Connection> acquire();
 
     /// Held by a session from its first write to its commit or rollback: one writer at a time
@@ -59,6 +74,9 @@ private:
     std::ostream* echo_;
     std::mutex mutex_;
     std::timed_mutex writer_;
+    PoolOptions pool_;
+    std::size_t open_ = 0;              ///< connections of the pool, idle or in use
+    std::condition_variable returned_;  ///< a connection came back (or was dropped)
     std::vector<std::unique_ptr<Connection>> idle_;
     std::shared_ptr<Connection> shared_;  // in-memory databases
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

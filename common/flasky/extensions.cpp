@@ -47,12 +47,39 @@ struct MailState {
 
 // ---- SQLAlchemy ---------------------------------------------------------------------------
 
+namespace {
+
+/// Flask-SQLAlchemy 2.x's pool settings (3.x moved them into SQLALCHEMY_ENGINE_OPTIONS, a
+/// dict our flat config does not have); unset, SQLAlchemy's defaults: 5 + 10, 30 s.
+common::db::PoolOptions pool_options(const common::config::Config& config) {
+    common::db::PoolOptions pool;
+    const auto count = [&](std::string_view key, std::size_t fallback) {
+        const auto n = config.get_int_or(key, static_cast<std::int64_t>(fallback));
+        if (n < 0)
+            throw common::config::ConfigError("config " + std::string(key) +
+                                              " must be 0 or more, got " + std::to_string(n));
+        return static_cast<std::size_t>(n);
+    };
+    pool.pool_size = count("SQLALCHEMY_POOL_SIZE", pool.pool_size);
+    pool.max_overflow = count("SQLALCHEMY_MAX_OVERFLOW", pool.max_overflow);
+    pool.timeout = std::chrono::seconds(
+        count("SQLALCHEMY_POOL_TIMEOUT",
+              static_cast<std::size_t>(
+                  std::chrono::duration_cast<std::chrono::seconds>(pool.timeout).count())));
+    if (pool.pool_size + pool.max_overflow == 0)
+        throw common::config::ConfigError(
+            "config SQLALCHEMY_POOL_SIZE + SQLALCHEMY_MAX_OVERFLOW must be at least 1");
+    return pool;
+}
+
+}  // namespace
+
 // ANCHOR: db_init_app
 void SQLAlchemy::init_app(web::App& app) {
     const std::string uri = app.config.get_string("SQLALCHEMY_DATABASE_URI");
     std::ostream* echo = app.config.get_bool_or("SQLALCHEMY_ECHO", false) ? &std::clog : nullptr;
-    app.extensions.add(std::string(db_key),
-                       std::make_shared<common::db::Database>(uri, metadata(), echo));
+    app.extensions.add(std::string(db_key), std::make_shared<common::db::Database>(
+                                                uri, metadata(), echo, pool_options(app.config)));
     // Flask-SQLAlchemy's teardown_appcontext → session.remove(): a request's unfinished work
     // is rolled back, never left for the next request.
     app.teardown_request(

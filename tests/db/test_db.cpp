@@ -17,6 +17,8 @@
 
 namespace db = common::db;
 
+using namespace std::chrono_literals;
+
 namespace {
 
 struct User;
@@ -410,6 +412,39 @@ BOOST_AUTO_TEST_CASE(mapping_mistakes_are_reported) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(Concurrency)
+
+// SQLAlchemy's QueuePool: a bounded number of connections; a session that finds them all in
+// use waits for one to come back, and gives up with OperationalError after the timeout.
+BOOST_AUTO_TEST_CASE(the_pool_is_bounded_and_a_session_waits_for_a_connection) {
+    Poco::TemporaryFile file;
+    db::Database database("sqlite:///" + file.path(), metadata(), nullptr,
+                          {.pool_size = 1, .max_overflow = 1, .timeout = 300ms});
+    database.create_all();
+    db::Session a(database), b(database);
+    BOOST_TEST(a.query<Role>().count() == 0);  // each holds a connection until it commits
+    BOOST_TEST(b.query<Role>().count() == 0);
+    {
+        db::Session c(database);
+        const auto asked = std::chrono::steady_clock::now();
+        try {
+            c.query<Role>().count();
+            BOOST_FAIL("a third connection was opened");
+        } catch (const db::OperationalError& e) {
+            BOOST_TEST((std::chrono::steady_clock::now() - asked >= 300ms));
+            BOOST_TEST(std::string(e.what()).find("all 2 of the pool") != std::string::npos,
+                       e.what());
+        }
+    }
+    // One that comes back while a session waits goes to it.
+    auto waiting = std::async(std::launch::async, [&] {
+        db::Session d(database);
+        return d.query<Role>().count();
+    });
+    std::this_thread::sleep_for(50ms);
+    a.commit();  // gives its connection back
+    BOOST_TEST(waiting.get() == 0);
+    b.commit();
+}
 
 BOOST_AUTO_TEST_CASE(a_session_that_read_can_write_after_another_committed) {
     // The view's pattern under load: A looks a user up, B adds one and commits, then A adds

@@ -70,7 +70,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 # fsync off: a test cluster need not survive a power cut, and it makes create/drop fast.
 "${as_server[@]}" "$PG_BIN/postgres" -D "$dir/data" -c listen_addresses=127.0.0.1 -p "$port" \
     -c unix_socket_directories="$dir" -c fsync=off -c synchronous_commit=off \
-    -c full_page_writes=off -c max_connections=200 >"$dir/server.log" 2>&1 &
+    -c full_page_writes=off >"$dir/server.log" 2>&1 &
 pid=$!
 
 export PGPASSWORD=$password
