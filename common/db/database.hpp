@@ -18,9 +18,9 @@
 
 namespace common::db {
 
-/// The connection pool's bounds, with SQLAlchemy's QueuePool defaults: at most pool_size +
-/// max_overflow connections open at once, and pool_size of them kept open while idle. A
-/// session that finds them all in use waits up to `timeout` for one, then gets an
+/// The connection pool's bound, with SQLAlchemy's QueuePool defaults: at most pool_size +
+/// max_overflow connections open at once (all of them kept open when idle: database.cpp says
+/// why). A session that finds them all in use waits up to `timeout` for one, then gets an
 /// OperationalError. Without a bound, 64 worker threads in each of two processes opened 128
 /// connections to a PostgreSQL whose default max_connections is 100.
 struct PoolOptions {
