@@ -49,6 +49,20 @@ public:
         if (!accepting_) return;
         accepting_ = false;
         accept_loop_.stop();
+        // The listen queue holds connections the kernel completed and we have not accepted:
+        // closing the socket resets them, and a proxy that already wrote a POST into one
+        // answers it with a 502 (it does not retry a POST it has sent). So they are accepted
+        // and answered first; only a connection completing in the microseconds between the
+        // last accept and the close is still reset.
+        for (;;) {
+            Poco::Net::StreamSocket client;
+            try {
+                client = socket_.acceptConnection();
+            } catch (...) {
+                break;  // the queue is empty (or the socket failed): nothing more to take
+            }
+            hand_out(client);
+        }
         socket_.close();
     }
 
@@ -70,6 +84,11 @@ private:
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             return;
         }
+        hand_out(client);
+    }
+
+    /// Gives an accepted connection to the next loop, or answers 503 when there are too many.
+    void hand_out(Poco::Net::StreamSocket& client) noexcept {
         try {
             std::size_t open = 0;
             {
