@@ -7,9 +7,9 @@
 # one generated SECRET_KEY (a session cookie signed by one must verify on the others), then
 # nginx (Debian's) as a foreground process with a config generated from nginx.conf.template in
 # a temp dir: it serves /static itself and proxies the rest to the apps. Then it runs COMMAND
-# with NGINX_URL, APP_URLS and APP_PIDS (space-separated) exported and exits with its status; without a
-# command it waits until Ctrl-C. Everything it started is stopped and the temp dir removed on
-# exit, failure or Ctrl-C.
+# with NGINX_URL, APP_URLS and APP_PIDS (the last two space-separated) exported and exits with
+# its status; without a command it waits until Ctrl-C. Everything it started is stopped and the
+# temp dir removed on exit, failure or Ctrl-C.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
