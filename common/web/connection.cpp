@@ -251,6 +251,7 @@ void Connection::serve() {
                                        ? "The request line and headers are too large."
                                        : framed.error);
             case Framing::uri_too_long: return reject(414, framed.error);
+            case Framing::version_not_supported: return reject(505, framed.error);
             case Framing::complete: break;
         }
         in_.erase(0, framed.consumed);

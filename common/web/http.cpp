@@ -167,6 +167,8 @@ std::string default_description(int code) {
             return "The length of the requested URL exceeds the capacity limit for this server. "
                    "The request cannot be processed.";
         case 431: return "One or more header fields exceeds the maximum size.";
+        case 505:
+            return "The server does not support the HTTP protocol version used in the request.";
         case 500:
             return "The server encountered an internal error and was unable to complete your "
                    "request.";

@@ -111,6 +111,16 @@ bool is_tchar(char c) {
            extra.find(c) != std::string_view::npos;
 }
 
+/// check_head()'s answer for "HTTP/2.0" and later: a version this server does not speak, not a
+/// malformed request, so the client gets 505 (as nginx and Python's http.server answer).
+constexpr std::string_view later_version = "later HTTP version";
+
+/// "HTTP/2.0", "HTTP/3.0"...: a well-formed version whose major number is above 1.
+bool is_later_version(std::string_view version) {
+    return version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[5] >= '2' &&
+           version[5] <= '9' && version[6] == '.' && version[7] >= '0' && version[7] <= '9';
+}
+
 /// The framing headers, as checked by check_head().
 struct FramingHeaders {
     int content_length = 0, transfer_encoding = 0, host = 0;
@@ -141,7 +151,8 @@ std::string check_head(std::string_view head, FramingHeaders& framing) {
     const auto target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
     if (target.find(' ') != std::string_view::npos) return "a space in the request target";
     const auto version = request_line.substr(sp2 + 1);
-    if (version != "HTTP/1.1" && version != "HTTP/1.0") return "unsupported HTTP version";
+    if (version != "HTTP/1.1" && version != "HTTP/1.0")
+        return std::string(is_later_version(version) ? later_version : "unsupported HTTP version");
 
     std::size_t pos = line_end + 2;
     while (pos < head.size()) {
@@ -329,6 +340,12 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
 
     FramingHeaders framing;
     if (auto why = check_head(buffer.substr(start, head_size), framing); !why.empty()) {
+        if (why == later_version) {
+            const auto line = buffer.substr(start, buffer.find(crlf, start) - start);
+            out.error = "The request is " + std::string(line.substr(line.rfind(' ') + 1)) +
+                        "; this server speaks HTTP/1.1 and HTTP/1.0.";
+            return Framing::version_not_supported;
+        }
         out.error = std::move(why);
         return Framing::bad_request;
     }

@@ -25,6 +25,7 @@ enum class Framing {
     bad_request,     ///< answer 400 and close
     head_too_large,  ///< answer 431 and close (`error` names the field when one was too long)
     uri_too_long,    ///< answer 414 and close
+    version_not_supported,  ///< HTTP/2.0 or later in the request line: answer 505 and close
 };
 
 struct FramedRequest {

@@ -98,6 +98,22 @@ BOOST_AUTO_TEST_CASE(heads_read_as_poco_reads_them) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_later_http_version_is_505_and_a_malformed_one_400) {
+    FramedRequest r;
+    // HTTP/2 is negotiated (TLS ALPN, or a connection preface), never written in a request
+    // line: one that says "HTTP/2.0" asks for a version this server does not speak.
+    BOOST_TEST((parse("GET / HTTP/2.0\r\nHost: a\r\n\r\n", r) == Framing::version_not_supported));
+    BOOST_TEST(r.error == "The request is HTTP/2.0; this server speaks HTTP/1.1 and HTTP/1.0.");
+    BOOST_TEST((parse("GET / HTTP/3.1\r\nHost: a\r\n\r\n", r) == Framing::version_not_supported));
+    for (const char* version :
+         {"HTTP/0.9", "HTTP/1", "HTTP/10.0", "HTTP/2", "http/1.1", "HTTX/2.0"}) {
+        BOOST_TEST((parse(std::string("GET / ") + version + "\r\nHost: a\r\n\r\n", r) ==
+                    Framing::bad_request),
+                   version);
+        BOOST_TEST(r.error == "unsupported HTTP version", version);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_taken_one_at_a_time) {
     const std::string one = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
     const std::string two = "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nx=1";
@@ -155,7 +171,7 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
 BOOST_AUTO_TEST_CASE(malformed_requests_are_bad_requests_with_a_reason) {
     const char* cases[] = {
         "HELLO\r\n\r\n",                                                  // no target, no version
-        "GET / HTTP/2.0\r\n\r\n",                                         // not HTTP/1.x
+        "GET / HTTP/1\r\n\r\n",                                           // not HTTP/x.y
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",       // negative length
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n",    // not a number
         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",  // unknown coding

@@ -326,6 +326,18 @@ BOOST_AUTO_TEST_CASE(a_header_or_url_past_the_limits_gets_431_or_414_saying_whic
     BOOST_TEST(long_url.find("The request target (URL) is 20001 bytes long") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_request_line_saying_http_2_gets_505_and_the_connection_closes) {
+    Server server(app, options());
+    server.start();
+    Raw raw(server.port());
+    raw.write("GET / HTTP/2.0\r\nHost: a\r\n\r\n");
+    const std::string got = raw.read_to_end();  // ends: the server closed
+    BOOST_TEST(got.rfind("HTTP/1.1 505 HTTP Version Not Supported\r\n", 0) == 0u, got);
+    BOOST_TEST(got.find("The request is HTTP/2.0; this server speaks HTTP/1.1 and HTTP/1.0.") !=
+                   std::string::npos,
+               got);
+}
+
 BOOST_AUTO_TEST_CASE(chunked_bodies_and_expect_100_continue_work) {
     Server server(app, options());
     server.start();
