@@ -29,9 +29,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -159,51 +157,12 @@ int usage(std::string_view why) {
     return 2;
 }
 
-// FILE's bytes when they are one whole HTTP/1.1 response whose Content-Length is its body's
-// size (wrk would otherwise read the answers out of step); otherwise what is wrong with them.
-std::string load_response(const char* path, std::string& error) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = std::string("cannot read ") + path + ": " + std::strerror(errno);
-        return {};
-    }
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto end_of_head = bytes.find("\r\n\r\n");
-    const auto length = bytes.find("\r\nContent-Length: ");
-    if (!bytes.starts_with("HTTP/1.1 ") || end_of_head == std::string::npos ||
-        length == std::string::npos || length > end_of_head) {
-        error = std::string(path) +
-                " is not an HTTP/1.1 response with a Content-Length header (save one whole "
-                "response, head and body, as it came off the wire)";
-        return {};
-    }
-    const std::size_t body = bytes.size() - end_of_head - 4;
-    if (std::strtoul(bytes.c_str() + length + 18, nullptr, 10) != body) {
-        error = std::string(path) + ": Content-Length does not match the " + std::to_string(body) +
-                " bytes after the head (was the body cut short?)";
-        return {};
-    }
-    return bytes;
-}
-
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    // --response FILE is this server's own; the rest are the ceilings' shared arguments.
-    std::vector<char*> shared{argv[0]};
-    for (int i = 1; i < argc; ++i) {
-        if (std::string_view(argv[i]) == "--response" && i + 1 < argc) {
-            std::string error;
-            response = load_response(argv[++i], error);
-            if (!error.empty()) return usage(error);
-        } else {
-            shared.push_back(argv[i]);
-        }
-    }
-    bench::ServerArgs args{0, std::thread::hardware_concurrency()};
-    if (const auto why =
-            bench::parse_server_args(static_cast<int>(shared.size()), shared.data(), args, 256))
-        return usage(*why);
+    bench::ServerArgs args{0, std::thread::hardware_concurrency(), {}};
+    if (const auto why = bench::parse_server_args(argc, argv, args, 256, true)) return usage(*why);
+    if (!args.response.empty()) response = std::move(args.response);
     const unsigned long port = args.port;
     const unsigned long threads = args.threads == 0 ? 1 : args.threads;
 

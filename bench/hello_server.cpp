@@ -53,7 +53,7 @@ int usage(std::string_view why) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    bench::ServerArgs args{0, 0};
+    bench::ServerArgs args{0, 0, {}};
     if (const auto why = bench::parse_server_args(argc, argv, args)) return usage(*why);
     const unsigned long port = args.port;
 

@@ -37,7 +37,7 @@ int usage(std::string_view why) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    bench::ServerArgs args{0, 32};
+    bench::ServerArgs args{0, 32, {}};
     if (const auto why = bench::parse_server_args(argc, argv, args, 1024)) return usage(*why);
     const unsigned long port = args.port;
     const unsigned long threads = args.threads;

@@ -1,9 +1,14 @@
 #pragma once
 /// What the fixed-page servers of the HTTP ceilings share (hello_server, epoll_hello,
-/// httplib_hello): `--port N [--threads N]`, and the stop signals kept for sigwait().
+/// httplib_hello, web_fixed): `--port N [--threads N]`, the stop signals kept for sigwait(),
+/// and reading a response captured from flasky (`--response FILE`).
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,12 +18,42 @@ namespace bench {
 struct ServerArgs {
     unsigned long port = 0;
     unsigned long threads = 0;
+    std::string response;  ///< the bytes of --response FILE, checked by load_response()
 };
 
-/// Parses `--port N` and, when max_threads > 0, `--threads N` into `out` (which holds the
-/// defaults); returns what is wrong with the arguments, or nothing.
+/// FILE's bytes when they are one whole HTTP/1.1 response whose Content-Length is its body's
+/// size (wrk would otherwise read the answers out of step); otherwise what is wrong with them.
+inline std::string load_response(const char* path, std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = std::string("cannot read ") + path + ": " + std::strerror(errno);
+        return {};
+    }
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto end_of_head = bytes.find("\r\n\r\n");
+    const auto length = bytes.find("\r\nContent-Length: ");
+    if (!bytes.starts_with("HTTP/1.1 ") || end_of_head == std::string::npos ||
+        length == std::string::npos || length > end_of_head) {
+        error = std::string(path) +
+                " is not an HTTP/1.1 response with a Content-Length header (save one whole "
+                "response, head and body, as it came off the wire)";
+        return {};
+    }
+    const std::size_t body = bytes.size() - end_of_head - 4;
+    if (std::strtoul(bytes.c_str() + length + 18, nullptr, 10) != body) {
+        error = std::string(path) + ": Content-Length does not match the " + std::to_string(body) +
+                " bytes after the head (was the body cut short?)";
+        return {};
+    }
+    return bytes;
+}
+
+/// Parses `--port N`, when max_threads > 0 `--threads N`, and when takes_response
+/// `--response FILE` into `out` (which holds the defaults); returns what is wrong with the
+/// arguments, or nothing.
 inline std::optional<std::string> parse_server_args(int argc, char* argv[], ServerArgs& out,
-                                                    unsigned long max_threads = 0) {
+                                                    unsigned long max_threads = 0,
+                                                    bool takes_response = false) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         char* end = nullptr;
@@ -29,6 +64,10 @@ inline std::optional<std::string> parse_server_args(int argc, char* argv[], Serv
             out.threads = std::strtoul(argv[++i], &end, 10);
             if (*end != '\0' || out.threads < 1 || out.threads > max_threads)
                 return "--threads wants a number from 1 to " + std::to_string(max_threads);
+        } else if (takes_response && arg == "--response" && i + 1 < argc) {
+            std::string error;
+            out.response = load_response(argv[++i], error);
+            if (!error.empty()) return error;
         } else {
             return "unknown argument '" + std::string(arg) + "'";
         }
