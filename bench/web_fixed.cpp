@@ -53,8 +53,8 @@ common::web::Response to_response(const std::string& bytes) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-    bench::ServerArgs args{0, static_cast<unsigned long>(common::web::default_server_threads()),
-                           {}};
+    bench::ServerArgs args{
+        0, static_cast<unsigned long>(common::web::default_server_threads()), {}};
     if (const auto why = bench::parse_server_args(argc, argv, args, 256, true)) return usage(*why);
     if (args.response.empty()) return usage("--response FILE is required");
 

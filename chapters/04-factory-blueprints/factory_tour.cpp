@@ -116,6 +116,7 @@ void run(std::ostream& out) {
 
     page = client.post(home, {{"name", "Mallory"}});
     show(out, "POST " + home + " name=Mallory without csrf_token", page);
+    out << "    " << text_of(page.body, "div class=\"d-block invalid-feedback\"") << "\n";
 
     page = client.get("/nope");
     show(out, "GET /nope", page);

@@ -146,15 +146,16 @@ std::string_view origin_host(std::string_view origin) {
     return origin.substr(scheme + 3);
 }
 
-void check_csrf(Context& ctx, const Settings& s) {
+/// What is wrong with the request's CSRF token, in Flask-WTF's words; "" when it is valid.
+std::string csrf_problem(Context& ctx, const Settings& s) {
     const Request& req = ctx.request;
     // A browser names the page a form was posted from: another site's page posting here is
     // what CSRF is, whatever token it carries. (Behind a proxy the scheme may differ, so only
     // the host is compared.)
     if (const std::string* origin = req.headers.find("Origin"))
         if (!iequals(origin_host(*origin), req.host()))
-            throw HTTPError(400, "The request came from another site (Origin " + *origin +
-                                     ", this site is " + req.host() + ").");
+            return "The request came from another site (Origin " + *origin + ", this site is " +
+                   req.host() + ").";
     std::string token;
     if (const std::string* header = req.headers.find("X-CSRFToken"))
         token = *header;
@@ -163,22 +164,26 @@ void check_csrf(Context& ctx, const Settings& s) {
     else if (const std::string* field = req.form().find("csrf_token"))
         token = *field;
     // Flask-WTF's messages.
-    if (token.empty()) throw HTTPError(400, "The CSRF token is missing.");
+    if (token.empty()) return "The CSRF token is missing.";
     const Data* expected = ctx.session().get("csrf_token");
-    if (!expected || !expected->is_string())
-        throw HTTPError(400, "The CSRF session token is missing.");
-    if (!s.csrf_serializer) throw HTTPError(400, "The CSRF token is invalid.");
+    if (!expected || !expected->is_string()) return "The CSRF session token is missing.";
+    if (!s.csrf_serializer) return "The CSRF token is invalid.";
     // The page's token is the session's, signed with its expiry (Flask-WTF's TimedSerializer).
     auto raw = s.csrf_serializer->loads(token, unix_now());
     if (!raw) {
         const bool expired = s.csrf_serializer->loads(token, 0).has_value();
-        throw HTTPError(400,
-                        expired ? "The CSRF token has expired." : "The CSRF token is invalid.");
+        return expired ? "The CSRF token has expired." : "The CSRF token is invalid.";
     }
     const Data* signed_raw = raw->find("csrf");
     if (!signed_raw || !signed_raw->is_string() ||
         !constant_time_equals(signed_raw->as_string(), expected->as_string()))
-        throw HTTPError(400, "The CSRF tokens do not match.");
+        return "The CSRF tokens do not match.";
+    return {};
+}
+
+/// The app's check of every unsafe request (Flask-WTF's CSRFProtect): 400 with the reason.
+void check_csrf(Context& ctx, const Settings& s) {
+    if (auto why = csrf_problem(ctx, s); !why.empty()) throw HTTPError(400, std::move(why));
 }
 
 }  // namespace
@@ -686,6 +691,11 @@ std::vector<Flash> Context::get_flashed_messages() {
         return {};
     if (!session().has_flashes()) return {};
     return session().pop_flashes();
+}
+
+std::string Context::csrf_error() {
+    const auto& settings = app.impl_->settings;
+    return settings.csrf_enabled ? csrf_problem(*this, settings) : std::string{};
 }
 
 std::string Context::csrf_token() {

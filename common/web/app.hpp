@@ -157,6 +157,11 @@ public:
     /// A CSRF token for forms and X-CSRFToken headers: the session's secret, signed with an
     /// expiry of WTF_CSRF_TIME_LIMIT seconds (3600 by default, as Flask-WTF).
     std::string csrf_token();
+    /// What is wrong with this request's CSRF token (the X-CSRFToken header or the csrf_token
+    /// field), in Flask-WTF's words ("The CSRF token is missing."); "" when it is valid or
+    /// WTF_CSRF_ENABLED is false. For a form that checks the token itself, as a FlaskForm does,
+    /// in a view the app's own check leaves out (Scaffold::csrf_exempt).
+    std::string csrf_error();
 
 private:
     friend class App;

@@ -15,14 +15,23 @@ bool NameForm::validate_on_submit(common::web::Context& ctx) {
     if (ctx.request.method != "POST") return false;
     name = ctx.request.form().get("name");
     errors.clear();
+    csrf_errors.clear();
+    if (auto why = ctx.csrf_error(); !why.empty()) csrf_errors.push_back(std::move(why));
     if (blank(name)) errors.emplace_back("This field is required.");  // DataRequired's message
-    return errors.empty();
+    return errors.empty() && csrf_errors.empty();
 }
 
 common::web::Data NameForm::data() const {
-    auto list = common::web::Data::list();
-    for (const auto& e : errors) list.push_back(e);
-    return {{"label", label}, {"name", name}, {"errors", list}, {"has_errors", !errors.empty()}};
+    const auto as_list = [](const std::vector<std::string>& messages) {
+        auto list = common::web::Data::list();
+        for (const auto& m : messages) list.push_back(m);
+        return list;
+    };
+    return {{"label", label},
+            {"name", name},
+            {"errors", as_list(errors)},
+            {"has_errors", !errors.empty()},
+            {"csrf_errors", as_list(csrf_errors)}};
 }
 
 }  // namespace flasky::main
