@@ -115,6 +115,13 @@ bool is_tchar(char c) {
 /// malformed request, so the client gets 505 (as nginx and Python's http.server answer).
 constexpr std::string_view later_version = "later HTTP version";
 
+/// "HTTP/1.0" to "HTTP/1.9". A minor version above 1 is served as HTTP/1.1, the highest this
+/// server speaks (RFC 9112 §2.3; nginx and Python's http.server do the same).
+bool is_http1(std::string_view version) {
+    return version.size() == 8 && version.substr(0, 7) == "HTTP/1." && version[7] >= '0' &&
+           version[7] <= '9';
+}
+
 /// "HTTP/2.0", "HTTP/3.0"...: a well-formed version whose major number is above 1.
 bool is_later_version(std::string_view version) {
     return version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[5] >= '2' &&
@@ -151,8 +158,9 @@ std::string check_head(std::string_view head, FramingHeaders& framing) {
     const auto target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
     if (target.find(' ') != std::string_view::npos) return "a space in the request target";
     const auto version = request_line.substr(sp2 + 1);
-    if (version != "HTTP/1.1" && version != "HTTP/1.0")
+    if (!is_http1(version))
         return std::string(is_later_version(version) ? later_version : "unsupported HTTP version");
+    const bool http10 = version == "HTTP/1.0";
 
     std::size_t pos = line_end + 2;
     while (pos < head.size()) {
@@ -185,9 +193,8 @@ std::string check_head(std::string_view head, FramingHeaders& framing) {
             if (framing.host++ > 0) return "two Host headers";
         }
     }
-    if (version == "HTTP/1.1" && framing.host == 0) return "an HTTP/1.1 request without Host";
-    if (version == "HTTP/1.0" && framing.transfer_encoding > 0)
-        return "Transfer-Encoding in an HTTP/1.0 request";
+    if (!http10 && framing.host == 0) return "an HTTP/1.1 request without Host";
+    if (http10 && framing.transfer_encoding > 0) return "Transfer-Encoding in an HTTP/1.0 request";
     return {};
 }
 
@@ -366,6 +373,7 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
         return Framing::bad_request;
     }
 
+    if (head.version != "HTTP/1.0") head.version = "HTTP/1.1";  // 1.2 to 1.9: see is_http1()
     out.target = head.target;
     out.version = head.version;
     out.keep_alive = head.keep_alive();

@@ -98,15 +98,21 @@ BOOST_AUTO_TEST_CASE(heads_read_as_poco_reads_them) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_later_http_version_is_505_and_a_malformed_one_400) {
+BOOST_AUTO_TEST_CASE(a_later_http_version_is_505_a_later_minor_one_is_1_1_and_a_malformed_one_400) {
     FramedRequest r;
     // HTTP/2 is negotiated (TLS ALPN, or a connection preface), never written in a request
     // line: one that says "HTTP/2.0" asks for a version this server does not speak.
     BOOST_TEST((parse("GET / HTTP/2.0\r\nHost: a\r\n\r\n", r) == Framing::version_not_supported));
     BOOST_TEST(r.error == "The request is HTTP/2.0; this server speaks HTTP/1.1 and HTTP/1.0.");
     BOOST_TEST((parse("GET / HTTP/3.1\r\nHost: a\r\n\r\n", r) == Framing::version_not_supported));
-    for (const char* version :
-         {"HTTP/0.9", "HTTP/1", "HTTP/10.0", "HTTP/2", "http/1.1", "HTTX/2.0"}) {
+    // A later minor version of HTTP/1 is served as HTTP/1.1 (RFC 9112 §2.3), Host and all.
+    BOOST_TEST((parse("GET / HTTP/1.2\r\nHost: a\r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(r.version == "HTTP/1.1");
+    BOOST_TEST(r.keep_alive);
+    BOOST_TEST((parse("GET / HTTP/1.9\r\n\r\n", r) == Framing::bad_request));
+    BOOST_TEST(r.error == "an HTTP/1.1 request without Host");
+    for (const char* version : {"HTTP/0.9", "HTTP/1", "HTTP/10.0", "HTTP/2", "http/1.1", "HTTX/2.0",
+                                "HTTP/1.x", "HTTP/1.10"}) {
         BOOST_TEST((parse(std::string("GET / ") + version + "\r\nHost: a\r\n\r\n", r) ==
                     Framing::bad_request),
                    version);
