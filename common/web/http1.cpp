@@ -373,7 +373,8 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
         return Framing::bad_request;
     }
 
-    if (head.version != "HTTP/1.0") head.version = "HTTP/1.1";  // 1.2 to 1.9: see is_http1()
+    if (head.version != "HTTP/1.1" && head.version != "HTTP/1.0")
+        head.version = "HTTP/1.1";  // 1.2 to 1.9: see is_http1()
     out.target = head.target;
     out.version = head.version;
     out.keep_alive = head.keep_alive();
