@@ -13,6 +13,7 @@
 #include "common/web/server.hpp"
 #include "server_args.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
