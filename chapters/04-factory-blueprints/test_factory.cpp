@@ -16,6 +16,7 @@
 
 #include <Poco/TemporaryFile.h>
 
+#include <chrono>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -289,6 +290,26 @@ BOOST_AUTO_TEST_CASE(a_post_without_a_valid_csrf_token_gets_the_form_back_and_ad
     // With the page's token the same post goes through.
     BOOST_TEST(client->post("/", {{"name", "Mallory"}, {"csrf_token", token()}}).status == 302);
     BOOST_TEST(users_named("Mallory") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_page_left_open_past_the_token_time_limit_gets_the_form_back) {
+    // As with the book's FlaskForm: the POST shows the form again with Flask-WTF's message,
+    // the name as typed and a fresh token, and the next Submit goes through.
+    client.reset();
+    app = flasky::create_app("testing");  // the same database file; the limit before freezing
+    app->config.set("WTF_CSRF_TIME_LIMIT", std::int64_t{1});
+    client.emplace(app->test_client());
+    const auto stale = token();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    auto again = client->post("/", {{"name", "Susan"}, {"csrf_token", stale}});
+    BOOST_TEST(again.status == 200);
+    BOOST_TEST(again.contains("The CSRF token has expired."));
+    BOOST_TEST(again.contains("value=\"Susan\""));
+    const auto fresh = web::TestClient::csrf_token(again.body);
+    BOOST_TEST(fresh != stale);
+    BOOST_TEST(users_named("Susan") == 0);
+    BOOST_TEST(client->post("/", {{"name", "Susan"}, {"csrf_token", fresh}}).status == 302);
+    BOOST_TEST(users_named("Susan") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_tampered_session_cookie_is_ignored) {
