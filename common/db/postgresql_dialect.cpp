@@ -20,6 +20,7 @@
 #include <Poco/URI.h>
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 #include <map>
@@ -204,7 +205,18 @@ public:
         const auto status = PQtransactionStatus(conn_);
         return status != PQTRANS_IDLE && status != PQTRANS_UNKNOWN;
     }
-    bool usable() override { return PQstatus(conn_) == CONNECTION_OK; }
+    // A connection the server closed while it sat in the pool (a restart, a failover,
+    // pg_terminate_backend) has the server's goodbye waiting on its socket: a FATAL message
+    // and the end of the stream. An idle connection has nothing to read, so anything there
+    // means "do not hand this one out". One poll() that does not wait, where SQLAlchemy's
+    // pool_pre_ping costs a round trip; with neither, the first request on each stale
+    // connection fails (SQLAlchemy then empties the whole pool after that first failure).
+    bool usable() override {
+        if (PQstatus(conn_) != CONNECTION_OK) return false;
+        if (in_transaction()) return true;  // in a session's hands: its statements will tell
+        pollfd socket{PQsocket(conn_), POLLIN, 0};
+        return ::poll(&socket, 1, 0) == 0;
+    }
     bool has_table(const std::string& name) override {
         auto& st = prepare("SELECT relname FROM pg_class c JOIN pg_namespace n ON "
                            "n.oid=c.relnamespace WHERE n.nspname=current_schema() AND "

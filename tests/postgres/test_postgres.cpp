@@ -10,9 +10,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace db = common::db;
 
@@ -348,6 +351,33 @@ BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
         db::Session s(database);
         BOOST_TEST(s.query<Author>().count() == 1);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_leaves_no_stale_connection_for_the_next_sessions) {
+    // Every connection of the pool idle, then the server drops them all, as a restart or a
+    // failover does. The next sessions must get working connections: none of them fails on
+    // a dead one (SQLAlchemy's default pool fails the first, then empties the pool).
+    session->add(Author{.name = "Ann"});
+    session->commit();
+    session.reset();
+    {
+        std::vector<std::shared_ptr<db::Connection>> held;
+        for (int i = 0; i < 4; ++i) held.push_back(database.acquire());
+    }  // four idle connections in the pool
+    {
+        db::Database other(uri(), metadata());  // outside the pool under test
+        auto killer = other.acquire();
+        killer->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND pid <> pg_backend_pid()");
+        wait_until_gone(*killer, "pid <> pg_backend_pid()");
+    }
+    for (int i = 0; i < 4; ++i) {
+        db::Session s(database);
+        s.add(Author{.name = "After " + std::to_string(i)});
+        BOOST_CHECK_NO_THROW(s.commit());
+    }
+    db::Session s(database);
+    BOOST_TEST(s.query<Author>().count() == 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
