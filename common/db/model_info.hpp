@@ -56,6 +56,9 @@ struct ObjectState {
     Status status = Status::transient;
     bool dirty = false;   ///< queued for UPDATE
     bool doomed = false;  ///< queued for DELETE
+    /// Deleted by this session's flush, not found missing: its column values stay readable, as
+    /// a deleted object's are in SQLAlchemy (`flash(f'{post.title} deleted')` after the commit).
+    bool deleted_here = false;
 
     /// Called by every handle access: the first one after a flush puts the object on the
     /// session's watch list (compared with its snapshot at the next flush); the first one

@@ -23,11 +23,13 @@ public:
         s_->notice();
         return static_cast<T*>(s_->object);
     }
+    /// An object this session deleted keeps the values it had; one whose row was found missing
+    /// throws ObjectDeletedError.
     T& operator*() const {
         if (!s_)
             throw UsageError("dereferenced a null db::Ptr (Python would say: 'NoneType' object has "
                              "no attribute)");
-        if (s_->status == Status::deleted) throw_deleted(*s_);
+        if (s_->status == Status::deleted && !s_->deleted_here) throw_deleted(*s_);
         s_->notice();
         return *static_cast<T*>(s_->object);
     }

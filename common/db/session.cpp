@@ -124,7 +124,16 @@ void Session::readd(ObjectState* state) {
             store(*state->model).pending.push_back(state);
             has_changes_ = true;
             break;
-        case Status::persistent: mark_dirty(state); break;
+        case Status::persistent:
+            // add() after delete_(), before the flush, takes the delete back (SQLAlchemy's
+            // add() does the same); the row stays.
+            if (state->doomed) {
+                auto& doomed = store(*state->model).doomed;
+                doomed.erase(std::remove(doomed.begin(), doomed.end(), state), doomed.end());
+                state->doomed = false;
+            }
+            mark_dirty(state);
+            break;
         case Status::pending: break;
         case Status::deleted: throw_deleted(*state);
     }
@@ -133,15 +142,27 @@ void Session::readd(ObjectState* state) {
 void Session::doom(ObjectState* state) {
     if (!state) throw UsageError("session.delete_(None)");
     check_mine(state);
-    auto& st = store(*state->model);
-    if (state->status == Status::pending) {
-        st.pending.erase(std::remove(st.pending.begin(), st.pending.end(), state),
-                         st.pending.end());
-        state->status = Status::transient;
-    } else if (state->status == Status::persistent && !state->doomed) {
-        state->doomed = true;
-        st.doomed.push_back(state);
-        has_changes_ = true;
+    switch (state->status) {
+        case Status::pending:
+        case Status::transient:
+            // SQLAlchemy: InvalidRequestError, "Instance is not persisted".
+            throw UsageError(
+                "session.delete_(): this object has no row in " + state->model->name() +
+                " to delete (" +
+                (state->status == Status::pending
+                     ? "it is pending: added but not flushed; flush first, or roll back to "
+                       "discard it"
+                     : "it is not in the session: never added, or discarded by rollback()") +
+                ")");
+        case Status::deleted: return;  // already deleted: nothing more to do, as in SQLAlchemy
+        case Status::persistent:
+            if (state->doomed) return;
+            // Load an expired object now, so that after the DELETE its values are the row's
+            // (SQLAlchemy loads them at the flush).
+            ensure_current(state);
+            state->doomed = true;
+            store(*state->model).doomed.push_back(state);
+            has_changes_ = true;
     }
 }
 
@@ -218,6 +239,7 @@ void Session::flush() {
             x->doomed = false;
             if (x->status != Status::persistent) continue;
             x->status = Status::deleted;
+            x->deleted_here = true;
             sp->identity.erase(x->key);
             tx_deleted_.push_back(x);
         }
@@ -267,6 +289,7 @@ void Session::rollback() {
     }
     for (auto* s : tx_deleted_) {  // the rows are back
         s->status = Status::persistent;
+        s->deleted_here = false;
         store(*s->model).identity.insert(s->key, s);
     }
     associations_.clear();

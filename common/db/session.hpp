@@ -41,7 +41,9 @@ public:
         for (auto& o : objects) out.push_back(add(std::move(o)));
         return out;
     }
-    /// `db.session.delete(obj)`: DELETE at the next flush.
+    /// `db.session.delete(obj)`: DELETE at the next flush. The object keeps its values, add()
+    /// before that flush takes the delete back, and a pending object (no row yet) is a
+    /// UsageError, as in SQLAlchemy.
     template <class T>
     void delete_(Ptr<T> object) {
         doom(object.state());

@@ -401,6 +401,74 @@ BOOST_FIXTURE_TEST_CASE(pending_dynamic_without_autoflush_shows_in_memory_items,
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// ---- 8. deleting --------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(Deleting)
+
+// SQLAlchemy: add() of an object deleted but not yet flushed takes the delete back.
+BOOST_FIXTURE_TEST_CASE(add_after_delete_before_the_flush_keeps_the_row, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    session.delete_(u);
+    BOOST_TEST(!session.get<User>(u->id));  // deleted as far as this session is concerned
+    session.add(u);
+    session.commit();
+    BOOST_TEST(stored("SELECT name FROM users") == "Hyman");
+    BOOST_TEST(*u->name == "Hyman");
+}
+
+// SQLAlchemy: a deleted object keeps its column values after the flush and after the commit
+// (a view can say what it deleted), even when the commit had expired it before the delete.
+BOOST_FIXTURE_TEST_CASE(a_deleted_object_keeps_its_values, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    auto v = session.add(User{.name = "Ann"});
+    session.commit();
+    behind_the_back("UPDATE users SET name = 'Ann2' WHERE name = 'Ann'");
+    session.delete_(u);
+    session.flush();
+    BOOST_TEST(*u->name == "Hyman");
+    session.delete_(v);  // expired by the commit: the values are the row's, read before the delete
+    session.commit();
+    BOOST_TEST(*u->name == "Hyman");
+    BOOST_TEST(*v->name == "Ann2");
+    BOOST_TEST(stored("SELECT count(*) FROM users") == "0");
+    BOOST_CHECK_THROW(session.add(u), db::ObjectDeletedError);  // it has no row to go back to
+    BOOST_CHECK_NO_THROW(session.delete_(u));                   // deleting again: nothing to do
+    session.commit();
+}
+
+// SQLAlchemy: rollback() after a flushed delete brings the object back, persistent.
+BOOST_FIXTURE_TEST_CASE(rollback_brings_a_deleted_object_back, Fixture) {
+    auto u = session.add(User{.name = "Hyman"});
+    session.commit();
+    session.delete_(u);
+    session.flush();
+    session.rollback();
+    BOOST_TEST((u.state()->status == db::Status::persistent));
+    u->name = "renamed";
+    session.commit();
+    BOOST_TEST(stored("SELECT name FROM users") == "renamed");
+}
+
+// SQLAlchemy: InvalidRequestError "Instance is not persisted" for a pending or transient object;
+// the pending one stays pending.
+BOOST_FIXTURE_TEST_CASE(deleting_an_object_without_a_row_is_a_usage_error, Fixture) {
+    auto u = session.add(User{.name = "pending"});
+    try {
+        session.delete_(u);
+        BOOST_FAIL("a pending object was deleted");
+    } catch (const db::UsageError& e) {
+        BOOST_TEST(contains(e.what(), "it is pending: added but not flushed"), e.what());
+    }
+    session.commit();
+    BOOST_TEST(stored("SELECT name FROM users") == "pending");
+    auto t = session.add(User{.name = "discarded"});
+    session.rollback();
+    BOOST_CHECK_THROW(session.delete_(t), db::UsageError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // ---- 7. NULL is None -----------------------------------------------------------------------
 
 BOOST_AUTO_TEST_SUITE(Null)
