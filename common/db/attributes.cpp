@@ -437,9 +437,14 @@ void Session::find_changes() {
         const auto& model = *s->model;
         const int n = static_cast<int>(model.table().columns().size());
         std::uint64_t changed = 0;
+        const int pk = model.primary_key();
         for (int i = 0; i < n; ++i)
-            if (i != model.primary_key() && !model.access(i).equal(s->object, s->snapshot))
+            if (i != pk && !model.access(i).equal(s->object, s->snapshot))
                 changed |= std::uint64_t{1} << i;
+        // A new primary key value is an UPDATE of the key, as in SQLAlchemy (compared with the
+        // key the identity map knows, which is what the row has).
+        if (const auto key = model.access(pk).get_int(s->object); key && *key != s->key)
+            changed |= std::uint64_t{1} << pk;
         s->changed = changed;
         if (changed) mark_dirty(s);
     };

@@ -77,6 +77,13 @@ void Session::flush_updates(const ModelInfo& model, detail::StoreBase& store) {
             throw ObjectDeletedError("UPDATE of " + t.name() + " id " + std::to_string(s->key) +
                                      " matched no row: it was deleted outside this session; "
                                      "rollback() and query it again");
+        if (s->changed >> pk & 1) {  // the row has a new key: so has the identity map
+            const auto key = *model.access(pk).get_int(s->object);
+            tx_rekeyed_.emplace_back(s, s->key);
+            store.identity.erase(s->key);
+            s->key = key;
+            store.identity.insert(key, s);
+        }
     }
 }
 

@@ -255,6 +255,7 @@ void Session::commit() {
     if (conn_ && in_tx_ && own_tx_ && conn_->in_transaction()) conn_->execute("COMMIT");
     tx_inserted_.clear();
     tx_deleted_.clear();
+    tx_rekeyed_.clear();
     release_connection();
     expire_all();
 }
@@ -264,6 +265,14 @@ void Session::rollback() {
         conn_->execute("ROLLBACK");
     release_connection();
     needs_rollback_ = false;
+    // Keys changed in the transaction are the old ones again (newest change undone first).
+    for (auto it = tx_rekeyed_.rbegin(); it != tx_rekeyed_.rend(); ++it) {
+        auto& identity = store(*it->first->model).identity;
+        if (identity.find(it->first->key) == it->first) identity.erase(it->first->key);
+        it->first->key = it->second;
+        if (it->first->status == Status::persistent) identity.insert(it->second, it->first);
+    }
+    tx_rekeyed_.clear();
     // What the rolled-back transaction inserted, and what was never flushed, leaves the
     // session (SQLAlchemy expunges it; the object keeps its primary key value).
     auto expunge = [](ObjectState* s) {

@@ -150,6 +150,7 @@ private:
     std::vector<std::unique_ptr<detail::StoreBase>> stores_;  // by ModelInfo::id()
     std::vector<AssociationChange> associations_;
     std::vector<ObjectState*> tx_inserted_, tx_deleted_;
+    std::vector<std::pair<ObjectState*, std::int64_t>> tx_rekeyed_;  // primary keys changed: old
     Epochs epochs_;
     std::vector<ObjectState*> watched_;  // handed out since the last flush
     bool in_tx_ = false, own_tx_ = false;

@@ -255,6 +255,31 @@ BOOST_FIXTURE_TEST_CASE(a_changed_relationship_still_sets_the_foreign_key, Fixtu
     BOOST_TEST(stored("SELECT role_id FROM users") == std::to_string(b->id));
 }
 
+// SQLAlchemy: u.id = 100; commit() emits UPDATE users SET id=? WHERE users.id = ?, and get(100)
+// is u; rollback() gives the object its old key back; a key that is taken is an IntegrityError.
+BOOST_FIXTURE_TEST_CASE(a_new_primary_key_is_written_and_rollback_takes_it_back, Fixture) {
+    auto u = session.add(User{.name = "a"});
+    auto v = session.add(User{.name = "b"});
+    session.commit();
+    u->id = 100;
+    session.flush();
+    session.rollback();
+    BOOST_TEST(u->id == 1);
+    BOOST_TEST(session.get<User>(1) == u);
+    BOOST_TEST(!session.get<User>(100));
+    u->id = v->id;
+    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
+    session.rollback();
+    BOOST_TEST(u->id == 1);
+    u->id = 7;
+    session.commit();
+    u->id = 8;
+    session.commit();
+    BOOST_TEST(u->id == 8);
+    BOOST_TEST(session.get<User>(8) == u);
+    BOOST_TEST(stored("SELECT group_concat(id) FROM (SELECT id FROM users ORDER BY id)") == "2,8");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---- 3. commit expires ---------------------------------------------------------------------
