@@ -30,6 +30,7 @@ void Session::close() {
     associations_.clear();
     tx_inserted_.clear();
     tx_deleted_.clear();
+    tx_rekeyed_.clear();
     watched_.clear();
     stores_.clear();
 }
