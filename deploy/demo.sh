@@ -16,10 +16,21 @@ say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 greeting() { grep -oE 'Hello, [^<]*!|Pleased to meet you!|Happy to see you again!' | paste -sd ' '; }
 upstream() { grep -i '^x-upstream:' | tr -d '\r' | cut -d' ' -f2; }
 
-say "1. nginx serves /static itself (no app process is asked):"
+say "1. nginx serves Debian's static files itself (no app process is asked):"
 curl -sS -o /dev/null -D - "$NGINX_URL/static/bootstrap4/css/bootstrap.min.css" |
     grep -iE '^(HTTP|server|content-type|x-upstream)' | tr -d '\r' | sed 's/^/   /'
 echo "   (no X-Upstream header: the file came from /usr/share/javascript)"
+echo "   every script and stylesheet of the page, through nginx:"
+for path in $(curl -sS "$NGINX_URL/" | grep -oE '(src|href)="/static/[^"]+"' | sed -E 's/.*="(.*)"/\1/'); do
+    head=$(curl -sS -o /dev/null -D - "$NGINX_URL$path")
+    status=$(head -1 <<<"$head" | cut -d' ' -f2)
+    from=$(upstream <<<"$head" || true)
+    echo "   $status $path (${from:+made by the app at }${from:-a file nginx served})"
+    [[ $status == 200 ]] || {
+        echo "demo: the page's $path is $status through nginx" >&2
+        exit 1
+    }
+done
 
 say "2. GET / through nginx, four times: round robin over the processes"
 for _ in 1 2 3 4; do

@@ -220,7 +220,8 @@ void run(std::ostream& out, std::string_view uri, bool echo) {
         ours(out, "db.session.add(r); db.session.commit()");
         session.commit();
         ours(out, "u.role_id, u.id");
-        out << '(' << u->role_id.value_or(0) << ", " << u->id << ")\n";
+        const auto role_id = u->role_id.value_or(0);  // first: --echo prints the reload's SELECT
+        out << '(' << role_id << ", " << u->id << ")\n";
         // ANCHOR_END: one_to_many_steps
 
         out << "\n## Ours: change tracking, expiry and rollback (on the same session)\n";

@@ -1,5 +1,6 @@
 #include "config_tour.hpp"
 
+#include <algorithm>
 #include <iomanip>
 #include <ostream>
 
@@ -32,12 +33,17 @@ void print_registry(std::ostream& out) {
 
 void print_table(std::ostream& out, const common::config::Config& app_config,
                  const flasky::Config& cls) {
-    // The value column comes last: it is the only one whose width varies (paths).
-    out << std::left << std::setw(31) << "KEY" << std::setw(24) << "SOURCE"
+    // The value column comes last: it is the only one whose width varies (paths). The source
+    // column grows when an environment variable named after a long key set the value.
+    std::size_t source_width = 24;
+    for (const auto& attribute : cls.attributes())
+        source_width = std::max(source_width, app_config.source(attribute.key).size() + 2);
+    const auto width = static_cast<int>(source_width);
+    out << std::left << std::setw(31) << "KEY" << std::setw(width) << "SOURCE"
         << "VALUE\n";
     for (const auto& attribute : cls.attributes()) {  // in class order, base first
         const std::string& key = attribute.key;
-        out << std::setw(31) << key << std::setw(24) << app_config.source(key)
+        out << std::setw(31) << key << std::setw(width) << app_config.source(key)
             << app_config.display(key) << "\n";
     }
     out << std::right;

@@ -46,11 +46,12 @@ def cpp_values(exe, name):
     run = subprocess.run([exe, name], cwd=HERE, env=ENV, capture_output=True, text=True, check=True)
     lines = run.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("KEY "))
+    value_at = lines[start].index("VALUE")  # the source column widens for long env names
     out = {}
     for line in lines[start + 1:]:
         if not line.strip():
             break
-        key, _source, value = line[:31].strip(), line[31:55].strip(), line[55:]
+        key, value = line[:31].strip(), line[value_at:]
         out[key] = value
     return out
 
