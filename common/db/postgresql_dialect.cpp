@@ -312,6 +312,17 @@ PgStatement::PgStatement(PgConnection& owner, PGconn* conn, std::string name,
 
 bool PgStatement::do_step() {
     if (!result_) {  // first step: run it and keep the whole result (rows are then local)
+        // libpq sends a text parameter up to its first NUL byte, so "A\0B" would be stored as
+        // "A" without a word. PostgreSQL cannot hold NUL in text at all (psycopg2 refuses such
+        // a string too): say so rather than store less than was given.
+        for (std::size_t i = 0; i < params_.size(); ++i)
+            if (params_[i] && params_[i]->find('\0') != std::string::npos)
+                throw Error(
+                    "PostgreSQL text cannot hold the character NUL (0x00), and parameter $" +
+                    std::to_string(i + 1) +
+                    " has one: remove it from the value (SQLite stores it, PostgreSQL "
+                    "does not)\n[SQL: " +
+                    sql() + "]");
         values_.resize(params_.size());
         for (std::size_t i = 0; i < params_.size(); ++i)
             values_[i] = params_[i] ? params_[i]->c_str() : nullptr;

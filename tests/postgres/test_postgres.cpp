@@ -353,6 +353,23 @@ BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_nul_in_text_is_refused_not_cut_short) {
+    // libpq would send "A\0B" as "A"; psycopg2 refuses the string, and so does common::db.
+    session->add(Author{.name = std::string("A\0B", 3)});
+    try {
+        session->commit();
+        BOOST_FAIL("a name with NUL was stored");
+    } catch (const db::Error& e) {
+        BOOST_TEST(std::string(e.what()).find("cannot hold the character NUL") != std::string::npos,
+                   e.what());
+    }
+    session->rollback();
+    BOOST_TEST(session->query<Author>().count() == 0);
+    session->add(Author{.name = "AB"});  // the session and its cached statement still work
+    session->commit();
+    BOOST_TEST(session->query<Author>().count() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_restart_leaves_no_stale_connection_for_the_next_sessions) {
     // Every connection of the pool idle, then the server drops them all, as a restart or a
     // failover does. The next sessions must get working connections: none of them fails on
