@@ -133,6 +133,24 @@ BOOST_AUTO_TEST_CASE(db_create_and_drop) {
     auto wrong = flasky_command({"db", "migrate"});
     BOOST_TEST(wrong.status == 1);
     BOOST_TEST(wrong.output.find("flasky db create") != std::string::npos);
+    auto bare = flasky_command({"db"});
+    BOOST_TEST(bare.status == 2);
+    BOOST_TEST(bare.output.find("`flasky db create` or `flasky db drop`") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(db_drop_in_production_needs_yes) {
+    Poco::TemporaryFile file;
+    const std::string uri = "sqlite:///" + file.path();
+    ScopedEnv config{"FLASKY_CONFIG", "production"};
+    ScopedEnv database{"DATABASE_URI", uri};
+    ScopedEnv secret{"SECRET_KEY", "a production secret of thirty-two bytes or more"};
+    BOOST_TEST(flasky_command({"db", "create"}).status == 0);
+    auto refused = flasky_command({"db", "drop"});
+    BOOST_TEST(refused.status == 1);
+    BOOST_TEST(refused.output.find("flasky db drop --yes") != std::string::npos);
+    BOOST_TEST((tables_in(uri) == std::vector<std::string>{"outbox", "roles", "users"}));
+    BOOST_TEST(flasky_command({"db", "drop", "--yes"}).status == 0);
+    BOOST_TEST(tables_in(uri).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,7 +30,8 @@ constexpr const char* usage =
     "                                                64; 0: every view on the loops)\n"
     "            [--reads-on-workers]                GET views on the workers too\n"
     "  routes                                        print the URL map\n"
-    "  db create | db drop                           create or drop the tables\n"
+    "  db create | db drop [--yes]                   create or drop the tables (production's\n"
+    "                                                drop needs --yes)\n"
     "  test [NAME ...]                               run the test suite verbosely\n"
     "\n"
     "The config is $FLASKY_CONFIG (development, testing, production; default: development).\n";
@@ -88,7 +89,8 @@ void routes(std::ostream& out, std::string_view config_name) {
     print_url_map(out, *create_app(config_name));
 }
 
-void db_command(std::ostream& out, std::string_view config_name, std::string_view action) {
+void db_command(std::ostream& out, std::string_view config_name, std::string_view action,
+                bool confirmed) {
     auto app = create_app(config_name);
     // Printed, so with the password masked (a deploy script keeps this output in its logs).
     const auto uri = common::db::uri_for_display(db.engine(*app).uri());
@@ -98,6 +100,12 @@ void db_command(std::ostream& out, std::string_view config_name, std::string_vie
         int added = insert_roles(session);
         out << "Created the tables in " << uri << " (" << added << " roles added).\n";
     } else if (action == "drop") {
+        // One mistyped command should not delete a live site's users: production asks for
+        // the word, as a confirmation prompt would, but a deploy script can give it.
+        if (config_name == "production" && !confirmed)
+            throw std::invalid_argument("this would drop every table in " + uri +
+                                        ", users and all, under the production config; run "
+                                        "`flasky db drop --yes` if that is what you want");
         db.drop_all(*app);
         out << "Dropped the tables in " << uri << ".\n";
     } else {
@@ -183,8 +191,12 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
             routes(out, choice.name);
             return 0;
         }
-        if (command == "db" && args.size() == 2) {
-            db_command(out, choice.name, args[1]);
+        if (command == "db" && args.size() == 1) {
+            err << "flasky db: say what to do: `flasky db create` or `flasky db drop`\n";
+            return 2;
+        }
+        if (command == "db" && (args.size() == 2 || (args.size() == 3 && args[2] == "--yes"))) {
+            db_command(out, choice.name, args[1], args.size() == 3);
             return 0;
         }
         if (command == "test") return test(out, {args.begin() + 1, args.end()});

@@ -29,8 +29,9 @@ void routes(std::ostream& out, std::string_view config_name);
 /// The table `routes` prints, for an app you already have; `indent` starts each line.
 void print_url_map(std::ostream& out, const common::web::App& app, std::string_view indent = "");
 
-/// flasky db create|drop
-void db_command(std::ostream& out, std::string_view config_name, std::string_view action);
+/// flasky db create|drop: with the production config, drop also needs `--yes` (confirmed).
+void db_command(std::ostream& out, std::string_view config_name, std::string_view action,
+                bool confirmed = false);
 
 /// flasky test [NAMES...]: runs the app's test suite (build/bin/test_flasky, beside this
 /// program) with one line per test, like unittest's verbosity=2; returns its exit status.
