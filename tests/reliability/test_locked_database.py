@@ -65,6 +65,11 @@ class Client:
             self.cookie = response.getheader("Set-Cookie").split(";")[0]
         return response, data, took
 
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
     def token(self):
         _, page, _ = self.request("GET")
         return re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page).group(1).decode()
@@ -91,6 +96,8 @@ class LockedDatabase(unittest.TestCase):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+        if self.locker is not None and self.locker.stdout is not None:
+            self.locker.stdout.close()
         self.stderr.close()
         self.tmp.cleanup()
 
@@ -123,7 +130,7 @@ class LockedDatabase(unittest.TestCase):
                 except (OSError, http.client.HTTPException) as e:
                     with lock:
                         unanswered.append(f"GET: {e!r}")
-                    client.conn = None
+                    client.close()
                 n += 1
                 time.sleep(0.01)
 
@@ -146,7 +153,7 @@ class LockedDatabase(unittest.TestCase):
                 except (OSError, http.client.HTTPException) as e:
                     with lock:
                         unanswered.append(f"POST {name}: {e!r}")
-                    client.conn = None
+                    client.close()
                 n += 1
 
         threads = [threading.Thread(target=getter, args=(clients[i],))
@@ -163,6 +170,8 @@ class LockedDatabase(unittest.TestCase):
         response, _, _ = clients[-1].request(
             "POST", body=urllib.parse.urlencode({"name": "after-the-lock",
                                                  "csrf_token": tokens[-1]}))
+        for client in clients:
+            client.close()
         self.assertEqual(response.status, 302)
         saved.append("after-the-lock")
 
