@@ -283,7 +283,8 @@ void run(std::ostream& out, std::string_view uri, bool echo) {
         s->classes.remove(art);
         session.commit();
         ours(out, "s.classes.count(), art.students.count()");
-        out << '(' << s->classes.count() << ", " << art->students.count() << ")\n";
+        const auto classes = s->classes.count(), students = art->students.count();  // --echo
+        out << '(' << classes << ", " << students << ")\n";
         // ANCHOR_END: many_to_many_steps
     }
 

@@ -371,6 +371,9 @@ BOOST_AUTO_TEST_CASE(echo_shows_sql_with_parameters) {
     // u.name='Bob' without session.add: the commit writes the changed column, and only it
     BOOST_TEST(out.str().find("UPDATE users SET name=? WHERE users.id = ?\n('Bob', 10)") !=
                std::string::npos);
+    // A lazy load's SQL comes before the line that shows its value, as in the REPL, never
+    // inside it: no printed value starts with the SELECT.
+    BOOST_TEST(out.str().find("\n(SELECT") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_uri_names_the_uri_and_the_accepted_forms) {

@@ -334,6 +334,16 @@ BOOST_AUTO_TEST_CASE(production_shows_overrides_with_their_source) {
     BOOST_TEST(has(text, "SECRET_KEY                     env SECRET_KEY          ***"));
 }
 
+BOOST_AUTO_TEST_CASE(a_long_variable_name_widens_the_source_column) {
+    ScopedEnv uri("SQLALCHEMY_DATABASE_URI", "sqlite:////tmp/y.db");
+    std::ostringstream out;
+    ch03::run(out, std::nullopt);
+    const std::string text = out.str();
+    BOOST_TEST(has(text, "KEY                            SOURCE                       VALUE\n"));
+    BOOST_TEST(has(text, "SQLALCHEMY_DATABASE_URI        env SQLALCHEMY_DATABASE_URI  "
+                         "'sqlite:////tmp/y.db'"));
+}
+
 BOOST_AUTO_TEST_CASE(production_without_secret_prints_table_then_refuses) {
     std::ostringstream out;
     BOOST_CHECK_THROW(ch03::run(out, std::string("production")), ConfigError);
