@@ -34,7 +34,8 @@ void db_command(std::ostream& out, std::string_view config_name, std::string_vie
                 bool confirmed = false);
 
 /// flasky test [NAMES...]: runs the app's test suite (build/bin/test_flasky, beside this
-/// program) with one line per test, like unittest's verbosity=2; returns its exit status.
+/// program) test by test (entering and leaving each), like unittest's verbosity=2; returns
+/// its exit status.
 /// A name is a suite or a test: BasicTestCase, BasicTestCase/test_app_exists.
 int test(std::ostream& out, const std::vector<std::string>& names);
 // ANCHOR_END: commands

@@ -4,7 +4,8 @@
 // the rows. If SMTP is down, or the process stops, the rows wait; the next start resumes.
 // The book's send_async_email thread loses its message when the process dies; this cannot.
 //
-// It needs both common::db and common::mail, so it lives here and not in either (DESIGN.md).
+// It needs both common::db and common::mail, so it lives here, in the app, and not in either
+// (neither library depends on the other).
 
 #include "common/db/db.hpp"
 #include "common/mail/mail.hpp"
