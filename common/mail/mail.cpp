@@ -419,8 +419,10 @@ struct Connection::Session {
     }
     // ANCHOR_END: open
 
-    // Chooses the mechanism from the server's list, as Python's smtplib does: PLAIN first
-    // inside TLS (one round trip), CRAM-MD5 first in clear text (no password on the wire).
+    // Chooses the mechanism from the server's list, as Python's smtplib does (it always
+    // prefers CRAM-MD5, then PLAIN, then LOGIN). Here PLAIN comes first inside TLS (one round
+    // trip, the password already encrypted), CRAM-MD5 first in clear text (no password on
+    // the wire).
     void authenticate() {
         const auto offered = auth_mechanisms(ehlo);
         const std::vector<std::string> preference =
@@ -453,8 +455,8 @@ struct Connection::Session {
         } else {
             SigpipeGuard no_sigpipe;
             // Poco's exchange: its reply reader is the one read_reply() replaces, so a server
-            // hanging up in a multi-line reply here would still spin (CRAM-MD5 is only chosen
-            // in clear text, when a server offers it there).
+            // hanging up in a multi-line reply here would still spin (CRAM-MD5 is chosen first
+            // in clear text, and inside TLS only when a server offers nothing else).
             begin("sending AUTH CRAM-MD5", "AUTH CRAM-MD5");
             try {
                 client->loginUsingCRAMMD5(user, pass);

@@ -712,7 +712,10 @@ std::string Context::csrf_token() {
     if (!settings.csrf_serializer) return raw;  // no SECRET_KEY: the session cannot be saved
     const std::int64_t limit =
         settings.csrf_time_limit > 0 ? settings.csrf_time_limit : 100LL * 365 * 24 * 3600;
-    return settings.csrf_serializer->dumps(Data{{"csrf", std::move(raw)}}, unix_now() + limit);
+    // Valid until `expires` (exclusive) = now + limit + 1: Flask-WTF (itsdangerous' max_age)
+    // accepts a token while its age in whole seconds is at most the limit, so one made at
+    // 10.9 s with a 1 s limit still passes at 11.9 s; without the + 1 it failed at 11.0 s.
+    return settings.csrf_serializer->dumps(Data{{"csrf", std::move(raw)}}, unix_now() + limit + 1);
 }
 
 }  // namespace common::web
