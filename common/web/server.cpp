@@ -5,6 +5,8 @@
 #include "common/web/connection.hpp"
 #include "common/web/event_loop.hpp"
 
+#include <Poco/Net/DNS.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 
@@ -184,6 +186,24 @@ Server::~Server() {
     } catch (...) {}
 }
 
+namespace {
+/// What to change when bind() or listen() fails: a busy port, a host that is not an address
+/// of this machine, or a port below 1024 without root. Poco's NetException carries the errno.
+std::string listen_hint(const Poco::Exception& e) {
+    switch (e.code()) {
+        case EADDRINUSE: return " (is another server using the port? try --port)";
+        case EACCES: return " (ports below 1024 need root; try --port 5000)";
+        case EADDRNOTAVAIL:
+            return " (that is not an address of this machine; try --host 127.0.0.1)";
+        default: break;
+    }
+    if (dynamic_cast<const Poco::Net::DNSException*>(&e) ||
+        dynamic_cast<const Poco::InvalidArgumentException*>(&e))
+        return " (check --host: an address of this machine such as 127.0.0.1, or its name)";
+    return {};
+}
+}  // namespace
+
 void Server::start() {
     if (running()) return;
     auto& im = *impl_;
@@ -196,7 +216,7 @@ void Server::start() {
     } catch (const Poco::Exception& e) {
         throw ServerError("cannot listen on " + im.options.host + ":" +
                           std::to_string(im.options.port) + ": " + e.displayText() +
-                          " (is another server using the port? try --port)");
+                          listen_hint(e));
     }
     im.port = socket.address().port();
 

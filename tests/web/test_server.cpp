@@ -270,6 +270,21 @@ BOOST_AUTO_TEST_CASE(port_in_use_is_a_clear_error) {
         BOOST_FAIL("expected the second bind to fail");
     } catch (const common::web::ServerError& e) {
         BOOST_TEST(std::string(e.what()).find("cannot listen on 127.0.0.1:") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("try --port") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_host_that_is_not_this_machine_names_host_not_port) {
+    ServerOptions o = options();
+    o.host = "192.0.2.1";  // TEST-NET-1 (RFC 5737): never an address of this machine
+    Server server(app, o);
+    try {
+        server.start();
+        BOOST_FAIL("expected the bind to fail");
+    } catch (const common::web::ServerError& e) {
+        const std::string what = e.what();
+        BOOST_TEST(what.find("--host") != std::string::npos, what);
+        BOOST_TEST(what.find("--port") == std::string::npos, what);
     }
 }
 
