@@ -66,7 +66,13 @@ ObjectState* Session::load_row(const ModelInfo& model, Statement& st, int first)
 void Session::read_columns(ObjectState& state, Statement& st, int first) {
     const auto& model = *state.model;
     const int n = static_cast<int>(model.table().columns().size());
-    for (int i = 0; i < n; ++i) model.access(i).read(st, first + i, state.object);
+    for (int i = 0; i < n; ++i) {
+        try {
+            model.access(i).read(st, first + i, state.object);
+        } catch (const DataError& e) {
+            throw DataError(model.name() + "." + column_name(model.table(), i) + ": " + e.what());
+        }
+    }
     if (state.snapshot) save_snapshot(state);  // else taken when first needed
     state.loaded = epochs_.expire;
     state.changed = 0;
@@ -146,6 +152,9 @@ void Session::reset_relationships(ObjectState& state) {
             auto& m = scalar_member(&state, rel);
             m.target_ = nullptr;
             m.loaded_ = false;
+            // An assignment not flushed is discarded with the rest (rollback(), refresh()):
+            // left set, the next flush would write the now empty target as a NULL key.
+            m.changed_ = false;
         } else if (rel->member_kind == MemberKind::list) {
             auto& m = list_member(&state, rel);
             m.items_.clear();
@@ -312,10 +321,16 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
         auto& items = static_cast<const DynamicBase&>(m).in_memory_;
         if (std::find(items.begin(), items.end(), item) == items.end()) items.push_back(item);
     };
-    if (rel->member_kind == MemberKind::list)
-        static_cast<const ListBase&>(member).items_.push_back(value);
-    else if (owner->status != Status::persistent)
+    // A pair already in the loaded list has its row (or its pending INSERT): appending it again
+    // shows twice in memory, as a Python list does, but writes nothing (as SQLAlchemy).
+    bool listed = false;
+    if (rel->member_kind == MemberKind::list) {
+        auto& items = static_cast<const ListBase&>(member).items_;
+        listed = std::find(items.begin(), items.end(), value) != items.end();
+        items.push_back(value);
+    } else if (owner->status != Status::persistent) {
         remember(member, value);
+    }
     if (const auto* back = rel->backref) {
         if (back->member_kind == MemberKind::list) {
             auto& bl = list_member(value, back);
@@ -326,7 +341,7 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
             remember(back->member->get(value->object), owner);
         }
     }
-    record_association(rel, owner, value, true);
+    if (!listed) record_association(rel, owner, value, true);
 }
 
 void Session::collection_remove(const RelationBase& member, ObjectState* value) {
@@ -391,6 +406,16 @@ void Session::sync_foreign_keys(ObjectState* state) {
         if (m.changed_) {  // `u->role = r` since the last flush: the relationship decides
             std::optional<std::int64_t> fk;
             if (m.target_) {
+                if (m.target_->key == 0 && m.target_->status == Status::pending &&
+                    state->status == Status::persistent) {
+                    // `u->role = session.add(Role{...})` on a persistent user: the role gets
+                    // its key from this flush's INSERTs, and the user's key is written after
+                    // them (flush() calls this again). changed_ stays set until then.
+                    if (std::find(fk_after_inserts_.begin(), fk_after_inserts_.end(), state) ==
+                        fk_after_inserts_.end())
+                        fk_after_inserts_.push_back(state);
+                    continue;
+                }
                 if (m.target_->key == 0)
                     throw UsageError(
                         rel->qualified_name() + " refers to a " + rel->target->name() +
@@ -428,25 +453,31 @@ void Session::sync_foreign_keys(ObjectState* state) {
     }
 }
 
+std::uint64_t Session::changed_columns(const ObjectState& s) const {
+    const auto& model = *s.model;
+    const int n = static_cast<int>(model.table().columns().size());
+    std::uint64_t changed = 0;
+    const int pk = model.primary_key();
+    for (int i = 0; i < n; ++i)
+        if (i != pk && !model.access(i).equal(s.object, s.snapshot))
+            changed |= std::uint64_t{1} << i;
+    // A new primary key value is an UPDATE of the key, as in SQLAlchemy (compared with the
+    // key the identity map knows, which is what the row has).
+    if (const auto key = model.access(pk).get_int(s.object); key && *key != s.key)
+        changed |= std::uint64_t{1} << pk;
+    return changed;
+}
+
 void Session::find_changes() {
     // Compares the objects handed out since the last flush (and those whose relationships
     // changed) with their snapshots; only they can have changed through a handle.
     auto check = [this](ObjectState* s) {
         if (s->status != Status::persistent || s->doomed || s->loaded != epochs_.expire) return;
+        const auto deferred = fk_after_inserts_.size();
         sync_foreign_keys(s);
-        const auto& model = *s->model;
-        const int n = static_cast<int>(model.table().columns().size());
-        std::uint64_t changed = 0;
-        const int pk = model.primary_key();
-        for (int i = 0; i < n; ++i)
-            if (i != pk && !model.access(i).equal(s->object, s->snapshot))
-                changed |= std::uint64_t{1} << i;
-        // A new primary key value is an UPDATE of the key, as in SQLAlchemy (compared with the
-        // key the identity map knows, which is what the row has).
-        if (const auto key = model.access(pk).get_int(s->object); key && *key != s->key)
-            changed |= std::uint64_t{1} << pk;
-        s->changed = changed;
-        if (changed) mark_dirty(s);
+        s->changed = changed_columns(*s);
+        // Dirty also when only a key waits for this flush's INSERTs (sync_foreign_keys above).
+        if (s->changed || fk_after_inserts_.size() != deferred) mark_dirty(s);
     };
     // By index: check() may create a store (stores_ grows), and dirty lists stay put.
     for (std::size_t k = 0; k < stores_.size(); ++k)

@@ -73,6 +73,14 @@ public:
     using Error::Error;
 };
 
+/// A value that the column or the C++ member cannot hold (a std::uint64_t above 2^63 - 1, or a
+/// row's 2^40 read into an int). SQLAlchemy raises OverflowError for the first; Python's int
+/// has no second.
+class DataError : public Error {
+public:
+    using Error::Error;
+};
+
 /// The program used the ORM the wrong way (a mapping mistake, a null handle, a model that is
 /// not in the metadata). These are bugs to fix in the code, not conditions to handle.
 class UsageError : public std::logic_error {

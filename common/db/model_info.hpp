@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -108,9 +109,14 @@ struct Field {
             return t == SqlType::String || t == SqlType::Text;
     }
     static void bind_inner(Statement& s, int i, const U& v) {
-        if constexpr (integral)
+        if constexpr (integral) {
+            // SQL's INTEGER is 64-bit signed: a larger unsigned value would be stored negative.
+            if constexpr (std::is_unsigned_v<U> && sizeof(U) >= sizeof(std::int64_t))
+                if (v > static_cast<U>(std::numeric_limits<std::int64_t>::max()))
+                    throw DataError("the value " + std::to_string(v) +
+                                    " does not fit SQL's 64-bit signed INTEGER");
             s.bind(i, static_cast<std::int64_t>(v));
-        else if constexpr (std::is_same_v<U, double>)
+        } else if constexpr (std::is_same_v<U, double>)
             s.bind(i, v);
         else
             s.bind(i, std::string_view(v));
@@ -118,9 +124,19 @@ struct Field {
     static void read_inner(Statement& s, int c, U& v) {
         if constexpr (std::is_same_v<U, bool>)
             v = s.get_int(c) != 0;
-        else if constexpr (integral)
-            v = static_cast<U>(s.get_int(c));
-        else if constexpr (std::is_same_v<U, double>)
+        else if constexpr (integral) {
+            // A row written by other code may hold more than the member's type can: say so
+            // rather than keep the low bits (2^40 in an int would read as 0).
+            const std::int64_t x = s.get_int(c);
+            constexpr auto lo = std::numeric_limits<U>::min();
+            constexpr auto hi = std::numeric_limits<U>::max();
+            if ((std::is_unsigned_v<U> ? x < 0 : x < static_cast<std::int64_t>(lo)) ||
+                (x > 0 && static_cast<std::uint64_t>(x) > static_cast<std::uint64_t>(hi)))
+                throw DataError("the column holds " + std::to_string(x) +
+                                ", which does not fit the member's type; declare it "
+                                "std::int64_t");
+            v = static_cast<U>(x);
+        } else if constexpr (std::is_same_v<U, double>)
             v = s.get_double(c);
         else
             v.assign(s.get_text(c));

@@ -11,6 +11,17 @@ using detail::column_name;
 using detail::list_member;
 using detail::scalar_member;
 
+namespace {
+/// Binds column i of an object, naming the column if its value cannot be stored (DataError).
+void bind_column(const ModelInfo& model, int i, Statement& st, int position, const void* object) {
+    try {
+        model.access(i).bind(st, position, object);
+    } catch (const DataError& e) {
+        throw DataError(model.name() + "." + column_name(model.table(), i) + ": " + e.what());
+    }
+}
+}  // namespace
+
 void Session::flush_inserts(const ModelInfo& model, detail::StoreBase& store,
                             std::vector<ObjectState*>& inserted) {
     if (store.pending.empty()) return;
@@ -40,7 +51,7 @@ void Session::flush_inserts(const ModelInfo& model, detail::StoreBase& store,
         if (!st) st = &conn_->prepare(insert_sql(explicit_key));
         int position = 1;
         for (int i = 0; i < n; ++i)
-            if (i != pk || explicit_key) model.access(i).bind(*st, position++, s->object);
+            if (i != pk || explicit_key) bind_column(model, i, *st, position++, s->object);
         const bool row = st->step();
         if (explicit_key) {
             s->key = id;
@@ -69,7 +80,7 @@ void Session::flush_updates(const ModelInfo& model, detail::StoreBase& store) {
         Statement& st = conn_->prepare(t.update_sql(d, s->changed, pk));
         int position = 1;
         for (int i = 0; i < n; ++i)
-            if (s->changed >> i & 1) model.access(i).bind(st, position++, s->object);
+            if (s->changed >> i & 1) bind_column(model, i, st, position++, s->object);
         st.bind(position, s->key);
         st.step();
         st.reset();
@@ -147,6 +158,14 @@ void Session::flush_associations() {
             throw StaleDataError("DELETE from " + sec.name() +
                                  " matched no row: " + a.rel->qualified_name() +
                                  ".remove() was given an object that was not in it");
+        // The pair twice in the table (written outside this session, or appended twice to a
+        // dynamic relationship): one remove() must not delete both. SQLAlchemy: "expected to
+        // delete 1 row(s); Only 2 were matched".
+        if (!a.insert && conn_->changes() > 1)
+            throw StaleDataError("DELETE from " + sec.name() + " matched " +
+                                 std::to_string(conn_->changes()) + " rows for one " +
+                                 a.rel->qualified_name() +
+                                 ".remove(): the pair is in the table more than once");
     }
 }
 

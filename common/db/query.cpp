@@ -190,18 +190,23 @@ std::vector<ObjectState*> QueryBase::fetch() const {
     Statement& st = session_->connection().prepare(sql);
     for (std::size_t i = 0; i < params.size(); ++i) st.bind(static_cast<int>(i + 1), params[i]);
     const int ncols = static_cast<int>(model_->table().columns().size());
-    while (st.step()) {
-        ObjectState* s = session_->load_row(*model_, st, 0);
-        int col = ncols;
-        for (const auto* r : joined_) {
-            const auto& target = *r->target;
-            ObjectState* t = st.is_null(col + target.primary_key())
-                                 ? nullptr
-                                 : session_->load_row(target, st, col);
-            col += static_cast<int>(target.table().columns().size());
-            session_->set_loaded(s, r, t);
+    try {
+        while (st.step()) {
+            ObjectState* s = session_->load_row(*model_, st, 0);
+            int col = ncols;
+            for (const auto* r : joined_) {
+                const auto& target = *r->target;
+                ObjectState* t = st.is_null(col + target.primary_key())
+                                     ? nullptr
+                                     : session_->load_row(target, st, col);
+                col += static_cast<int>(target.table().columns().size());
+                session_->set_loaded(s, r, t);
+            }
+            out.push_back(s);
         }
-        out.push_back(s);
+    } catch (...) {
+        st.reset();  // a row that cannot be read (DataError) must not leave the SELECT open
+        throw;
     }
     st.reset();
     return out;
@@ -209,14 +214,22 @@ std::vector<ObjectState*> QueryBase::fetch() const {
 
 std::vector<ObjectState*> QueryBase::in_memory() const {
     // The owner has no row yet (autoflush off, or nothing flushed): a dynamic relationship
-    // shows what was appended in memory, as SQLAlchemy's does; filters are not applied.
+    // shows what was appended in memory, as SQLAlchemy's does. Only all() and count(): a
+    // filter, an order or a limit needs SQL, which cannot name a row that does not exist yet
+    // (SQLAlchemy: "Can't resolve value for column"), and the list unfiltered would be a
+    // wrong answer.
+    if (!where_.empty() || !order_.empty() || limit_ >= 0 || offset_ > 0)
+        throw UsageError(parent_rel_->qualified_name() +
+                         ": filter_by(), filter(), order_by(), limit(), offset() and first() need "
+                         "the parent's row, and it is pending (not flushed yet); flush() first, "
+                         "or use all() or count(), which show what was appended");
     if (parent_rel_->member_kind != MemberKind::dynamic) return {};
     return static_cast<const DynamicBase&>(parent_rel_->member->get(parent_->object)).in_memory_;
 }
 
 ObjectState* QueryBase::fetch_first() const {
     QueryBase q(*this);
-    q.limit_ = limit_ == 0 ? 0 : 1;
+    q.limit_ = 1;  // first() sets the limit, as SQLAlchemy's does: limit(0).first() is a row
     auto rows = q.fetch();
     return rows.empty() ? nullptr : rows.front();
 }

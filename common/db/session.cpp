@@ -8,6 +8,7 @@
 namespace common::db {
 
 using detail::column_name;
+using detail::dynamic_member;
 using detail::list_member;
 using detail::scalar_member;
 
@@ -32,6 +33,7 @@ void Session::close() {
     tx_deleted_.clear();
     tx_rekeyed_.clear();
     watched_.clear();
+    fk_after_inserts_.clear();
     stores_.clear();
 }
 
@@ -124,6 +126,7 @@ void Session::readd(ObjectState* state) {
             state->status = Status::pending;
             store(*state->model).pending.push_back(state);
             has_changes_ = true;
+            cascade_readd(state);
             break;
         case Status::persistent:
             // add() after delete_(), before the flush, takes the delete back (SQLAlchemy's
@@ -137,6 +140,29 @@ void Session::readd(ObjectState* state) {
             break;
         case Status::pending: break;
         case Status::deleted: throw_deleted(*state);
+    }
+}
+
+void Session::cascade_readd(ObjectState* state) {
+    // What rollback() discarded along with `state` comes back with it, as SQLAlchemy's
+    // save-update cascade does: a user's new role, a student's new classes. Pairs of a
+    // many-to-many list have no row (their owner had none), so they are written again.
+    for (const auto* rel : state->model->relationships()) {
+        std::vector<ObjectState*> reached;
+        if (rel->member_kind == MemberKind::scalar) {
+            const auto& m = scalar_member(state, rel);
+            if (m.loaded_ && m.target_) reached.push_back(m.target_);
+        } else if (rel->member_kind == MemberKind::list) {
+            const auto& m = list_member(state, rel);
+            if (m.loaded_) reached = m.items_;
+        } else {
+            reached = dynamic_member(state, rel).in_memory_;
+        }
+        for (auto* other : reached) {
+            if (other->status == Status::transient) readd(other);
+            if (rel->direction == Direction::many_to_many)
+                record_association(rel, state, other, true);
+        }
     }
 }
 
@@ -181,7 +207,8 @@ void Session::autoflush_now() {
 }
 
 ObjectState* Session::get_state(const ModelInfo& model, std::int64_t id) {
-    if (ObjectState* s = store(model).identity.find(id)) return s->doomed ? nullptr : s;
+    // Deleted but not flushed yet: still the session's object, as SQLAlchemy's get() says.
+    if (ObjectState* s = store(model).identity.find(id)) return s;
     QueryBase q(*this, model);
     q.add_filter_by(column_name(model.table(), model.primary_key()), id);
     return q.fetch_first();
@@ -202,6 +229,15 @@ void Session::flush() {
         write_connection();
         for (auto* m : models)  // parents first, so children can take their keys
             if (auto* s = existing(m)) flush_inserts(*m, *s, inserted);
+        if (!fk_after_inserts_.empty()) {  // persistent children of parents inserted just now
+            auto children = std::move(fk_after_inserts_);
+            fk_after_inserts_.clear();
+            for (auto* c : children) sync_foreign_keys(c);
+            if (!fk_after_inserts_.empty())
+                throw UsageError("a relationship refers to a pending object this flush did not "
+                                 "insert; add it to the session");
+            for (auto* c : children) c->changed = changed_columns(*c);
+        }
         for (auto* m : models)
             if (auto* s = existing(m)) flush_updates(*m, *s);
         flush_associations();
@@ -211,6 +247,7 @@ void Session::flush() {
         // The database forgets the whole transaction. The objects keep the primary keys it
         // gave them, as in SQLAlchemy (the session forgets them at rollback()).
         for (auto* s : inserted) s->key = 0;
+        fk_after_inserts_.clear();
         try {
             if (conn_ && conn_->in_transaction()) conn_->execute("ROLLBACK");
         } catch (...) {  // the original error is the one worth reporting
@@ -274,11 +311,19 @@ void Session::rollback() {
         if (it->first->status == Status::persistent) identity.insert(it->second, it->first);
     }
     tx_rekeyed_.clear();
+    fk_after_inserts_.clear();
     // What the rolled-back transaction inserted, and what was never flushed, leaves the
     // session (SQLAlchemy expunges it; the object keeps its primary key value).
     auto expunge = [](ObjectState* s) {
         s->status = Status::transient;
         s->key = 0;
+        // Its foreign keys may hold keys of parents discarded with it: the relationships
+        // decide them again when it is added back.
+        for (const auto* rel : s->model->relationships())
+            if (rel->direction == Direction::many_to_one) {
+                auto& m = scalar_member(s, rel);
+                if (m.loaded_ && m.target_) m.changed_ = true;
+            }
     };
     for (auto* s : tx_inserted_) {
         if (s->status != Status::persistent) continue;

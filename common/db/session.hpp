@@ -130,6 +130,10 @@ private:
                             bool insert);
 
     void sync_foreign_keys(ObjectState* state);
+    /// The columns of a persistent object that differ from its snapshot (bit i = column i).
+    std::uint64_t changed_columns(const ObjectState& state) const;
+    /// Gives transient objects reachable from `state` back to the session (save-update cascade).
+    void cascade_readd(ObjectState* state);
 
     // flush steps: the SQL of INSERT/UPDATE/DELETE (persistence.cpp)
     void flush_inserts(const ModelInfo& model, detail::StoreBase& store,
@@ -152,7 +156,8 @@ private:
     std::vector<ObjectState*> tx_inserted_, tx_deleted_;
     std::vector<std::pair<ObjectState*, std::int64_t>> tx_rekeyed_;  // primary keys changed: old
     Epochs epochs_;
-    std::vector<ObjectState*> watched_;  // handed out since the last flush
+    std::vector<ObjectState*> watched_;           // handed out since the last flush
+    std::vector<ObjectState*> fk_after_inserts_;  // persistent, with a pending new parent
     bool in_tx_ = false, own_tx_ = false;
     std::unique_lock<std::timed_mutex> writing_;  // Database::writer(), while this session writes
     bool has_changes_ = false, flushing_ = false, needs_rollback_ = false;

@@ -10,6 +10,7 @@
 #include <Poco/File.h>
 #include <Poco/TemporaryFile.h>
 
+#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -81,6 +82,53 @@ db::Model<Class>& Class::model() {
     return m;
 }
 
+// A many-to-many list (db::Many) and a model with narrow and unsigned integer members.
+struct Book;
+struct Author {
+    std::int64_t id = 0;
+    std::optional<std::string> name{};
+    db::Many<Book> books{};
+    static db::Model<Author>& model();
+};
+struct Book {
+    std::int64_t id = 0;
+    std::optional<std::string> name{};
+    db::Many<Author> authors{};
+    static db::Model<Book>& model();
+};
+const db::Table authorship("authorship",
+                           {
+                               db::Column("author_id", db::Integer, db::ForeignKey("authors.id")),
+                               db::Column("book_id", db::Integer, db::ForeignKey("books.id")),
+                           });
+db::Model<Author>& Author::model() {
+    static auto m = db::Model<Author>("authors")
+                        .column("id", &Author::id, db::Integer, db::primary_key)
+                        .column("name", &Author::name, db::String())
+                        .relationship("books", &Author::books, db::secondary(authorship),
+                                      db::backref("authors", &Book::authors));
+    return m;
+}
+db::Model<Book>& Book::model() {
+    static auto m = db::Model<Book>("books")
+                        .column("id", &Book::id, db::Integer, db::primary_key)
+                        .column("name", &Book::name, db::String());
+    return m;
+}
+struct Counter {
+    std::int64_t id = 0;
+    int small = 0;
+    std::uint64_t big = 0;
+    static db::Model<Counter>& model();
+};
+db::Model<Counter>& Counter::model() {
+    static auto m = db::Model<Counter>("counters")
+                        .column("id", &Counter::id, db::Integer, db::primary_key)
+                        .column("small", &Counter::small, db::Integer)
+                        .column("big", &Counter::big, db::BigInteger);
+    return m;
+}
+
 template <class T>
 std::ostream& print(std::ostream& os, const char* model, const T& o) {
     return os << '<' << model << ' ' << o.name.value_or("None") << '>';
@@ -89,7 +137,7 @@ std::ostream& operator<<(std::ostream& os, const Role& o) { return print(os, "Ro
 std::ostream& operator<<(std::ostream& os, const User& o) { return print(os, "User", o); }
 
 const db::Metadata& metadata() {
-    static const auto m = db::Metadata::of<Role, User, Student, Class>();
+    static const auto m = db::Metadata::of<Role, User, Student, Class, Author, Book, Counter>();
     return m;
 }
 
@@ -373,6 +421,57 @@ BOOST_FIXTURE_TEST_CASE(rollback_after_integrity_error, Fixture) {
     BOOST_TEST(v->id == 2);
 }
 
+// SQLAlchemy: rollback() and refresh() discard an assignment not flushed; a later commit
+// writes the user's old role. (Before, the discarded assignment wrote role_id NULL.)
+BOOST_FIXTURE_TEST_CASE(a_role_assignment_rolled_back_is_not_written_later, Fixture) {
+    auto r1 = session.add(Role{.name = "r1"});
+    auto r2 = session.add(Role{.name = "r2"});
+    auto u = session.add(User{.name = "u"});
+    u->role = r1;
+    session.commit();
+    const std::string r1_id = std::to_string(r1->id);
+    u->role = r2;
+    session.rollback();
+    u->name = "y";
+    session.commit();
+    BOOST_TEST(stored("SELECT role_id FROM users") == r1_id);
+    u->role = r2;
+    session.refresh(u);
+    u->name = "z";
+    session.commit();
+    BOOST_TEST(stored("SELECT role_id FROM users") == r1_id);
+}
+
+// SQLAlchemy: add() of a child discarded by rollback() brings back the new parent it refers
+// to (save-update cascade), with the key the failed INSERT gave it. If another writer took
+// that key meanwhile, the commit fails; the child is never linked to the other row.
+BOOST_FIXTURE_TEST_CASE(readding_a_discarded_user_brings_back_its_new_role, Fixture) {
+    session.add(User{.name = "taken"});
+    session.commit();
+    auto r = session.add(Role{.name = "r"});
+    auto c = session.add(User{.name = "taken"});
+    c->role = r;
+    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
+    session.rollback();
+    c->name = "free";
+    session.add(c);
+    session.commit();
+    BOOST_TEST(stored("SELECT roles.name FROM users JOIN roles ON roles.id = users.role_id "
+                      "WHERE users.name = 'free'") == "r");
+
+    auto r2 = session.add(Role{.name = "r2"});
+    auto d = session.add(User{.name = "taken"});
+    d->role = r2;
+    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
+    session.rollback();
+    behind_the_back("INSERT INTO roles (name) VALUES ('other')");  // takes r2's key
+    d->name = "free2";
+    session.add(d);
+    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);  // roles.id, as in SQLAlchemy
+    session.rollback();
+    BOOST_TEST(stored("SELECT count(*) FROM users WHERE name = 'free2'") == "0");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---- 6. collections ------------------------------------------------------------------------
@@ -424,6 +523,74 @@ BOOST_FIXTURE_TEST_CASE(pending_dynamic_without_autoflush_shows_in_memory_items,
     BOOST_TEST(s->classes.count() == 1);
 }
 
+// SQLAlchemy: a stored user can be given a role that is not stored yet; the flush inserts the
+// role first and then writes the user's key. (Before: UsageError "has no row".)
+BOOST_FIXTURE_TEST_CASE(a_stored_user_can_be_given_a_new_role, Fixture) {
+    auto u = session.add(User{.name = "u"});
+    session.commit();
+    u->role = session.add(Role{.name = "new"});
+    session.commit();
+    const std::string role_of_u =
+        "SELECT roles.name FROM users JOIN roles ON roles.id = users.role_id";
+    BOOST_TEST(stored(role_of_u) == "new");
+    auto r = session.add(Role{.name = "newer"});
+    r->users.append(u);
+    session.commit();
+    BOOST_TEST(stored(role_of_u) == "newer");
+}
+
+// SQLAlchemy: appending a book already in the author's loaded list writes no second row.
+BOOST_FIXTURE_TEST_CASE(appending_a_listed_book_again_writes_no_second_row, Fixture) {
+    auto a = session.add(Author{.name = "a"});
+    auto b = session.add(Book{.name = "b"});
+    a->books.append(b);
+    session.commit();
+    a->books.append(b);
+    BOOST_TEST(a->books.size() == 2u);  // in memory, as a Python list shows it
+    session.commit();
+    BOOST_TEST(stored("SELECT count(*) FROM authorship") == "1");
+    BOOST_TEST(a->books.size() == 1u);
+}
+
+// SQLAlchemy: one remove() of a pair that is in the table twice is a StaleDataError ("expected
+// to delete 1 row(s); Only 2 were matched"), and nothing is deleted.
+BOOST_FIXTURE_TEST_CASE(removing_a_pair_stored_twice_is_stale_data, Fixture) {
+    auto st = session.add(Student{.name = "s"});
+    auto c = session.add(Class{.name = "m"});
+    st->classes.append(c);
+    session.commit();
+    behind_the_back("INSERT INTO relations (student_id, class_id) VALUES (1, 1)");
+    st->classes.remove(c);
+    BOOST_CHECK_THROW(session.commit(), db::StaleDataError);
+    session.rollback();
+    BOOST_TEST(stored("SELECT count(*) FROM relations") == "2");
+}
+
+// SQLAlchemy: a pending student's dynamic classes answer all() and count() from memory, but a
+// filter, an order or a limit needs the student's row ("Can't resolve value for column").
+BOOST_FIXTURE_TEST_CASE(a_pending_students_classes_refuse_filters, Fixture) {
+    session.autoflush = false;
+    auto st = session.add(Student{.name = "s"});
+    st->classes.append(session.add(Class{.name = "y"}));
+    st->classes.append(session.add(Class{.name = "x"}));
+    BOOST_TEST(st->classes.count() == 2);
+    BOOST_TEST(st->classes.all().size() == 2u);
+    BOOST_CHECK_THROW(st->classes.filter_by("name", "x").all(), db::UsageError);
+    BOOST_CHECK_THROW(st->classes.filter_by("name", "x").count(), db::UsageError);
+    BOOST_CHECK_THROW(st->classes.order_by("name").all(), db::UsageError);
+    BOOST_CHECK_THROW(st->classes.first(), db::UsageError);
+    session.flush();
+    BOOST_TEST(st->classes.filter_by("name", "x").count() == 1);
+}
+
+// SQLAlchemy: first() sets its own LIMIT 1, so limit(0).first() is still the first row.
+BOOST_FIXTURE_TEST_CASE(first_sets_its_own_limit, Fixture) {
+    session.add(User{.name = "u"});
+    session.commit();
+    BOOST_TEST(static_cast<bool>(session.query<User>().limit(0).first()));
+    BOOST_TEST(session.query<User>().limit(0).all().empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---- 8. deleting --------------------------------------------------------------------------
@@ -435,7 +602,8 @@ BOOST_FIXTURE_TEST_CASE(add_after_delete_before_the_flush_keeps_the_row, Fixture
     auto u = session.add(User{.name = "Hyman"});
     session.commit();
     session.delete_(u);
-    BOOST_TEST(!session.get<User>(u->id));  // deleted as far as this session is concerned
+    // Until the flush, get() still finds it in the identity map, as SQLAlchemy's get() does.
+    BOOST_TEST((session.get<User>(u->id) == u));
     session.add(u);
     session.commit();
     BOOST_TEST(stored("SELECT name FROM users") == "Hyman");
@@ -506,6 +674,39 @@ BOOST_FIXTURE_TEST_CASE(a_nameless_user_stores_null_and_reads_it_back, Fixture) 
     BOOST_TEST(stored("SELECT count(*) FROM users WHERE name IS NULL") == "2");
     db::Session other(database);
     for (const auto& u : other.query<User>().all()) BOOST_TEST(!u->name.has_value());  // NOLINT
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- 8. values a column or a member cannot hold ---------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(Values)
+
+// SQLAlchemy refuses an integer beyond 64 bits (OverflowError); Python reads any integer. A
+// C++ member has a width: a value that does not fit is an error that names the column, never
+// a negative number stored or the low bits read.
+BOOST_FIXTURE_TEST_CASE(integers_that_do_not_fit_are_refused_not_wrapped, Fixture) {
+    session.add(Counter{.big = std::numeric_limits<std::uint64_t>::max()});
+    try {
+        session.commit();
+        BOOST_FAIL("2^64 - 1 was stored");
+    } catch (const db::DataError& e) {
+        BOOST_TEST(contains(e.what(), "counters.big"), e.what());
+    }
+    session.rollback();
+    BOOST_TEST(stored("SELECT count(*) FROM counters") == "0");
+    behind_the_back("INSERT INTO counters (small, big) VALUES (1099511627776, 7)");
+    try {
+        session.query<Counter>().all();
+        BOOST_FAIL("2^40 was read into an int");
+    } catch (const db::DataError& e) {
+        BOOST_TEST(contains(e.what(), "counters.small"), e.what());
+        BOOST_TEST(contains(e.what(), "1099511627776"), e.what());
+    }
+    behind_the_back("UPDATE counters SET small = -5");
+    auto c = session.query<Counter>().first();
+    BOOST_TEST(c->small == -5);
+    BOOST_TEST(c->big == 7u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,6 +14,9 @@ inline ScalarBase& scalar_member(ObjectState* s, const RelationshipInfo* r) {
 inline ListBase& list_member(ObjectState* s, const RelationshipInfo* r) {
     return static_cast<ListBase&>(r->member->get(s->object));
 }
+inline DynamicBase& dynamic_member(ObjectState* s, const RelationshipInfo* r) {
+    return static_cast<DynamicBase&>(r->member->get(s->object));
+}
 inline const std::string& column_name(const Table& t, int i) {
     return t.columns()[static_cast<std::size_t>(i)].name;
 }
