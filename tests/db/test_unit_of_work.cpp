@@ -523,6 +523,25 @@ BOOST_FIXTURE_TEST_CASE(pending_dynamic_without_autoflush_shows_in_memory_items,
     BOOST_TEST(s->classes.count() == 1);
 }
 
+// SQLAlchemy: the cascade also brings back a re-added student's classes, and the pairs are
+// written (the student had no row, so none of its pairs has one).
+BOOST_FIXTURE_TEST_CASE(readding_a_discarded_student_writes_its_classes_again, Fixture) {
+    session.add(User{.name = "taken"});
+    auto old_class = session.add(Class{.name = "stored"});
+    session.commit();
+    auto st = session.add(Student{.name = "s"});
+    st->classes.append(old_class);
+    st->classes.append(session.add(Class{.name = "new"}));
+    session.add(User{.name = "taken"});  // the commit fails on this one
+    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
+    session.rollback();
+    session.add(st);
+    session.commit();
+    BOOST_TEST(stored("SELECT group_concat(classes.name) FROM relations JOIN classes ON "
+                      "classes.id = relations.class_id") == "stored,new");
+    BOOST_TEST(stored("SELECT count(*) FROM users") == "1");
+}
+
 // SQLAlchemy: a stored user can be given a role that is not stored yet; the flush inserts the
 // role first and then writes the user's key. (Before: UsageError "has no row".)
 BOOST_FIXTURE_TEST_CASE(a_stored_user_can_be_given_a_new_role, Fixture) {
