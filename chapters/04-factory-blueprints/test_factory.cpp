@@ -161,7 +161,7 @@ BOOST_FIXTURE_TEST_CASE(the_pages_need_nothing_the_csp_blocks, AppFixture) {
         auto page = client->get(url);
         BOOST_TEST_CONTEXT(url) {
             BOOST_TEST(page.headers.get("Content-Security-Policy") ==
-                       "default-src 'self'; frame-ancestors 'none'");
+                       "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
             BOOST_TEST(!page.contains("<script>"));  // every <script> has a src
             BOOST_TEST(!page.contains(" style="));
             BOOST_TEST(!page.contains("onclick="));  // no inline event handlers

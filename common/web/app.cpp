@@ -85,7 +85,8 @@ struct Settings {
         {"X-Content-Type-Options", "nosniff"},
         // Scripts, styles, images and frames only from this site; no inline script; the
         // pages may not be framed (clickjacking).
-        {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+        {"Content-Security-Policy",
+         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"},
         {"Referrer-Policy", "strict-origin-when-cross-origin"},
     };
 };

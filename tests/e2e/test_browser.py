@@ -199,6 +199,36 @@ class Browser(unittest.TestCase):
 
         self.assert_only_local_requests()
 
+    def test_narrow_window_shows_bootstraps_icons(self):
+        """At a phone's width the navbar collapses into a menu button, whose icon (like the
+        mark of an invalid field) is a data: image in Bootstrap's stylesheet: the
+        Content-Security-Policy must let it load, or the button is an empty box."""
+        from selenium.webdriver.common.by import By
+        d = self.driver
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 400, "height": 700, "deviceScaleFactor": 1, "mobile": True})
+        try:
+            d.get(self.base + "/")
+            d.get_log("browser")  # start from an empty console
+            toggler = d.find_element(By.CSS_SELECTOR, ".navbar-toggler")
+            self.assertTrue(toggler.is_displayed(), "no menu button at 400 px")
+            icon = d.find_element(By.CSS_SELECTOR, ".navbar-toggler-icon")
+            self.assertIn("data:image/svg+xml", icon.value_of_css_property("background-image"))
+            d.find_element(By.ID, "name").send_keys(" ")  # blank: "This field is required."
+            d.find_element(By.ID, "submit").click()
+            self.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, ".is-invalid"),
+                          "the blank name did not come back as an invalid field")
+            self.wait_for(lambda d: d.execute_script("return document.readyState") == "complete",
+                          "the page did not finish loading")
+            # An image the policy refused shows as a console error ("violates the following
+            # Content Security Policy directive").
+            refused = [e["message"] for e in d.get_log("browser")
+                       if "Content Security Policy" in e["message"]]
+            self.assertEqual(refused, [], "the policy refused part of the page")
+        finally:
+            d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": 1000, "height": 700, "deviceScaleFactor": 1, "mobile": False})
+
     def assert_only_local_requests(self):
         """Every resource the page loaded came from the server under test: no CDN, no font.
         (The browser keeps the entries of the current page only, so this runs per page.)"""

@@ -28,7 +28,8 @@ struct FormApp : ServedApp {
 
 void has_security_headers(const Headers& h) {
     BOOST_TEST(h.get("X-Content-Type-Options") == "nosniff");
-    BOOST_TEST(h.get("Content-Security-Policy") == "default-src 'self'; frame-ancestors 'none'");
+    BOOST_TEST(h.get("Content-Security-Policy") ==
+               "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
     BOOST_TEST(h.get("Referrer-Policy") == "strict-origin-when-cross-origin");
 }
 
