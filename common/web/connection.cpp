@@ -236,7 +236,7 @@ void Connection::on_writable() noexcept {
 void Connection::serve() {
     while (out_.empty()) {
         FramedRequest framed;
-        switch (parse_request(in_, shared_.limits, framed)) {
+        switch (parse_request(in_, shared_.limits, framed, &chunks_)) {
             case Framing::incomplete:
                 if (framed.expects_continue && !sent_continue_) {
                     sent_continue_ = true;

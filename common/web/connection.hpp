@@ -208,6 +208,7 @@ private:
     ConnectionShared& shared_;
     std::string remote_addr_;
     std::string in_;
+    ChunkProgress chunks_;  ///< how far the chunked body at the front of in_ was checked
     std::string out_;
     std::size_t out_sent_ = 0;
     FramedRequest handed_over_;  ///< the request a worker is to answer

@@ -20,16 +20,21 @@ namespace {
 
 constexpr std::string_view crlf = "\r\n";
 
-enum class Chunks { incomplete, complete, bad, too_large };
+enum class Chunks { incomplete, complete, bad, too_large, wasteful };
 
 /// Finds the end of a chunked body (RFC 9112 §7.1) starting at data[0]; on `complete`,
 /// `used` is its length and `body` the decoded bytes. Poco decodes chunked bodies only from a
 /// blocking HTTPSession, so the non-blocking server needs its own few lines. The first pass
-/// only measures, so a body arriving in many small reads is copied once.
+/// only measures, and resumes where the last look at this body stopped (`progress`), so a
+/// body arriving in many reads is scanned and copied once, not once per read.
 Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::string& body,
-                         std::size_t& used) {
-    std::size_t pos = 0;
-    std::size_t total = 0;
+                         std::size_t& used, ChunkProgress& progress) {
+    std::size_t pos = progress.pos;
+    std::size_t total = progress.total;
+    // The framing (size lines, extensions, CRLFs) may be a few times the data, as with tiny
+    // chunks, but not without bound: a 1,000-byte extension per data byte would make us hold
+    // a thousand times MAX_CONTENT_LENGTH before the body ends.
+    const auto wasteful = [&] { return pos - total > 64 * 1024 + 4 * total; };
     while (true) {
         const auto eol = data.find(crlf, pos);
         if (eol == std::string_view::npos)
@@ -47,22 +52,29 @@ Chunks find_chunked_body(std::string_view data, std::size_t max_body, std::strin
             std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
         if (size_text.empty() || ec != std::errc{} || end != size_text.data() + size_text.size())
             return Chunks::bad;
-        pos = eol + crlf.size();
-        if (size == 0) break;
+        if (size == 0) {
+            pos = eol + crlf.size();
+            break;
+        }
         if (size > max_body || total + size > max_body) return Chunks::too_large;
-        if (data.size() - pos < size + crlf.size()) return Chunks::incomplete;
-        if (data.substr(pos + size, crlf.size()) != crlf) return Chunks::bad;
+        if (data.size() - (eol + crlf.size()) < size + crlf.size()) return Chunks::incomplete;
+        if (data.substr(eol + crlf.size() + size, crlf.size()) != crlf) return Chunks::bad;
         total += size;
-        pos += size + crlf.size();
+        pos = eol + crlf.size() + size + crlf.size();
+        if (wasteful()) return Chunks::wasteful;
+        progress.pos = pos;  // this chunk is whole: the next look starts after it
+        progress.total = total;
     }
-    // Trailer fields, then an empty line.
+    // Trailer fields, then an empty line: at most 8 KiB of them.
+    const std::size_t trailers = pos;
     while (true) {
         const auto eol = data.find(crlf, pos);
         if (eol == std::string_view::npos)
-            return data.size() - pos > 8192 ? Chunks::bad : Chunks::incomplete;
+            return data.size() - trailers > 8192 ? Chunks::bad : Chunks::incomplete;
         const bool last = eol == pos;
         pos = eol + crlf.size();
         if (last) break;
+        if (pos - trailers > 8192) return Chunks::bad;
     }
     used = pos;
     // Second pass: copy the chunk data, now known to be well formed.
@@ -189,6 +201,11 @@ std::string check_head(std::string_view head, FramingHeaders& framing) {
             framing.content_length_value = value;
         } else if (iequals(name, "Transfer-Encoding")) {
             if (framing.transfer_encoding++ > 0) return "two Transfer-Encoding headers";
+            // Judged on the bytes received: Poco's reader would decode an RFC 2047 word
+            // ("=?us-ascii?Q?chunked?=") into "chunked", framing the body as no proxy does.
+            if (!iequals(value, "chunked"))
+                return "unsupported Transfer-Encoding '" + std::string(value) +
+                       "' (only chunked is understood)";
         } else if (iequals(name, "Host")) {
             if (framing.host++ > 0) return "two Host headers";
         }
@@ -211,12 +228,24 @@ struct Head {
         return nullptr;
     }
     bool has(std::string_view name) const { return get(name) != nullptr; }
-    /// Poco's getKeepAlive(): any Connection value but "close" keeps the connection; without
-    /// one, or with an empty one, HTTP/1.1 keeps it and HTTP/1.0 does not.
+    /// RFC 9112 §9.3: Connection is a list of tokens ("TE, close" is what Perl's LWP sends).
+    /// A "close" token ends the connection after the response; otherwise HTTP/1.1 keeps it,
+    /// and HTTP/1.0 keeps it only with a "keep-alive" token. (Poco's getKeepAlive() compares
+    /// the whole value with "close", and keeps an HTTP/1.0 connection for any other value.)
     bool keep_alive() const {
-        const std::string* connection = get("Connection");
-        return connection && !connection->empty() ? !iequals(*connection, "close")
-                                                  : version == "HTTP/1.1";
+        bool keep = version == "HTTP/1.1";
+        if (const std::string* connection = get("Connection")) {
+            std::string_view rest = *connection;
+            while (!rest.empty()) {
+                const auto comma = rest.find(',');
+                const auto token = trim_ows(rest.substr(0, comma));
+                if (iequals(token, "close")) return false;
+                if (iequals(token, "keep-alive")) keep = true;
+                rest =
+                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            }
+        }
+        return keep;
     }
 };
 
@@ -326,7 +355,8 @@ void read_head_with_poco(std::string_view head, Head& out) {
 }  // namespace
 
 // ANCHOR: parse_request
-Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out) {
+Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out,
+                      ChunkProgress* progress) {
     out = FramedRequest{};
     // A client may send empty lines between requests (RFC 9112 §2.2): skip them.
     std::size_t start = 0;
@@ -395,12 +425,21 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
             return Framing::bad_request;
         }
         std::size_t used = 0;
-        switch (
-            find_chunked_body(buffer.substr(body_start), limits.max_content_length, body, used)) {
+        ChunkProgress scratch;
+        ChunkProgress& scan = progress ? *progress : scratch;
+        if (scan.body_start != body_start) scan = ChunkProgress{.body_start = body_start};
+        const Chunks chunks = find_chunked_body(buffer.substr(body_start),
+                                                limits.max_content_length, body, used, scan);
+        if (chunks != Chunks::incomplete) scan = ChunkProgress{};  // this body is done with
+        switch (chunks) {
             case Chunks::incomplete:
                 out.expects_continue = expects_continue();
                 return Framing::incomplete;
             case Chunks::bad: out.error = "malformed chunked body"; return Framing::bad_request;
+            case Chunks::wasteful:
+                out.error = "the chunked body's framing (chunk sizes and extensions) is more than "
+                            "four times its data; send larger chunks";
+                return Framing::bad_request;
             case Chunks::too_large: too_large = true; break;
             case Chunks::complete: body_end = body_start + used; break;
         }

@@ -38,10 +38,20 @@ struct FramedRequest {
     std::string error;              ///< why, for bad_request
 };
 
+/// How far an earlier look at the same incomplete chunked body got, so that the next look
+/// starts there: a connection keeps one and passes it with its buffer each time.
+struct ChunkProgress {
+    std::size_t body_start = 0;  ///< where that body starts in the buffer (0: none yet)
+    std::size_t pos = 0;         ///< offset in the body of the first chunk not yet checked
+    std::size_t total = 0;       ///< data bytes in the chunks before it
+};
+
 /// Looks for one whole request at the front of `buffer`. A body above max_content_length is
 /// not waited for: the request is complete with `request.body_too_large` set and
 /// keep_alive false (App::handle answers 413; the unread body means the connection closes).
-Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out);
+/// With `progress`, a chunked body that arrives in many reads is scanned once in all.
+Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out,
+                      ChunkProgress* progress = nullptr);
 
 /// The status line, headers (plus Date, Server, Content-Length and Connection) and body of
 /// `response`, ready to send. `send_body` is false for HEAD (the length is still the

@@ -1,8 +1,7 @@
 #include "common/web/request.hpp"
 
-#include <Poco/Net/HTMLForm.h>
-#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/MessageHeader.h>
+#include <Poco/Net/MultipartReader.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/PartHandler.h>
@@ -11,7 +10,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <climits>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -26,11 +25,7 @@ std::string lowercase(std::string s) {
     return s;
 }
 
-int to_poco_limit(std::size_t n) {
-    return n > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(n);
-}
-
-/// Keeps uploaded files: HTMLForm hands every part with a filename to a PartHandler.
+/// Keeps uploaded files: every part with a filename goes through this PartHandler.
 class KeepFiles : public Poco::Net::PartHandler {
 public:
     KeepFiles(std::vector<FileStorage>& files, std::size_t limit) : files_(files), limit_(limit) {}
@@ -90,41 +85,82 @@ std::string Request::mimetype() const {
 void Request::parse_form() const {
     form_.emplace();
     const std::string type = mimetype();
-    if (type != "application/x-www-form-urlencoded" && type != "multipart/form-data") return;
+    if (type == "application/x-www-form-urlencoded")
+        parse_urlencoded_form();
+    else if (type == "multipart/form-data")
+        parse_multipart_form();
+    for (auto& file : files_) make_valid_utf8(file.filename);
+}
 
-    // HTMLForm reads from a Poco HTTPRequest + body stream; the test client has no Poco
-    // request, so both paths build this small one from our headers (one code path).
-    Poco::Net::HTTPRequest poco_request(Poco::Net::HTTPRequest::HTTP_POST, "/",
-                                        Poco::Net::HTTPMessage::HTTP_1_1);
-    poco_request.setContentType(headers.get("Content-Type"));
-    poco_request.setContentLength(static_cast<std::streamsize>(body.size()));
-    Poco::Net::HTMLForm form;
-    form.setFieldLimit(to_poco_limit(limits->max_form_parts));
-    form.setValueLengthLimit(to_poco_limit(limits->max_form_memory_size));
+namespace {
+[[noreturn]] void too_many_fields(std::size_t limit) {
+    throw HTTPError(413, "The form has more than " + std::to_string(limit) +
+                             " fields (MAX_FORM_PARTS).");
+}
+[[noreturn]] void field_too_long(std::size_t limit) {
+    throw HTTPError(413, "A form field is longer than " + std::to_string(limit) +
+                             " bytes (MAX_FORM_MEMORY_SIZE).");
+}
+}  // namespace
+
+// parse_query (as for request.args) rather than Poco's HTMLForm, which answers a stray '%'
+// ("100%") with "Bad URI syntax" and a field name over 1,024 bytes with "too long": Werkzeug
+// keeps the '%' as it is and takes any name, so Flask stores both.
+void Request::parse_urlencoded_form() const {
+    MultiDict fields = parse_query(body);
+    if (fields.size() > limits->max_form_parts) too_many_fields(limits->max_form_parts);
+    for (const auto& [name, value] : fields.items())
+        if (value.size() > limits->max_form_memory_size)
+            field_too_long(limits->max_form_memory_size);
+    *form_ = std::move(fields);
+}
+
+// Poco's MultipartReader walks the parts; the loop is ours rather than HTMLForm's because
+// HTMLForm refuses the whole form when one part has no name ("Not found: name"), where
+// Werkzeug skips that part and reads the rest.
+void Request::parse_multipart_form() const {
+    std::string media_type;
+    Poco::Net::NameValueCollection type_params;
+    Poco::Net::MessageHeader::splitParameters(headers.get("Content-Type"), media_type, type_params);
+    const std::string boundary = type_params.get("boundary", "");
+    if (boundary.empty())
+        throw HTTPError(400, "The form data could not be parsed: the multipart/form-data "
+                             "Content-Type names no boundary.");
     std::istringstream in(body);
     KeepFiles keep(files_, body.size());
     try {
-        form.load(poco_request, in, keep);
-    } catch (const Poco::Net::HTMLFormException& e) {
-        const std::string msg = e.message();
-        if (msg.find("Too many") != std::string::npos)
-            throw HTTPError(413, "The form has more than " +
-                                     std::to_string(limits->max_form_parts) +
-                                     " fields (MAX_FORM_PARTS).");
-        if (msg.find("too long") != std::string::npos)
-            throw HTTPError(413, "A form field is longer than " +
-                                     std::to_string(limits->max_form_memory_size) +
-                                     " bytes (MAX_FORM_MEMORY_SIZE).");
-        throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
+        Poco::Net::MultipartReader reader(in, boundary);
+        std::size_t parts = 0;
+        while (reader.hasNextPart()) {
+            if (parts++ == limits->max_form_parts) too_many_fields(limits->max_form_parts);
+            Poco::Net::MessageHeader part;
+            reader.nextPart(part);
+            std::string disposition;
+            Poco::Net::NameValueCollection params;
+            if (part.has("Content-Disposition"))
+                Poco::Net::MessageHeader::splitParameters(part.get("Content-Disposition"),
+                                                          disposition, params);
+            std::istream& stream = reader.stream();
+            if (params.has("filename")) {
+                keep.handlePart(part, stream);
+            } else if (params.has("name")) {
+                std::string value;
+                char chunk[4096];
+                while (stream.read(chunk, sizeof chunk) || stream.gcount() > 0) {
+                    value.append(chunk, static_cast<std::size_t>(stream.gcount()));
+                    if (value.size() > limits->max_form_memory_size)
+                        field_too_long(limits->max_form_memory_size);
+                }
+                std::string name = params.get("name");
+                make_valid_utf8(name);
+                make_valid_utf8(value);
+                form_->add(std::move(name), std::move(value));
+            }
+            stream.ignore(std::numeric_limits<std::streamsize>::max());  // the rest, if any
+        }
     } catch (const Poco::Exception& e) {
         throw HTTPError(400, "The form data could not be parsed: " + e.displayText());
     }
-    for (auto [k, v] : form) {
-        make_valid_utf8(k);
-        make_valid_utf8(v);
-        form_->add(std::move(k), std::move(v));
-    }
-    for (auto& file : files_) make_valid_utf8(file.filename);
 }
 
 const MultiDict& Request::form() const {

@@ -55,8 +55,9 @@ public:
     /// Query string arguments (request.args).
     const MultiDict& args() const;
     /// Form fields of an application/x-www-form-urlencoded or multipart/form-data body,
-    /// parsed once with Poco::Net::HTMLForm. Malformed → HTTPError 400; more fields than
-    /// max_form_parts or a field above max_form_memory_size → HTTPError 413.
+    /// parsed once, as Werkzeug parses them (a stray '%' kept, a part without a name
+    /// skipped). Malformed → HTTPError 400; more fields than max_form_parts or a field above
+    /// max_form_memory_size → HTTPError 413.
     const MultiDict& form() const;
     /// Uploaded files of a multipart body.
     const std::vector<FileStorage>& files() const;
@@ -79,6 +80,8 @@ public:
 
 private:
     void parse_form() const;
+    void parse_urlencoded_form() const;
+    void parse_multipart_form() const;
     mutable std::optional<MultiDict> args_;
     mutable std::optional<MultiDict> form_;
     mutable std::vector<FileStorage> files_;

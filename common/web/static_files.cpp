@@ -183,6 +183,7 @@ Response send_from_directory(const std::string& directory, std::string_view file
         r.headers.erase("Content-Type");
         r.headers.set("ETag", etag);
         r.headers.set("Last-Modified", last_modified);
+        r.headers.set("Cache-Control", "no-cache");  // a 304 repeats it (RFC 9110 §15.4.5)
         return r;
     }
 

@@ -1,6 +1,6 @@
 // libFuzzer target: the form and query parsers of common::web — parse_query (request.args,
-// url_unquote) and Request::form() for urlencoded and multipart bodies (Poco's HTMLForm
-// behind our limits). The first byte picks the parser, the rest is the input. HTTPError
+// url_unquote) and Request::form() for urlencoded and multipart bodies (parse_query, and
+// Poco's MultipartReader behind our limits). The first byte picks the parser, the rest is the input. HTTPError
 // (400/413) is the documented answer to a bad form; anything else escaping fails the run.
 // Invariant: a query string re-encoded with encode_query parses back to the same items.
 

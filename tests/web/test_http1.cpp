@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE(heads_read_as_poco_reads_them) {
     BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nHost: a\r\nX: =?utf-8?q?h=C3=A9?=\r\n\r\n", r) ==
                    Framing::complete));
     BOOST_TEST(r.request.headers.get("X") == "h\xC3\xA9");
-    // Keep-alive: any Connection value but "close"; without one, HTTP/1.1 only.
+    // Keep-alive: a "close" token closes; HTTP/1.0 needs a "keep-alive" token (see below).
     BOOST_REQUIRE(
         (parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(r.keep_alive);
@@ -163,6 +163,56 @@ BOOST_AUTO_TEST_CASE(chunked_bodies_are_decoded_when_whole) {
     BOOST_TEST(r.consumed == head.size() + body.size());
 }
 
+// A connection passes the same ChunkProgress with its growing buffer: each look starts after
+// the chunks already checked, and the body decodes as from one read. Two pipelined requests
+// with the same head do not mix their bodies.
+BOOST_AUTO_TEST_CASE(a_chunked_body_in_many_reads_is_scanned_once_and_decoded_whole) {
+    const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string body, expected;
+    for (int i = 0; i < 300; ++i) {
+        const std::string data = "chunk" + std::to_string(i) + ";";
+        body += std::to_string(data.size()) + ";e=1\r\n" + data + "\r\n";  // sizes < 10: hex too
+        expected += data;
+    }
+    body += "0\r\n\r\n";
+    const std::string wire = head + body + head + "3\r\nabc\r\n0\r\n\r\n";
+    ChunkProgress progress;
+    FramedRequest r;
+    std::size_t fed = head.size() + 1;
+    Framing result = Framing::incomplete;
+    for (; result == Framing::incomplete && fed <= wire.size(); fed += 7)
+        result = parse_request(std::string_view(wire).substr(0, fed), {}, r, &progress);
+    BOOST_REQUIRE((result == Framing::complete));
+    BOOST_TEST(r.request.body == expected);
+    BOOST_TEST(r.consumed == head.size() + body.size());
+    BOOST_TEST(progress.pos == 0u);  // done with: the next request starts afresh
+    const std::string rest = wire.substr(r.consumed);
+    BOOST_REQUIRE(
+        (parse_request(rest.substr(0, rest.size() - 3), {}, r, &progress) == Framing::incomplete));
+    BOOST_REQUIRE((parse_request(rest, {}, r, &progress) == Framing::complete));
+    BOOST_TEST(r.request.body == "abc");
+}
+
+// Chunk extensions may be long, but framing many times the data is refused: a 1,000-byte
+// extension per data byte would have the server hold a thousand times MAX_CONTENT_LENGTH.
+// Trailers are limited to 8 KiB in all.
+BOOST_AUTO_TEST_CASE(framing_far_larger_than_the_data_is_refused) {
+    const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string body;
+    const std::string chunk = "1;" + std::string(1000, 'e') + "\r\nX\r\n";
+    while (body.size() < 200 * 1024) body += chunk;
+    FramedRequest r;
+    BOOST_TEST((parse(head + body, r) == Framing::bad_request));
+    BOOST_TEST(r.error.find("four times its data") != std::string::npos, r.error);
+    // Long extensions on real chunks are fine.
+    BOOST_TEST((parse(head + "400;" + std::string(900, 'e') + "\r\n" + std::string(1024, 'd') +
+                          "\r\n0\r\n\r\n",
+                      r) == Framing::complete));
+    std::string trailers;
+    while (trailers.size() < 9000) trailers += "X-T: 1\r\n";
+    BOOST_TEST((parse(head + "1\r\nX\r\n0\r\n" + trailers + "\r\n", r) == Framing::bad_request));
+}
+
 BOOST_AUTO_TEST_CASE(chunked_bodies_over_the_limit_are_refused) {
     Limits limits;
     limits.max_content_length = 8;
@@ -227,6 +277,35 @@ BOOST_AUTO_TEST_CASE(a_head_over_the_limit_is_refused_even_before_it_ends) {
     BOOST_TEST((parse("GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(200, 'a'), r, limits) ==
                 Framing::head_too_large));
     BOOST_TEST((parse("GET / HTTP/1.1\r\nHost: x\r\n", r, limits) == Framing::incomplete));
+}
+
+// RFC 9112 §9.3: Connection is a list of tokens. Perl's LWP sends "TE, close"; an HTTP/1.0
+// client that names other options but not keep-alive expects the connection closed.
+BOOST_AUTO_TEST_CASE(connection_is_a_list_of_tokens) {
+    FramedRequest r;
+    BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: TE, close\r\n\r\n", r) ==
+                   Framing::complete));
+    BOOST_TEST(!r.keep_alive);
+    BOOST_REQUIRE((parse("GET / HTTP/1.0\r\nConnection: TE\r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(!r.keep_alive);
+    BOOST_REQUIRE(
+        (parse("GET / HTTP/1.0\r\nConnection: TE,Keep-Alive\r\n\r\n", r) == Framing::complete));
+    BOOST_TEST(r.keep_alive);
+    BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n\r\n",
+                         r) == Framing::complete));
+    BOOST_TEST(r.keep_alive);
+}
+
+// Transfer-Encoding is judged on the bytes received: an RFC 2047 word that Poco's reader would
+// decode into "chunked" is refused, as nginx (501) and gunicorn (500) refuse it.
+BOOST_AUTO_TEST_CASE(an_encoded_transfer_encoding_is_not_chunked) {
+    FramedRequest r;
+    for (const char* te : {"=?us-ascii?Q?chunked?=", "=?utf-8?B?Y2h1bmtlZA==?="}) {
+        const std::string bytes = std::string("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") +
+                                  te + "\r\n\r\n1\r\na\r\n0\r\n\r\n";
+        BOOST_TEST((parse(bytes, r) == Framing::bad_request), te);
+        BOOST_TEST(r.error.find("unsupported Transfer-Encoding") != std::string::npos, r.error);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(http_1_0_closes_unless_it_asks_for_keep_alive_and_empty_lines_are_skipped) {

@@ -36,6 +36,7 @@ BOOST_AUTO_TEST_CASE(if_none_match_gives_304_without_body) {
     BOOST_TEST(r.status == 304);
     BOOST_TEST(r.body.empty());
     BOOST_TEST(r.headers.get("ETag") == etag);
+    BOOST_TEST(r.headers.get("Cache-Control") == "no-cache");  // as the 200 (RFC 9110 §15.4.5)
     options.headers.set("If-None-Match", "\"other\"");
     BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
 }
