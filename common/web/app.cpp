@@ -586,8 +586,15 @@ void App::save_session(Context& ctx, Response& response) {
     if (!s.serializer)
         throw UsageError("The session is unavailable because no SECRET_KEY is set. Set app.config "
                          "SECRET_KEY (or export SECRET_KEY) to a long random string.");
-    response.set_cookie(s.cookie_name, s.serializer->dumps(session.data(), unix_now() + s.lifetime),
-                        options);
+    std::string cookie = s.serializer->dumps(session.data(), unix_now() + s.lifetime);
+    // Werkzeug's warning, for the same reason: browsers drop a cookie over 4096 bytes (name,
+    // value and attributes) without a word, and the visitor keeps the old session.
+    if (const auto size = s.cookie_name.size() + 1 + cookie.size(); size > 4093)
+        impl_->logger("The '" + s.cookie_name + "' cookie is too large: its name and value are " +
+                      std::to_string(size) +
+                      " bytes, but browsers may silently ignore cookies over 4093 bytes; keep "
+                      "less in the session.");
+    response.set_cookie(s.cookie_name, std::move(cookie), options);
 }
 
 /// Anything but an HTTPError escaped: log it, then re-raise (PROPAGATE_EXCEPTIONS, after the

@@ -8,6 +8,9 @@
 
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>  // the BASE64_* options
+#include <Poco/DeflatingStream.h>
+#include <Poco/Exception.h>
+#include <Poco/InflatingStream.h>
 #include <Poco/Timestamp.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -198,16 +201,62 @@ SessionSerializer& SessionSerializer::operator=(const SessionSerializer&) = defa
 SessionSerializer& SessionSerializer::operator=(SessionSerializer&&) noexcept = default;
 SessionSerializer::~SessionSerializer() = default;
 
+namespace {
+/// JSON longer than this is tried compressed: a browser drops a cookie over 4096 bytes
+/// without a word, and a long name or many flashes would otherwise lose the whole session.
+/// (itsdangerous compresses every payload that shrinks; a short one costs zlib's set-up, a
+/// few microseconds per page, and never shrinks enough to matter.)
+constexpr std::size_t compress_above = 512;
+/// What a compressed payload may inflate to: it is signed, so only this server made it, but
+/// a limit costs nothing.
+constexpr std::size_t max_inflated = 1 << 20;
+
+std::string deflate(std::string_view json) {
+    std::ostringstream out;
+    Poco::DeflatingOutputStream deflater(out, Poco::DeflatingStreamBuf::STREAM_ZLIB,
+                                         Z_BEST_COMPRESSION);
+    deflater.write(json.data(), static_cast<std::streamsize>(json.size()));
+    deflater.close();
+    return std::move(out).str();
+}
+
+std::optional<std::string> inflate(const std::string& compressed) {
+    std::istringstream in(compressed);
+    Poco::InflatingInputStream inflater(in, Poco::InflatingStreamBuf::STREAM_ZLIB);
+    std::string out;
+    char buf[4096];
+    try {
+        while (inflater.read(buf, sizeof buf) || inflater.gcount() > 0) {
+            out.append(buf, static_cast<std::size_t>(inflater.gcount()));
+            if (out.size() > max_inflated) return std::nullopt;
+        }
+    } catch (const Poco::Exception&) {
+        return std::nullopt;
+    }
+    if (inflater.bad()) return std::nullopt;
+    return out;
+}
+}  // namespace
+
 std::string SessionSerializer::dumps(const Data& data, std::int64_t expires) const {
     // A string a view put in the session may not be UTF-8; JSON must be, or loads() would
     // refuse the cookie and the visitor would silently lose the session.
     std::string json = data.to_json();
     make_valid_utf8(json);
+    // As itsdangerous marks it: a payload that starts with '.' is zlib-compressed JSON.
+    bool compressed = false;
+    if (json.size() > compress_above) {
+        if (std::string packed = deflate(json); packed.size() + 1 < json.size()) {
+            json = std::move(packed);
+            compressed = true;
+        }
+    }
     char stamp[24];
     const auto stamp_end = std::to_chars(stamp, stamp + sizeof stamp, expires).ptr;
     // One string, sized once: base64 of the JSON, '.', the expiry, '.', 43 characters of MAC.
     std::string out;
-    out.reserve((json.size() + 2) / 3 * 4 + 1 + static_cast<std::size_t>(stamp_end - stamp) + 44);
+    out.reserve((json.size() + 2) / 3 * 4 + 2 + static_cast<std::size_t>(stamp_end - stamp) + 44);
+    if (compressed) out += '.';
     b64encode_to(out, json);
     out += '.';
     out.append(stamp, stamp_end);
@@ -237,7 +286,11 @@ std::optional<Data> SessionSerializer::loads(std::string_view cookie, std::int64
     if (ec != std::errc{} || ptr != expires_text.data() + expires_text.size() || expires <= now)
         return std::nullopt;
 
-    const auto json = b64decode(signed_part.substr(0, dot));
+    std::string_view payload = signed_part.substr(0, dot);
+    const bool compressed = payload.starts_with('.');
+    if (compressed) payload.remove_prefix(1);
+    auto json = b64decode(payload);
+    if (json && compressed) json = inflate(*json);
     if (!json) return std::nullopt;
     try {
         Data data = Data::from_json(*json);

@@ -56,7 +56,8 @@ private:
 
 /// Signs and verifies session cookies: `base64url(json) "." expires "." base64url(mac)`,
 /// mac = HMAC-SHA256(key, first two parts) where key = HMAC-SHA256(SECRET_KEY, salt) (the
-/// key derivation itsdangerous does, so a SECRET_KEY is never used raw).
+/// key derivation itsdangerous does, so a SECRET_KEY is never used raw). JSON over 512 bytes
+/// that zlib shrinks is sent as `"." base64url(zlib(json))`, the mark itsdangerous uses.
 class SessionSerializer {
 public:
     explicit SessionSerializer(std::string_view secret_key,
