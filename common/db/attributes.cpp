@@ -18,6 +18,10 @@ Session& RelationBase::session() const {
         throw UsageError(
             "this relationship belongs to an object that is not in a session (a copy, or never "
             "added): use the handle session.add() returned");
+    if (!owner_->session)
+        throw UsageError(
+            "this relationship belongs to a detached object: its session was closed "
+            "(SQLAlchemy's DetachedInstanceError); query the object again in an open session");
     return *owner_->session;
 }
 

@@ -196,6 +196,21 @@ void Session::flush_deletes(const ModelInfo& model, detail::StoreBase& store) {
                         auto& m = scalar_member(&child, rel->backref);
                         auto fkv = rel->target->access(rel->fk_column).get_int(child.object);
                         if ((m.loaded_ && m.target_ == s) || (!m.loaded_ && fkv == s->key)) {
+                            // Given this parent in this very flush (a new child, or one moved
+                            // here): nulling its key would drop what the code just assigned.
+                            // SQLAlchemy on PostgreSQL fails on the foreign key; so do we.
+                            const int fk = rel->fk_column;
+                            if (child.status == Status::pending ||
+                                (child.dirty && (child.changed >> fk & 1)))
+                                throw IntegrityError(
+                                    "FOREIGN KEY: " + rel->target->name() + " " +
+                                        std::to_string(child.key) + " was given " + t.name() + " " +
+                                        std::to_string(s->key) +
+                                        " in the flush that deletes it; delete the child too, "
+                                        "or give it another parent",
+                                    rel->target->name() + "." +
+                                        column_name(rel->target->table(), fk),
+                                    "");
                             m.target_ = nullptr;
                             m.loaded_ = true;
                             rel->target->access(rel->fk_column).set_int(child.object, std::nullopt);

@@ -9,7 +9,8 @@
 namespace common::db {
 
 /// A handle to an object held by a Session: what `u` is in `u = User(name='Hyman')`.
-/// Null is Python's None. Valid while its session is open.
+/// Null is Python's None. Valid while its Session object exists (after close() the object is
+/// detached: readable, never written).
 template <class T>
 class Ptr {
 public:

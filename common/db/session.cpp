@@ -34,6 +34,18 @@ void Session::close() {
     tx_rekeyed_.clear();
     watched_.clear();
     fk_after_inserts_.clear();
+    // The objects become detached, as SQLAlchemy's close() leaves them: their values stay
+    // readable, changes to them are never written, and their relationships no longer load.
+    // Their storage lives until the session is destroyed, so a handle kept across close()
+    // can never reach an object loaded afterwards (and write that object's row).
+    for (auto& sp : stores_) {
+        if (!sp) continue;
+        sp->for_each([](ObjectState& state) {
+            state.session = nullptr;
+            state.epochs = nullptr;
+        });
+        closed_.push_back(std::move(sp));
+    }
     stores_.clear();
 }
 
@@ -83,6 +95,9 @@ void Session::check_usable() const {
 }
 
 void Session::check_mine(const ObjectState* state) const {
+    if (state && !state->session)
+        throw UsageError("the object is detached: its session was closed (SQLAlchemy's "
+                         "DetachedInstanceError); query it again in an open session");
     if (state && state->session != this) throw UsageError("the object belongs to another session");
 }
 
@@ -290,7 +305,24 @@ void Session::flush() {
 
 void Session::commit() {
     flush();
-    if (conn_ && in_tx_ && own_tx_ && conn_->in_transaction()) conn_->execute("COMMIT");
+    if (conn_ && in_tx_ && own_tx_ && conn_->in_transaction()) {
+        try {
+            conn_->execute("COMMIT");
+        } catch (...) {
+            // The database refused the COMMIT (a deferred constraint, a lost connection, a
+            // busy SQLite file): nothing of the transaction is stored. As after a failed
+            // flush, the session refuses work until rollback(), which discards what the
+            // transaction added; carrying on would run later writes outside any transaction.
+            try {
+                if (conn_->in_transaction()) conn_->execute("ROLLBACK");
+            } catch (...) {  // the original error is the one worth reporting
+            }
+            in_tx_ = false;
+            if (writing_.owns_lock()) writing_.unlock();
+            needs_rollback_ = true;
+            throw;
+        }
+    }
     tx_inserted_.clear();
     tx_deleted_.clear();
     tx_rekeyed_.clear();

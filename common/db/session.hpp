@@ -72,7 +72,10 @@ public:
     /// ROLLBACK. Objects added since the last commit are discarded (their handles stay valid
     /// but transient); persistent objects are expired, so they show the database's values.
     void rollback();
-    /// Rolls back what is open and releases every object (handles become invalid).
+    /// Rolls back what is open and detaches every object, as SQLAlchemy's close(): handles
+    /// still read the values they had, but changes are not written and relationships do not
+    /// load (UsageError). The session can be used again; the detached objects' memory is kept
+    /// until the session is destroyed.
     void close();
 
     /// Flush before queries and lazy loads, so they see pending changes (default on).
@@ -152,6 +155,7 @@ private:
     Database* db_;
     std::shared_ptr<Connection> conn_;
     std::vector<std::unique_ptr<detail::StoreBase>> stores_;  // by ModelInfo::id()
+    std::vector<std::unique_ptr<detail::StoreBase>> closed_;  // detached objects, see close()
     std::vector<AssociationChange> associations_;
     std::vector<ObjectState*> tx_inserted_, tx_deleted_;
     std::vector<std::pair<ObjectState*, std::int64_t>> tx_rekeyed_;  // primary keys changed: old

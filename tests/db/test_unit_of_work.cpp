@@ -223,6 +223,27 @@ BOOST_FIXTURE_TEST_CASE(dynamic_on_a_copy_or_a_new_struct_throws_usage_error, Fi
     }
 }
 
+// SQLAlchemy: close() detaches the objects; a detached user still reads 'a', and assigning to
+// it writes nothing. (Before: the handle reached whatever the session loaded next into the
+// same memory, and `u1->name = "hijack"` updated row 2.)
+BOOST_FIXTURE_TEST_CASE(a_handle_kept_across_close_is_detached_not_another_row, Fixture) {
+    session.add(User{.name = "a"});
+    session.add(User{.name = "b"});
+    session.commit();
+    auto u1 = session.get<User>(1);
+    BOOST_TEST(*u1->name == "a");
+    session.close();
+    auto u2 = session.get<User>(2);
+    BOOST_TEST((u1.state() != u2.state()));
+    BOOST_TEST(*u1->name == "a");
+    u1->name = "hijack";
+    session.commit();
+    BOOST_TEST(stored("SELECT group_concat(name) FROM users") == "a,b");
+    BOOST_CHECK_THROW(session.add(u1), db::UsageError);       // detached: query it again
+    BOOST_CHECK_THROW((void)u1->role.get(), db::UsageError);  // no lazy load without a session
+    BOOST_TEST(*u2->name == "b");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---- 1. a changed column is written without session.add ------------------------------------
@@ -677,6 +698,26 @@ BOOST_FIXTURE_TEST_CASE(deleting_an_object_without_a_row_is_a_usage_error, Fixtu
     auto t = session.add(User{.name = "discarded"});
     session.rollback();
     BOOST_CHECK_THROW(session.delete_(t), db::UsageError);
+}
+
+// SQLAlchemy on PostgreSQL: a new user given a role that the same flush deletes fails on the
+// foreign key. (Before: the user was stored with role_id NULL, the assignment dropped.)
+BOOST_FIXTURE_TEST_CASE(a_child_given_a_parent_the_flush_deletes_is_an_integrity_error, Fixture) {
+    auto r = session.add(Role{.name = "r"});
+    auto kept = session.add(User{.name = "kept"});
+    kept->role = r;
+    session.commit();
+    auto u = session.add(User{.name = "new"});
+    u->role = r;
+    session.delete_(r);
+    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
+    session.rollback();
+    BOOST_TEST(stored("SELECT count(*) FROM roles") == "1");
+    BOOST_TEST(stored("SELECT count(*) FROM users") == "1");
+    // Deleting the role alone still lets go of its users, as before.
+    session.delete_(r);
+    session.commit();
+    BOOST_TEST(stored("SELECT role_id FROM users WHERE name = 'kept'") == "NULL");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

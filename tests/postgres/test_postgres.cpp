@@ -353,6 +353,31 @@ BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
     }
 }
 
+// A COMMIT the server refuses (here a deferred constraint, checked only at COMMIT): nothing is
+// stored, and as in SQLAlchemy the session refuses work until rollback(). (Before: the next
+// commit() was accepted, and its INSERTs ran outside any transaction, one by one.)
+BOOST_AUTO_TEST_CASE(a_refused_commit_needs_rollback_and_stores_nothing) {
+    database.acquire()->execute(
+        "ALTER TABLE books ADD CONSTRAINT books_title_later UNIQUE (title) DEFERRABLE INITIALLY "
+        "DEFERRED");
+    session->add(Book{.title = "x"});
+    session->add(Book{.title = "x"});
+    BOOST_CHECK_THROW(session->commit(), db::IntegrityError);
+    session->add(Book{.title = "y"});
+    BOOST_CHECK_THROW(session->commit(), db::PendingRollbackError);
+    session->rollback();
+    BOOST_TEST(session->query<Book>().count() == 0);
+    // A unit of work after the rollback is one transaction again: all or nothing.
+    session->add(Book{.title = "p1"});
+    session->add(Book{.title = "p1"});
+    BOOST_CHECK_THROW(session->commit(), db::IntegrityError);
+    session->rollback();
+    BOOST_TEST(session->query<Book>().count() == 0);
+    session->add(Book{.title = "p2"});
+    session->commit();
+    BOOST_TEST(session->query<Book>().count() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_nul_in_text_is_refused_not_cut_short) {
     // libpq would send "A\0B" as "A"; psycopg2 refuses the string, and so does common::db.
     session->add(Author{.name = std::string("A\0B", 3)});
