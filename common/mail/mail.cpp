@@ -144,9 +144,10 @@ struct Connection::Session {
     std::shared_ptr<detail::Watchdog> watchdog;
     std::string where;  // "host:port" for messages
     std::unique_ptr<SmtpClient> client;
-    int fd = -1;               // the socket the watchdog may cut
-    std::string activity;      // what we were doing, for errors: "sending RCPT TO:<a@b>"
-    std::string command_name;  // the command whose answer we read: "RCPT TO:<a@b>"
+    int fd = -1;                       // the socket the watchdog may cut
+    std::string activity;              // what we were doing, for errors: "sending RCPT TO:<a@b>"
+    std::string command_name;          // the command whose answer we read: "RCPT TO:<a@b>"
+    std::chrono::milliseconds wait{};  // the current step's deadline
     std::string ehlo;
     std::string auth;
     bool tls = false;
@@ -157,11 +158,13 @@ struct Connection::Session {
 
     ~Session() { quit(); }
 
-    // Starts a network step: its name for errors, and its deadline.
-    void begin(std::string what, std::string command = {}) {
+    // Starts a network step: its name for errors, and its deadline (MAIL_TIMEOUT unless said).
+    void begin(std::string what, std::string command = {},
+               std::chrono::milliseconds deadline = {}) {
         activity = std::move(what);
         command_name = std::move(command);
-        if (fd >= 0) watchdog->arm(fd, Clock::now() + settings.timeout);
+        wait = deadline.count() > 0 ? deadline : settings.timeout;
+        if (fd >= 0) watchdog->arm(fd, Clock::now() + wait);
     }
     void end() { watchdog->disarm(); }
 
@@ -197,6 +200,12 @@ struct Connection::Session {
     }
 
     [[noreturn]] void timed_out() const {
+        if (wait > settings.timeout)  // the answer to the final "."
+            throw MailError(MailError::Kind::timeout,
+                            "no answer from " + where + " within " + seconds(wait) + " s while " +
+                                activity +
+                                ". The server may have stored the message already: sending it "
+                                "again can deliver it twice.");
         throw MailError(
             MailError::Kind::timeout,
             "no answer from " + where + " within " + seconds(settings.timeout) +
@@ -395,7 +404,22 @@ struct Connection::Session {
         } catch (...) {
             network_failure();
         }
-        ehlo = command("EHLO " + local_hostname(), 2, "EHLO");
+        try {
+            ehlo = command("EHLO " + local_hostname(), 2, "EHLO");
+        } catch (const MailError& e) {
+            // A server without ESMTP answers EHLO 500/502; smtplib then says HELO, and so do
+            // we, unless STARTTLS or AUTH is needed: those exist only in ESMTP.
+            if (e.smtp_code() != 500 && e.smtp_code() != 502) throw;
+            if (settings.use_tls || !settings.username.empty())
+                throw MailError(MailError::Kind::rejected,
+                                std::string(e.what()) +
+                                    " The server does not speak ESMTP, so it "
+                                    "offers no STARTTLS or AUTH: MAIL_USE_TLS and MAIL_USERNAME "
+                                    "cannot work with it.",
+                                e.smtp_code());
+            command("HELO " + local_hostname(), 2, "HELO");
+            ehlo.clear();  // no extensions
+        }
         if (settings.use_tls) {  // port 587: STARTTLS, and never go on without it
             if (!has_extension(ehlo, "STARTTLS"))
                 throw MailError(
@@ -535,10 +559,17 @@ struct Connection::Session {
                 if (n <= 0) lost();
                 sent += static_cast<std::size_t>(n);
             }
+            // A server may take a while here (virus scan, a slow disk) with the message
+            // already in its queue: wait as long as RFC 5321 asks, not just MAIL_TIMEOUT.
+            const auto data_done = std::max(settings.timeout, settings.data_done_timeout);
+            client->socket().setReceiveTimeout(
+                Poco::Timespan(std::chrono::microseconds(data_done).count()));
             begin("waiting for the answer to the final \".\" of the message data",
-                  "the end of the message data");
+                  "the end of the message data", data_done);
             code = read_reply(reply);
             end();
+            client->socket().setReceiveTimeout(
+                Poco::Timespan(std::chrono::microseconds(settings.timeout).count()));
         } catch (...) {
             network_failure();
         }

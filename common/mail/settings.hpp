@@ -34,7 +34,11 @@ struct MailSettings {
     bool suppress_send = false;               ///< MAIL_SUPPRESS_SEND: record, never connect
     std::optional<std::size_t> max_emails{};  ///< MAIL_MAX_EMAILS: reconnect after this many
     std::chrono::milliseconds timeout{10'000};  ///< MAIL_TIMEOUT (s): deadline of each step
-    std::string ca_file{};                      ///< MAIL_CA_FILE: extra PEM CA bundle to trust
+    /// How long the answer to the final "." of the data may take (never less than `timeout`):
+    /// RFC 5321 §4.5.3.2.6's ten minutes, as Postfix waits. The server may be storing the
+    /// message; giving up sooner and retrying would deliver it twice.
+    std::chrono::milliseconds data_done_timeout{600'000};
+    std::string ca_file{};  ///< MAIL_CA_FILE: extra PEM CA bundle to trust
 
     /// Reads every MAIL_* key through `lookup`; unset keys keep their defaults. Strings are
     /// parsed ("true"/"false"/"1"/"0"/"yes"/"no", port 1-65535, timeout in seconds such as

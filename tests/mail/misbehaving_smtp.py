@@ -4,7 +4,7 @@
     misbehaving_smtp.py --dir DIR [--port N] [--cert C --key K [--implicit-tls]]
                         [--drop STEP | --silent STEP] [--times N] [--refuse ADDR ...]
                         [--defer ADDR ...]
-                        [--store-before-drop]
+                        [--store-before-drop] [--slow-dot SECONDS] [--no-ehlo]
 
 Listens on 127.0.0.1 (a free port unless --port) and prints "PORT <n>" once ready. It speaks
 just enough ESMTP for common::mail and smtplib: EHLO/HELO, STARTTLS (with --cert/--key),
@@ -19,7 +19,9 @@ EHLO after the handshake), mail, rcpt, data, body (halfway through the message d
 stops answering and holds it open. With --store-before-drop the message is stored before a
 drop/silence at "dot" (the server crashed after queueing: the client cannot know).
 --refuse answers 550 to RCPT TO that address; --defer answers 451 to it the first time
-(greylisting), 250 after. The server stops when its stdin closes.
+(greylisting), 250 after. --slow-dot stores the message, then waits SECONDS before answering
+the final "." (a slow disk or a virus scan). --no-ehlo answers EHLO 502 and HELO 250 (a server
+without ESMTP). The server stops when its stdin closes.
 """
 import argparse
 import json
@@ -28,6 +30,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 STEPS = ["greeting", "ehlo", "ehlo-half", "starttls", "ehlo-tls", "mail", "rcpt", "data", "body", "dot", "quit"]
 
@@ -133,7 +136,11 @@ class Session:
                 return
             command = line.decode("utf-8", "replace").rstrip("\r\n")
             verb = command.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
+            if verb == "EHLO" and self.server.args.no_ehlo:
+                self.reply("502 5.5.2 Error: command not recognized")
+            elif verb == "HELO" and self.server.args.no_ehlo:
+                self.reply("250 localhost")
+            elif verb in ("EHLO", "HELO"):
                 self.misbehave("ehlo-tls" if self.tls else "ehlo")
                 if (self.server.args.drop or self.server.args.silent) == "ehlo-half":
                     self.reply("250-localhost")  # the first line of a multi-line reply
@@ -206,6 +213,8 @@ class Session:
         self.misbehave("dot")
         if not store_first:
             self.server.store(mail_from, rcpt_tos, data)
+        if self.server.args.slow_dot:
+            time.sleep(self.server.args.slow_dot)
         self.reply("250 2.0.0 OK: queued")
 
 
@@ -222,6 +231,8 @@ def main():
     parser.add_argument("--refuse", action="append", default=[])
     parser.add_argument("--defer", action="append", default=[])
     parser.add_argument("--store-before-drop", action="store_true")
+    parser.add_argument("--slow-dot", type=float, default=0)
+    parser.add_argument("--no-ehlo", action="store_true")
     args = parser.parse_args()
 
     server = Server(args)
