@@ -183,6 +183,14 @@ void OutboxDrainer::run() {
 DrainResult OutboxDrainer::drain() {
     DrainResult result;
     db::Session session(database_);
+    // Delivered last time, but not yet recorded: record it before anything else (this throws
+    // while the database is still locked, and run() says so once).
+    if (!sent_unrecorded_.empty()) {
+        for (const auto id : sent_unrecorded_)
+            if (auto row = session.get<OutboxMail>(id)) session.delete_(row);
+        session.commit();
+        sent_unrecorded_.clear();
+    }
     // Due: pending rows whose time has come, and rows claimed by a drainer that never finished
     // them (its process died mid-send, so the claim ran out). Only what identifies each row's
     // state is kept: the claims below commit, and a committed session reloads its objects.
@@ -216,7 +224,9 @@ DrainResult OutboxDrainer::drain() {
                 server_ready_at_ = steady_clock::now() + server_backoff_;
                 if (!server_down_logged_) {
                     server_down_logged_ = true;
-                    log(std::string("cannot reach the mail server, mails stay in the outbox: ") +
+                    log(std::string("cannot reach the mail server (or it refused the session), "
+                                    "mails stay in "
+                                    "the outbox: ") +
                         e.what());
                 }
                 break;
@@ -242,6 +252,8 @@ DrainResult OutboxDrainer::drain() {
         auto row = session.get<OutboxMail>(candidate.id);
         if (!row) continue;
         ++row->attempts;
+        const std::string message_id = row->message_id;
+        bool delivered = false;
         try {
             const auto delivery = connection->send(to_message(*row));
             // The message reached the others. A refused address is logged, not retried: a
@@ -249,18 +261,31 @@ DrainResult OutboxDrainer::drain() {
             for (const auto& r : delivery.refused)
                 log("delivered " + row->message_id + ", but " + delivery.server + " refused " +
                     r.email + ": " + r.reply);
+            delivered = true;
             session.delete_(row);
             ++result.sent;
         } catch (const std::exception& e) {
             const auto* error = dynamic_cast<const mail::MailError*>(&e);
             row->last_error = e.what();
-            if (error && error->temporary()) {
+            const auto queued_for = milliseconds(now_ms() - row->date * 1000);
+            if (error && error->temporary() && queued_for < options_.give_up_after) {
                 const auto doublings = std::min<std::int64_t>(row->attempts - 1, 20);
                 const milliseconds backoff = std::min<milliseconds>(
                     options_.first_backoff * (std::int64_t{1} << doublings), options_.max_backoff);
                 row->status = "pending";
                 row->next_attempt_at = now_ms() + backoff.count();
+                // Said once per mail, so a mail the server keeps deferring is not silent.
+                if (row->attempts == 1)
+                    log("could not deliver " + row->message_id + " to " + recipients_of(*row) +
+                        " yet, trying again: " + e.what());
                 ++result.deferred;
+            } else if (error && error->temporary()) {
+                row->status = "failed";
+                log("gave up on " + row->message_id + " to " + recipients_of(*row) + " after " +
+                    std::to_string(row->attempts) + " attempts in " +
+                    std::to_string(duration_cast<hours>(queued_for).count()) +
+                    " hours; the last answer: " + e.what());
+                ++result.failed;
             } else {
                 row->status = "failed";
                 log("could not deliver " + row->message_id + " to " + recipients_of(*row) + ": " +
@@ -277,6 +302,20 @@ DrainResult OutboxDrainer::drain() {
             // The send outlasted the claim and another drainer took the row over and finished
             // it: the mail went twice, with one Message-ID. Nothing is left to record.
             session.rollback();
+        } catch (const std::exception& e) {
+            if (!delivered) throw;  // the row keeps its claim, and is tried again after it
+            // Delivered, but the row's deletion did not commit (the database is locked past
+            // its busy timeout, or gone). Left alone, the claim would run out and the mail go
+            // again; instead it is remembered and recorded first thing in the next pass.
+            sent_unrecorded_.push_back(candidate.id);
+            log("delivered " + message_id +
+                ", but the outbox could not record it yet; it will be recorded when the "
+                "database answers, not sent again: " +
+                e.what());
+            try {
+                session.rollback();
+            } catch (...) {}
+            return result;
         }
     }
     return result;

@@ -59,11 +59,16 @@ struct OutboxOptions {
     std::chrono::milliseconds max_backoff{60'000};
     std::int64_t batch = 100;  ///< rows read per pass
     /// How long a drainer's claim on a row lasts: longer than one send can take (each SMTP
-    /// step waits at most MAIL_TIMEOUT, 10 s). A row still 'sending' after it was claimed
-    /// by a process that died mid-send; another drainer sends it once the claim runs out.
-    std::chrono::milliseconds claim_for{std::chrono::minutes(5)};
-    /// One line per permanent failure, and when the server becomes unreachable or reachable
-    /// again. Unset → std::cerr, prefixed "mail: ".
+    /// step waits at most MAIL_TIMEOUT, 10 s, and the answer to the final "." up to ten
+    /// minutes). A row still 'sending' after it was claimed by a process that died mid-send;
+    /// another drainer sends it once the claim runs out.
+    std::chrono::milliseconds claim_for{std::chrono::minutes(15)};
+    /// A mail the server keeps deferring (4xx: mailbox full, greylisting that never ends) is
+    /// given up after this long since it was queued, as an MTA gives up (Postfix: 5 days).
+    std::chrono::milliseconds give_up_after{std::chrono::hours(5 * 24)};
+    /// One line per permanent failure, per mail's first temporary failure, per mail given up,
+    /// and when the server becomes unreachable or reachable again. Unset → std::cerr,
+    /// prefixed "mail: ".
     std::function<void(std::string_view)> log{};
 };
 
@@ -114,6 +119,9 @@ private:
     std::chrono::steady_clock::time_point server_ready_at_{};
     bool server_down_logged_ = false;
     bool database_down_logged_ = false;  ///< only the drainer's thread reads and writes it
+    /// Rows whose mail was delivered but whose deletion could not be committed (the database
+    /// locked or gone): recorded first thing in the next pass, never sent again.
+    std::vector<std::int64_t> sent_unrecorded_;
     std::thread thread_;
 };
 

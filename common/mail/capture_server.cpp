@@ -355,6 +355,8 @@ private:
         } else {
             CapturedMessage msg{from_, rcpt_, std::move(content), {}, tls_, user_, session_};
             const std::size_t number = state_->store(std::move(msg));
+            // A slow server (a disk, a virus scan): the message is stored, the answer waits.
+            if (o.data_reply_delay.count() > 0) std::this_thread::sleep_for(o.data_reply_delay);
             reply("250 2.0.0 OK: queued as " + std::to_string(number));
         }
         reset_transaction();

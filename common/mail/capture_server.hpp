@@ -29,6 +29,8 @@ struct CaptureOptions {
     int temporary_failures = 0;  ///< answer 451 to the end of DATA of the first N messages
     std::vector<std::string> refused_recipients{};  ///< RCPT TO these → 550
     bool silent = false;  ///< accept connections and never answer (time-out tests)
+    /// Answer the end of DATA this long after storing the message (a slow server).
+    std::chrono::milliseconds data_reply_delay{0};
     std::chrono::milliseconds idle_timeout{60'000};  ///< drop a client silent for this long
 };
 
