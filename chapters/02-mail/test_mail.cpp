@@ -349,6 +349,21 @@ BOOST_AUTO_TEST_CASE(display_names_with_specials_are_quoted) {
     BOOST_TEST(parse_mime(msg.as_string()).header("From") == "\"Doe, John\" <john@example.com>");
 }
 
+// Flask-Mail (sanitize_address) writes a non-ASCII domain in its IDNA form, in the envelope
+// and the headers, and refuses a non-ASCII local part (UnicodeEncodeError): without SMTPUTF8
+// neither may go out as raw UTF-8. (Before: both went out as raw 8-bit bytes.)
+BOOST_AUTO_TEST_CASE(a_non_ascii_domain_goes_out_in_its_idna_form) {
+    Message msg("x", "a@example.com", {"Zoë <zoe@exämple.com>"});
+    msg.body = "x";
+    BOOST_TEST(msg.send_to() == std::vector<std::string>{"zoe@xn--exmple-cua.com"},
+               boost::test_tools::per_element());
+    const std::string to = parse_mime(msg.as_string()).header("To");
+    BOOST_TEST(to.find("<zoe@xn--exmple-cua.com>") != std::string::npos, to);
+    Message local("x", "a@example.com", {"zoë@example.com"});
+    local.body = "x";
+    BOOST_CHECK_THROW(local.send_to(), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(bcc_reaches_the_envelope_but_no_header) {
     Message msg("x", "a@example.com", {"to@example.com"});
     msg.cc = {"cc@example.com"};

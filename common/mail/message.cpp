@@ -1,5 +1,7 @@
 #include "common/mail/message.hpp"
 
+#include <idn2.h>
+
 #include <Poco/Base64Encoder.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Environment.h>
@@ -322,6 +324,30 @@ std::string text_type(const std::string& subtype, const std::string& charset) {
 
 }  // namespace
 
+namespace {
+/// An address with non-ASCII text as SMTP without SMTPUTF8 can carry it, as Flask-Mail's
+/// sanitize_address writes it: the domain in IDNA's ASCII form (exämple.com becomes
+/// xn--exmple-cua.com); a non-ASCII local part has no such form (Python raises
+/// UnicodeEncodeError), so it is refused before anything is sent.
+std::string ascii_address(const std::string& email, const std::string& text) {
+    const auto at = email.rfind('@');
+    const std::string local = email.substr(0, at), domain = email.substr(at + 1);
+    if (!is_ascii(local))
+        throw std::invalid_argument(
+            "'" + text +
+            "': the part before '@' is not ASCII, which needs SMTPUTF8 (RFC 6531); "
+            "common::mail, like Flask-Mail, does not send it");
+    char* ascii = nullptr;
+    const int rc = idn2_to_ascii_8z(domain.c_str(), &ascii, IDN2_NONTRANSITIONAL);
+    if (rc != IDN2_OK)
+        throw std::invalid_argument("'" + text + "': the domain '" + domain +
+                                    "' has no ASCII (IDNA) form: " + idn2_strerror(rc));
+    std::string out = local + '@' + ascii;
+    idn2_free(ascii);
+    return out;
+}
+}  // namespace
+
 Address Address::parse(const std::string& text) {
     Address a;
     const auto open = text.rfind('<');
@@ -347,6 +373,7 @@ Address Address::parse(const std::string& text) {
         throw std::invalid_argument("'" + text +
                                     "' is not an e-mail address; write "
                                     "\"user@example.com\" or \"Name <user@example.com>\"");
+    if (!is_ascii(a.email)) a.email = ascii_address(a.email, text);
     return a;
 }
 
