@@ -499,15 +499,15 @@ struct Connection::Session {
             reply_failure(refused.front().code, refused.front().reply);
         }
         std::string list;
-        bool any_temporary = false;
+        int temporary_code = 0;  // the first 4xx: the code goes with the kind
         for (const auto& r : refused) {
             list += (list.empty() ? "" : ", ") + r.email + " (" + r.reply + ")";
-            any_temporary = any_temporary || (r.code >= 400 && r.code < 500);
+            if (temporary_code == 0 && r.code >= 400 && r.code < 500) temporary_code = r.code;
         }
-        throw MailError(any_temporary ? MailError::Kind::temporary
-                                      : MailError::Kind::recipient_refused,
+        throw MailError(temporary_code ? MailError::Kind::temporary
+                                       : MailError::Kind::recipient_refused,
                         where + " refused every recipient: " + list + ". Check the addresses.",
-                        refused.front().code);
+                        temporary_code ? temporary_code : refused.front().code);
     }
 
     // ANCHOR: transmit
