@@ -61,7 +61,14 @@ ObjectState* Session::load_row(const ModelInfo& model, Statement& st, int first)
     state->epochs = &epochs_;
     state->key = key;
     state->status = Status::persistent;
-    read_columns(*state, st, first);
+    try {
+        read_columns(*state, st, first);
+    } catch (...) {
+        // A value that does not fit (DataError): the slot stays, but as nobody's object.
+        state->status = Status::transient;
+        state->key = 0;
+        throw;
+    }
     attach(state);
     s.identity.insert(key, state);
     return state;
@@ -402,7 +409,7 @@ void Session::record_association(const RelationshipInfo* rel, ObjectState* owner
 
 // ---- history: what changed since the last flush ------------------------------------------
 
-void Session::sync_foreign_keys(ObjectState* state) {
+void Session::sync_foreign_keys(ObjectState* state, bool assigned_only) {
     for (const auto* rel : state->model->relationships()) {
         if (rel->direction != Direction::many_to_one) continue;
         auto& m = scalar_member(state, rel);
@@ -431,8 +438,9 @@ void Session::sync_foreign_keys(ObjectState* state) {
             continue;
         }
         // The relationship was only loaded, not assigned: if the FK column was assigned
-        // (`u->role_id = b->id`), it wins, and the loaded relationship follows it.
-        if (!m.loaded_ || state->status != Status::persistent ||
+        // (`u->role_id = b->id`), it wins, and the loaded relationship follows it. (Not in
+        // flush's second pass: the columns it compares were written by the first.)
+        if (assigned_only || !m.loaded_ || state->status != Status::persistent ||
             fk_column.equal(state->object, state->snapshot))
             continue;
         ObjectState* old = m.target_;

@@ -4,6 +4,7 @@
 #include "common/db/detail/members.hpp"
 
 #include <algorithm>
+#include <exception>
 
 namespace common::db {
 
@@ -24,8 +25,13 @@ Session::~Session() {
 }
 
 void Session::close() {
-    if (conn_ && conn_->in_transaction() && (own_tx_ || needs_rollback_))
-        conn_->execute("ROLLBACK");
+    std::exception_ptr rollback_failed;
+    try {
+        if (conn_ && conn_->in_transaction() && (own_tx_ || needs_rollback_))
+            conn_->execute("ROLLBACK");
+    } catch (...) {  // a lost connection: everything below must happen anyway
+        rollback_failed = std::current_exception();
+    }
     release_connection();
     needs_rollback_ = has_changes_ = false;
     associations_.clear();
@@ -47,6 +53,7 @@ void Session::close() {
         closed_.push_back(std::move(sp));
     }
     stores_.clear();
+    if (rollback_failed) std::rethrow_exception(rollback_failed);
 }
 
 void Session::release_connection() {
@@ -247,7 +254,7 @@ void Session::flush() {
         if (!fk_after_inserts_.empty()) {  // persistent children of parents inserted just now
             auto children = std::move(fk_after_inserts_);
             fk_after_inserts_.clear();
-            for (auto* c : children) sync_foreign_keys(c);
+            for (auto* c : children) sync_foreign_keys(c, true);
             if (!fk_after_inserts_.empty())
                 throw UsageError("a relationship refers to a pending object this flush did not "
                                  "insert; add it to the session");

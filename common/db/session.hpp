@@ -132,7 +132,9 @@ private:
     void record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target,
                             bool insert);
 
-    void sync_foreign_keys(ObjectState* state);
+    /// Writes assigned relationships into their FK columns; with `assigned_only` false, a
+    /// loaded relationship whose FK column was assigned instead follows the column.
+    void sync_foreign_keys(ObjectState* state, bool assigned_only = false);
     /// The columns of a persistent object that differ from its snapshot (bit i = column i).
     std::uint64_t changed_columns(const ObjectState& state) const;
     /// Gives transient objects reachable from `state` back to the session (save-update cascade).

@@ -141,9 +141,27 @@ void OutboxDrainer::stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
+        // A send in progress fails at once (temporary: its row is tried at the next start)
+        // rather than holding the stop for as long as the server takes.
+        if (cancel_) cancel_->cancel("the outbox is stopping");
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
+    // One more try to record what was delivered but not recorded (drain() says why).
+    if (!sent_unrecorded_.empty()) {
+        try {
+            db::Session session(database_);
+            for (const auto id : sent_unrecorded_)
+                if (auto row = session.get<OutboxMail>(id)) session.delete_(row);
+            session.commit();
+            sent_unrecorded_.clear();
+        } catch (const std::exception& e) {
+            log(std::to_string(sent_unrecorded_.size()) +
+                " delivered mails could not be recorded before stopping, and will be sent again "
+                "when their claim runs out: " +
+                e.what());
+        }
+    }
 }
 
 void OutboxDrainer::run() {
@@ -206,6 +224,14 @@ DrainResult OutboxDrainer::drain() {
              .limit(options_.batch)
              .all())
         due.push_back({row->id, row->next_attempt_at, row->status});
+    // Declared before the connection, so destroyed after it: stop() has nothing to cancel then.
+    struct ForgetToken {
+        OutboxDrainer& drainer;
+        ~ForgetToken() {
+            std::lock_guard lock(drainer.mutex_);
+            drainer.cancel_.reset();
+        }
+    } forget_token{*this};
     std::optional<mail::Connection> connection;
     for (const auto& candidate : due) {
         {
@@ -216,9 +242,16 @@ DrainResult OutboxDrainer::drain() {
             // A failure to open the session says nothing about the message: the server (or
             // our settings) is the problem, so every row waits and none is charged an attempt.
             try {
-                connection.emplace(mail_.connect());
+                mail::CancelToken token;
+                {
+                    std::lock_guard lock(mutex_);
+                    if (stopping_) break;
+                    cancel_ = token;
+                }
+                connection.emplace(mail_.connect(token));
             } catch (const std::exception& e) {
                 std::lock_guard lock(mutex_);
+                if (stopping_) break;  // cut short by stop(): nothing to say about the server
                 server_backoff_ =
                     std::clamp(server_backoff_ * 2, options_.first_backoff, options_.max_backoff);
                 server_ready_at_ = steady_clock::now() + server_backoff_;
@@ -267,8 +300,14 @@ DrainResult OutboxDrainer::drain() {
         } catch (const std::exception& e) {
             const auto* error = dynamic_cast<const mail::MailError*>(&e);
             row->last_error = e.what();
-            const auto queued_for = milliseconds(now_ms() - row->date * 1000);
-            if (error && error->temporary() && queued_for < options_.give_up_after) {
+            // The back-offs this mail has waited so far: the time since its first attempt,
+            // without a column for it (its Date header may be older than its row).
+            milliseconds waited{0};
+            for (std::int64_t k = 0; k + 1 < row->attempts && waited < options_.give_up_after; ++k)
+                waited += std::min<milliseconds>(
+                    options_.first_backoff * (std::int64_t{1} << std::min<std::int64_t>(k, 20)),
+                    options_.max_backoff);
+            if (error && error->temporary() && waited < options_.give_up_after) {
                 const auto doublings = std::min<std::int64_t>(row->attempts - 1, 20);
                 const milliseconds backoff = std::min<milliseconds>(
                     options_.first_backoff * (std::int64_t{1} << doublings), options_.max_backoff);
@@ -282,9 +321,9 @@ DrainResult OutboxDrainer::drain() {
             } else if (error && error->temporary()) {
                 row->status = "failed";
                 log("gave up on " + row->message_id + " to " + recipients_of(*row) + " after " +
-                    std::to_string(row->attempts) + " attempts in " +
-                    std::to_string(duration_cast<hours>(queued_for).count()) +
-                    " hours; the last answer: " + e.what());
+                    std::to_string(row->attempts) + " attempts over " +
+                    std::to_string(duration_cast<minutes>(waited).count()) +
+                    " minutes; the last answer: " + e.what());
                 ++result.failed;
             } else {
                 row->status = "failed";

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -64,7 +65,7 @@ struct OutboxOptions {
     /// another drainer sends it once the claim runs out.
     std::chrono::milliseconds claim_for{std::chrono::minutes(15)};
     /// A mail the server keeps deferring (4xx: mailbox full, greylisting that never ends) is
-    /// given up after this long since it was queued, as an MTA gives up (Postfix: 5 days).
+    /// given up once its back-offs add up to this, as an MTA gives up (Postfix: 5 days).
     std::chrono::milliseconds give_up_after{std::chrono::hours(5 * 24)};
     /// One line per permanent failure, per mail's first temporary failure, per mail given up,
     /// and when the server becomes unreachable or reachable again. Unset → std::cerr,
@@ -122,6 +123,9 @@ private:
     /// Rows whose mail was delivered but whose deletion could not be committed (the database
     /// locked or gone): recorded first thing in the next pass, never sent again.
     std::vector<std::int64_t> sent_unrecorded_;
+    /// The connection of the pass in progress, so that stop() can cut a slow step short
+    /// (the answer to the final "." may take ten minutes). Guarded by mutex_.
+    std::optional<common::mail::CancelToken> cancel_;
     std::thread thread_;
 };
 

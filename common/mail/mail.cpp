@@ -729,4 +729,10 @@ Delivery Mail::send(const Message& msg, std::shared_ptr<detail::Watchdog> watchd
 
 Connection Mail::connect() { return Connection(*this, nullptr); }
 
+Connection Mail::connect(const CancelToken& token) { return Connection(*this, token.watchdog_); }
+
+CancelToken::CancelToken() : watchdog_(std::make_shared<detail::Watchdog>()) {}
+
+void CancelToken::cancel(const std::string& why) { watchdog_->cancel(why); }
+
 }  // namespace common::mail

@@ -72,6 +72,19 @@ namespace detail {
 class Watchdog;
 }
 
+/// Cuts a connection's network steps short from another thread, for a shutdown: after
+/// cancel(), the step in progress and every later one fail at once with a temporary
+/// MailError that says why. Copies share one token (and its one small watchdog thread).
+class CancelToken {
+public:
+    CancelToken();
+    void cancel(const std::string& why);
+
+private:
+    friend class Mail;
+    std::shared_ptr<detail::Watchdog> watchdog_;
+};
+
 /// One SMTP session sending many messages (Flask-Mail's `with mail.connect() as conn`).
 /// Opened by Mail::connect(); QUIT is sent by close() or the destructor. It refers to its
 /// Mail (settings, recorders), so it must not outlive it.
@@ -139,6 +152,8 @@ public:
     Delivery send(const Message& msg);
     /// Opens one SMTP session for many messages (connects, STARTTLS, AUTH now).
     Connection connect();
+    /// connect() whose network steps `token` can cut short (OutboxDrainer::stop()).
+    Connection connect(const CancelToken& token);
     /// Starts recording; see Outbox.
     Outbox record_messages() { return Outbox(*this); }
 

@@ -234,8 +234,9 @@ struct Head {
     /// the whole value with "close", and keeps an HTTP/1.0 connection for any other value.)
     bool keep_alive() const {
         bool keep = version == "HTTP/1.1";
-        if (const std::string* connection = get("Connection")) {
-            std::string_view rest = *connection;
+        for (const auto& [name, value] : fields) {  // every Connection field, not the first
+            if (!iequals(name, "Connection")) continue;
+            std::string_view rest = value;
             while (!rest.empty()) {
                 const auto comma = rest.find(',');
                 const auto token = trim_ows(rest.substr(0, comma));

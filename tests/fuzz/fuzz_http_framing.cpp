@@ -42,12 +42,14 @@ common::web::Limits small_limits() {
 /// HTTP/1.0 keeps it only with a "keep-alive" token.
 bool rfc_keep_alive(const Poco::Net::HTTPRequest& poco) {
     bool keep = poco.getVersion() == "HTTP/1.1";
-    const Poco::StringTokenizer tokens(poco.get("Connection", ""), ",",
-                                       Poco::StringTokenizer::TOK_TRIM |
-                                           Poco::StringTokenizer::TOK_IGNORE_EMPTY);
-    for (const auto& token : tokens) {
-        if (Poco::icompare(token, "close") == 0) return false;
-        if (Poco::icompare(token, "keep-alive") == 0) keep = true;
+    for (const auto& [name, value] : poco) {  // every Connection field
+        if (Poco::icompare(name, "Connection") != 0) continue;
+        const Poco::StringTokenizer tokens(
+            value, ",", Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+        for (const auto& token : tokens) {
+            if (Poco::icompare(token, "close") == 0) return false;
+            if (Poco::icompare(token, "keep-alive") == 0) keep = true;
+        }
     }
     return keep;
 }

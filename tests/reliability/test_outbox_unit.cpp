@@ -154,18 +154,36 @@ BOOST_AUTO_TEST_CASE(a_temporary_451_is_retried_with_the_same_message_id) {
 }
 
 // An MTA gives up on a mail it cannot deliver after days (Postfix: 5); so does the outbox,
-// and says so, rather than trying once a minute for ever without a word.
+// and says so, rather than trying once a minute for ever without a word. The time is what the
+// mail's back-offs add up to, not its Date (which may be older than its row).
 BOOST_AUTO_TEST_CASE(a_mail_deferred_for_too_long_is_given_up_and_said) {
     mail::CaptureServer smtp(mail::CaptureOptions{.temporary_failures = 1000});
     mail::Mail sender(settings_for(smtp.port()));
     {
         db::Session session(database);
         auto msg = new_user_mail("admin@example.com");
-        msg.date = std::chrono::system_clock::now() - std::chrono::hours(6 * 24);
+        msg.date = std::chrono::system_clock::now() - std::chrono::hours(30 * 24);
         flasky::enqueue(session, msg);
         session.commit();
     }
-    auto result = drainer(sender).drain();
+    using std::chrono::minutes;
+    const flasky::OutboxOptions options{
+        .first_backoff = minutes(1),
+        .max_backoff = minutes(60),
+        .give_up_after = minutes(30),
+        .log = [this](std::string_view line) { log.emplace_back(line); }};
+    // An old Date alone does not give up: the first 4xx is deferred.
+    BOOST_TEST(flasky::OutboxDrainer(database, sender, options).drain().deferred == 1u);
+    // Five attempts before this one waited 1 + 2 + 4 + 8 + 16 = 31 minutes: given up.
+    {
+        db::Session session(database);
+        auto row = rows(session).at(0);
+        row->attempts = 5;
+        row->next_attempt_at = 0;
+        session.commit();
+    }
+    log.clear();
+    auto result = flasky::OutboxDrainer(database, sender, options).drain();
     BOOST_TEST(result.failed == 1u);
     db::Session session(database);
     auto all = rows(session);
@@ -231,6 +249,31 @@ BOOST_AUTO_TEST_CASE(a_database_that_fails_is_said_once_and_so_is_its_return) {
     BOOST_TEST(log[0].find("cannot read the outbox, mails wait in it: ") == 0u, log[0]);
     BOOST_TEST(log[0].find("outbox") != std::string::npos, log[0]);
     BOOST_TEST(log[1] == "the database answers again, sending the outbox");
+}
+
+// stop() cuts a send in progress short: the answer to the final "." may take ten minutes, and
+// a shutdown must not wait for it. The row stays, to be sent at the next start.
+BOOST_AUTO_TEST_CASE(stop_does_not_wait_for_a_slow_server) {
+    mail::CaptureServer smtp(
+        mail::CaptureOptions{.data_reply_delay = std::chrono::milliseconds(6'000)});
+    mail::Mail sender(settings_for(smtp.port()));
+    {
+        db::Session session(database);
+        flasky::enqueue(session, new_user_mail("admin@example.com"));
+        session.commit();
+    }
+    auto outbox = drainer(sender);
+    outbox.start();
+    BOOST_REQUIRE(smtp.wait_for(1, std::chrono::seconds(10)));  // now waiting for the 250
+    const auto start = std::chrono::steady_clock::now();
+    outbox.stop();
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST((took < std::chrono::seconds(3)));
+    db::Session session(database);
+    auto all = rows(session);
+    BOOST_REQUIRE(all.size() == 1u);
+    BOOST_TEST(all[0]->status == "pending");
+    smtp.stop();
 }
 
 BOOST_AUTO_TEST_CASE(a_dead_server_keeps_every_row_and_says_so_once) {

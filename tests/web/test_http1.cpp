@@ -286,6 +286,10 @@ BOOST_AUTO_TEST_CASE(connection_is_a_list_of_tokens) {
     BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: TE, close\r\n\r\n", r) ==
                    Framing::complete));
     BOOST_TEST(!r.keep_alive);
+    BOOST_REQUIRE((parse("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: "
+                         "close\r\n\r\n",
+                         r) == Framing::complete));
+    BOOST_TEST(!r.keep_alive);  // every Connection field counts, not the first
     BOOST_REQUIRE((parse("GET / HTTP/1.0\r\nConnection: TE\r\n\r\n", r) == Framing::complete));
     BOOST_TEST(!r.keep_alive);
     BOOST_REQUIRE(
