@@ -77,12 +77,11 @@ ObjectState* Session::load_row(const ModelInfo& model, Statement& st, int first)
 void Session::read_columns(ObjectState& state, Statement& st, int first) {
     const auto& model = *state.model;
     const int n = static_cast<int>(model.table().columns().size());
-    for (int i = 0; i < n; ++i) {
-        try {
-            model.access(i).read(st, first + i, state.object);
-        } catch (const DataError& e) {
-            throw DataError(model.name() + "." + column_name(model.table(), i) + ": " + e.what());
-        }
+    int i = 0;
+    try {
+        for (; i < n; ++i) model.access(i).read(st, first + i, state.object);
+    } catch (const DataError& e) {
+        throw DataError(model.name() + "." + column_name(model.table(), i) + ": " + e.what());
     }
     if (state.snapshot) save_snapshot(state);  // else taken when first needed
     state.loaded = epochs_.expire;
