@@ -150,11 +150,7 @@ void OutboxDrainer::stop() {
     // One more try to record what was delivered but not recorded (drain() says why).
     if (!sent_unrecorded_.empty()) {
         try {
-            db::Session session(database_);
-            for (const auto id : sent_unrecorded_)
-                if (auto row = session.get<OutboxMail>(id)) session.delete_(row);
-            session.commit();
-            sent_unrecorded_.clear();
+            record_sent();
         } catch (const std::exception& e) {
             log(std::to_string(sent_unrecorded_.size()) +
                 " delivered mails could not be recorded before stopping, and will be sent again "
@@ -162,6 +158,21 @@ void OutboxDrainer::stop() {
                 e.what());
         }
     }
+}
+
+void OutboxDrainer::record_sent() {
+    if (sent_unrecorded_.empty()) return;
+    db::Session session(database_);
+    for (const auto id : sent_unrecorded_)
+        if (auto row = session.get<OutboxMail>(id)) session.delete_(row);
+    session.commit();
+    sent_unrecorded_.clear();
+}
+
+milliseconds OutboxDrainer::backoff(std::int64_t n) const {
+    const auto doublings = std::clamp<std::int64_t>(n - 1, 0, 20);
+    return std::min<milliseconds>(options_.first_backoff * (std::int64_t{1} << doublings),
+                                  options_.max_backoff);
 }
 
 void OutboxDrainer::run() {
@@ -200,15 +211,10 @@ void OutboxDrainer::run() {
 
 DrainResult OutboxDrainer::drain() {
     DrainResult result;
-    db::Session session(database_);
     // Delivered last time, but not yet recorded: record it before anything else (this throws
     // while the database is still locked, and run() says so once).
-    if (!sent_unrecorded_.empty()) {
-        for (const auto id : sent_unrecorded_)
-            if (auto row = session.get<OutboxMail>(id)) session.delete_(row);
-        session.commit();
-        sent_unrecorded_.clear();
-    }
+    record_sent();
+    db::Session session(database_);
     // Due: pending rows whose time has come, and rows claimed by a drainer that never finished
     // them (its process died mid-send, so the claim ran out). Only what identifies each row's
     // state is kept: the claims below commit, and a committed session reloads its objects.
@@ -257,10 +263,9 @@ DrainResult OutboxDrainer::drain() {
                 server_ready_at_ = steady_clock::now() + server_backoff_;
                 if (!server_down_logged_) {
                     server_down_logged_ = true;
-                    log(std::string("cannot reach the mail server (or it refused the session), "
-                                    "mails stay in "
-                                    "the outbox: ") +
-                        e.what());
+                    log("cannot reach the mail server (or it refused the session), mails stay in "
+                        "the outbox: " +
+                        std::string(e.what()));
                 }
                 break;
             }
@@ -303,16 +308,11 @@ DrainResult OutboxDrainer::drain() {
             // The back-offs this mail has waited so far: the time since its first attempt,
             // without a column for it (its Date header may be older than its row).
             milliseconds waited{0};
-            for (std::int64_t k = 0; k + 1 < row->attempts && waited < options_.give_up_after; ++k)
-                waited += std::min<milliseconds>(
-                    options_.first_backoff * (std::int64_t{1} << std::min<std::int64_t>(k, 20)),
-                    options_.max_backoff);
+            for (std::int64_t n = 1; n < row->attempts && waited < options_.give_up_after; ++n)
+                waited += backoff(n);
             if (error && error->temporary() && waited < options_.give_up_after) {
-                const auto doublings = std::min<std::int64_t>(row->attempts - 1, 20);
-                const milliseconds backoff = std::min<milliseconds>(
-                    options_.first_backoff * (std::int64_t{1} << doublings), options_.max_backoff);
                 row->status = "pending";
-                row->next_attempt_at = now_ms() + backoff.count();
+                row->next_attempt_at = now_ms() + backoff(row->attempts).count();
                 // Said once per mail, so a mail the server keeps deferring is not silent.
                 if (row->attempts == 1)
                     log("could not deliver " + row->message_id + " to " + recipients_of(*row) +

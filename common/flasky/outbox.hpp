@@ -107,6 +107,10 @@ public:
 private:
     void run();
     void log(const std::string& line);
+    /// Deletes the rows of sent_unrecorded_ and forgets them; throws while the database fails.
+    void record_sent();
+    /// The wait after a mail's n-th temporary failure (n from 1): doubling, up to max_backoff.
+    std::chrono::milliseconds backoff(std::int64_t n) const;
 
     common::db::Database& database_;
     common::mail::Mail& mail_;
