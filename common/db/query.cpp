@@ -61,9 +61,18 @@ QueryBase::QueryBase(Session& session, const ModelInfo& model)
 }
 
 void QueryBase::add_filter_by(std::string_view column, Value value) {
-    if (model_->table().find(column) < 0)
+    if (model_->table().find(column) < 0) {
+        // filter_by(role=None) is a relationship compared with None: its key IS NULL.
+        if (value.is_null() && model_->relationship(column))
+            return add_filter_by_object(column, nullptr);
+        if (model_->relationship(column))
+            throw UsageError("filter_by(\"" + std::string(column) + "\", ...): " + model_->name() +
+                             "." + std::string(column) +
+                             " is a relationship; pass the object (a db::Ptr) or nullptr, or "
+                             "compare its foreign-key column");
         throw UsageError("filter_by: " + model_->name() + " has no column '" + std::string(column) +
                          "' (columns: " + column_list(model_->table()) + ")");
+    }
     if (!where_.empty()) where_ += " AND ";
     where_ += model_->name() + "." + std::string(column);
     if (value.is_null()) {
@@ -72,6 +81,48 @@ void QueryBase::add_filter_by(std::string_view column, Value value) {
         where_ += " = ?";
         params_.push_back(std::move(value));
     }
+}
+
+void QueryBase::add_filter_by_object(std::string_view name, const ObjectState* target) {
+    const RelationshipInfo* r = model_->relationship(name);
+    if (!r)
+        throw UsageError("filter_by: " + model_->name() + " has no column or relationship '" +
+                         std::string(name) + "' (columns: " + column_list(model_->table()) + ")");
+    if (r->direction != Direction::many_to_one)
+        throw UsageError("filter_by(\"" + std::string(name) + "\", ...): " + r->qualified_name() +
+                         " is a collection, and filter_by compares a One<T> relationship with "
+                         "one object (SQLAlchemy: \"Can't compare a collection to an object\"); "
+                         "query from the other side, on its One<" +
+                         model_->name() + ">");
+    if (target && target->model != r->target)
+        throw UsageError("filter_by(\"" + std::string(name) + "\", ...): " + r->qualified_name() +
+                         " holds " + r->target->name() + " objects, not " + target->model->name());
+    if (!where_.empty()) where_ += " AND ";
+    where_ += model_->name() + "." +
+              model_->table().columns()[static_cast<std::size_t>(r->fk_column)].name;
+    if (!target) {
+        where_ += " IS NULL";
+        return;
+    }
+    where_ += " = ?";
+    object_params_.emplace_back(params_.size(), target);
+    params_.emplace_back();  // the key, filled in by filter_params()
+}
+
+std::vector<Value> QueryBase::filter_params() const {
+    std::vector<Value> params = params_;
+    for (const auto& [at, target] : object_params_) {
+        // SQLAlchemy binds None for an object without a row, warns, and matches nothing;
+        // saying so is kinder than an empty list.
+        if (target->status == Status::pending || target->status == Status::transient)
+            throw UsageError("filter_by: the " + target->model->name() +
+                             " compared with has no row yet (" +
+                             (target->status == Status::pending ? "pending: flush() first"
+                                                                : "transient: add() it first") +
+                             "), so no foreign key can equal its key");
+        params[at] = Value(target->key);
+    }
+    return params;
 }
 
 void QueryBase::add_filter(std::string_view condition, std::vector<Value> params) {
@@ -134,7 +185,8 @@ std::string QueryBase::build(bool count, std::vector<Value>& params) const {
         }
     }
     if (!where_.empty()) where += (where.empty() ? "" : " AND ") + where_;
-    params.insert(params.end(), params_.begin(), params_.end());
+    const auto filters = filter_params();
+    params.insert(params.end(), filters.begin(), filters.end());
 
     std::string select = "SELECT ";
     std::string joins;
@@ -270,7 +322,7 @@ std::int64_t QueryBase::update(const std::vector<std::pair<std::string, Value>>&
     Statement& st = conn.prepare(translate(sql, session_->database().dialect()));
     int n = 0;
     for (const auto& [column, value] : values) st.bind(++n, value);
-    for (const auto& value : params_) st.bind(++n, value);
+    for (const auto& value : filter_params()) st.bind(++n, value);
     st.step();
     const std::int64_t matched = conn.changes();
     st.reset();

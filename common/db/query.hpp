@@ -35,6 +35,7 @@ protected:
     ObjectState* fetch_one() const;
 
     void add_filter_by(std::string_view column, Value value);
+    void add_filter_by_object(std::string_view relationship, const ObjectState* target);
     void add_filter(std::string_view condition, std::vector<Value> params);
     void add_order_by(std::string_view column);
     void add_joinedload(std::string_view relationship);
@@ -46,6 +47,7 @@ private:
     friend class DynamicBase;
     std::string build(bool count, std::vector<Value>& params) const;
     std::vector<ObjectState*> in_memory() const;
+    std::vector<Value> filter_params() const;
 
     Session* session_;
     const ModelInfo* model_;
@@ -53,6 +55,9 @@ private:
     ObjectState* parent_ = nullptr;
     std::string where_;
     std::vector<Value> params_;
+    /// filter_by(relationship, object): which of params_ is that object's key, read when the
+    /// query runs (after autoflush has given a pending object its key).
+    std::vector<std::pair<std::size_t, const ObjectState*>> object_params_;
     std::string order_;
     std::int64_t limit_ = -1, offset_ = 0;
     std::vector<const RelationshipInfo*> joined_;
@@ -68,6 +73,15 @@ public:
     Query filter_by(std::string_view column, Value value) const {
         Query q(*this);
         q.add_filter_by(column, std::move(value));
+        return q;
+    }
+    /// filter_by(role=user_role): a many-to-one relationship compared with an object, i.e.
+    /// `users.role_id = <the role's id>` (IS NULL for a null Ptr or nullptr). The key is read
+    /// when the query runs, after autoflush, so a role just added to the session works.
+    template <class U>
+    Query filter_by(std::string_view relationship, const Ptr<U>& target) const {
+        Query q(*this);
+        q.add_filter_by_object(relationship, target.state());
         return q;
     }
     /// filter("users.name LIKE ?", {"H%"}): an SQL condition written by the programmer, with
