@@ -11,6 +11,23 @@ using detail::column_name;
 using detail::list_member;
 using detail::scalar_member;
 
+namespace {
+/// SQLAlchemy: "Instance has been deleted. Use the make_transient() function ...". Linked
+/// anyway, the object's DELETE would drop the new pair (or its row) without a word.
+/// Whether a Dynamic<T> member of `s` keeps its appended items in memory (in_memory_): while
+/// it has no row, and while its row is this transaction's own, which a rollback() takes away.
+bool keeps_items(const ObjectState* s) { return s->status != Status::persistent || s->new_in_tx; }
+
+void refuse_deleted(const RelationshipInfo* rel, const ObjectState* value) {
+    if (value->status == Status::deleted || value->doomed)
+        throw UsageError(rel->qualified_name() + ": the " + value->model->name() + " given " +
+                         (value->doomed ? "is to be deleted at the next flush; add() it again "
+                                          "first to take the delete back"
+                                        : "has been deleted") +
+                         " (SQLAlchemy: \"Instance has been deleted\")");
+}
+}  // namespace
+
 // ---- relationship members: thin forwarding into the session -------------------------------
 
 Session& RelationBase::session() const {
@@ -32,6 +49,12 @@ void ListBase::append_state(ObjectState* value) { session().collection_append(*t
 void ListBase::remove_state(ObjectState* value) { session().collection_remove(*this, value); }
 void DynamicBase::append_state(ObjectState* value) { session().collection_append(*this, value); }
 void DynamicBase::remove_state(ObjectState* value) { session().collection_remove(*this, value); }
+void ListBase::replace_states(const std::vector<ObjectState*>& values) {
+    session().collection_replace(*this, values);
+}
+void DynamicBase::replace_states(const std::vector<ObjectState*>& values) {
+    session().collection_replace(*this, values);
+}
 
 QueryBase DynamicBase::make_query() const {
     Session& s = session();  // first: it throws UsageError while detached, when rel_ is null
@@ -205,6 +228,7 @@ void Session::scalar_set(ScalarBase& m, ObjectState* value) {
     ObjectState* owner = m.owner_;
     const auto* rel = m.rel_;
     if (owner->status == Status::deleted) throw_deleted(*owner);
+    if (value) refuse_deleted(rel, value);
     if (value && value->status == Status::transient) readd(value);  // save-update cascade
     if (rel->direction == Direction::many_to_one) {
         set_many_to_one(owner, rel, value);
@@ -314,6 +338,7 @@ bool erase_one(std::vector<ObjectState*>& v, ObjectState* x) {
 void Session::collection_append(const RelationBase& member, ObjectState* value) {
     if (!value) throw UsageError("append(None)");
     check_mine(value);
+    refuse_deleted(member.rel_, value);
     ensure_current(member.owner_);
     ensure_current(value);
     if (value->status == Status::transient) readd(value);
@@ -338,7 +363,7 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
         auto& items = static_cast<const ListBase&>(member).items_;
         listed = std::find(items.begin(), items.end(), value) != items.end();
         items.push_back(value);
-    } else if (owner->status != Status::persistent) {
+    } else if (keeps_items(owner)) {
         remember(member, value);
     }
     if (const auto* back = rel->backref) {
@@ -346,8 +371,7 @@ void Session::collection_append(const RelationBase& member, ObjectState* value) 
             auto& bl = list_member(value, back);
             if (!bl.loaded_ && value->status != Status::persistent) bl.loaded_ = true;
             if (bl.loaded_) bl.items_.push_back(owner);
-        } else if (back->member_kind == MemberKind::dynamic &&
-                   value->status != Status::persistent) {
+        } else if (back->member_kind == MemberKind::dynamic && keeps_items(value)) {
             remember(back->member->get(value->object), owner);
         }
     }
@@ -369,9 +393,10 @@ void Session::collection_remove(const RelationBase& member, ObjectState* value) 
     }
     if (rel->member_kind == MemberKind::list) {
         if (!erase_one(static_cast<const ListBase&>(member).items_, value)) not_in_list(rel);
-    } else if (owner->status != Status::persistent) {
+    } else if (keeps_items(owner)) {
         auto& items = static_cast<DynamicBase&>(rel->member->get(owner->object)).in_memory_;
-        if (!erase_one(items, value)) not_in_list(rel);
+        // (With a row, a non-member shows at the flush instead: StaleDataError, as below.)
+        if (!erase_one(items, value) && owner->status != Status::persistent) not_in_list(rel);
     }
     // (A dynamic relationship of a persistent object is not loaded to check: as in SQLAlchemy,
     // a non-member shows at flush, where the DELETE finds no row: StaleDataError.)
@@ -385,6 +410,30 @@ void Session::collection_remove(const RelationBase& member, ObjectState* value) 
         }
     }
     record_association(rel, owner, value, false);
+}
+
+void Session::collection_replace(const RelationBase& member,
+                                 const std::vector<ObjectState*>& values) {
+    // `a->books = {b1, b2}`: SQLAlchemy loads the old collection and turns the assignment into
+    // the removes and appends that lead from it to the new one; so do we, through the same
+    // functions, so backrefs, foreign keys and association rows follow.
+    const auto* rel = member.rel_;
+    std::vector<ObjectState*> old;
+    if (rel->member_kind == MemberKind::list)
+        old = list_items(static_cast<const ListBase&>(member));
+    else if (member.owner_->status == Status::persistent)
+        old = static_cast<const DynamicBase&>(member).make_query().fetch();
+    else
+        old = static_cast<const DynamicBase&>(member).in_memory_;
+    auto has = [](const std::vector<ObjectState*>& v, ObjectState* x) {
+        return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    for (auto* x : old)
+        if (!has(values, x)) collection_remove(member, x);
+    for (auto* x : values)
+        if (!has(old, x)) collection_append(member, x);
+    if (rel->member_kind == MemberKind::list)  // in the order given, as a Python list would be
+        static_cast<const ListBase&>(member).items_ = values;
 }
 
 void Session::record_association(const RelationshipInfo* rel, ObjectState* owner,

@@ -1,5 +1,6 @@
 #include "common/db/model.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -7,6 +8,31 @@ namespace common::db {
 
 namespace {
 std::atomic<std::size_t> next_model_id{0};
+
+/// The foreign-key columns of `table` that point at table `target`.
+std::vector<int> foreign_keys_to(const Table& table, const std::string& target) {
+    std::vector<int> out;
+    for (std::size_t i = 0; i < table.columns().size(); ++i)
+        if (const auto& fk = table.columns()[i].foreign_key; fk && fk->table == target)
+            out.push_back(static_cast<int>(i));
+    return out;
+}
+
+/// A relationship writes the referenced object's primary key into the column: a foreign key
+/// to another column (ForeignKey("depts.code")) would be given the wrong value.
+void check_references_key(const RelationshipInfo& rel, const Table& table, int column,
+                          const ModelInfo& referenced) {
+    const auto& fk = *table.columns()[static_cast<std::size_t>(column)].foreign_key;
+    const auto& key =
+        referenced.table().columns()[static_cast<std::size_t>(referenced.primary_key())].name;
+    if (fk.column != key)
+        throw UsageError(rel.qualified_name() + ": " + table.name() + "." +
+                         table.columns()[static_cast<std::size_t>(column)].name + " references " +
+                         fk.table + "." + fk.column +
+                         ", and a relationship needs a foreign key "
+                         "to the primary key (" +
+                         fk.table + "." + key + ")");
+}
 }  // namespace
 
 void throw_deleted(const ObjectState& s) {
@@ -70,19 +96,59 @@ void ModelInfo::resolve() {
             if (rel.member_kind == MemberKind::scalar)
                 throw UsageError(rel.qualified_name() +
                                  ": a many-to-many relationship is a Many<T> or Dynamic<T>");
-        } else if (int fk = table_.find_foreign_key(other); fk >= 0) {
-            rel.direction = Direction::many_to_one;
-            rel.fk_column = fk;
-            if (rel.member_kind != MemberKind::scalar)
-                throw UsageError(rel.qualified_name() + ": " + me +
-                                 " holds the foreign key, so this side is a One<T>");
-        } else if (int rfk = rel.target->table().find_foreign_key(me); rfk >= 0) {
-            rel.direction = Direction::one_to_many;
-            rel.fk_column = rfk;
+            check_references_key(rel, *rel.secondary, rel.secondary_local, *this);
+            check_references_key(rel, *rel.secondary, rel.secondary_remote, *rel.target);
         } else {
-            throw UsageError(rel.qualified_name() + ": no foreign key between " + me + " and " +
-                             other + " (add db::ForeignKey(\"" + other +
-                             ".id\") to a column, or a secondary table)");
+            // The foreign key that joins the two tables: ours (many-to-one) or theirs
+            // (one-to-many). Two candidates (a message's sender_id and recipient_id) need
+            // foreign_keys(...), as SQLAlchemy's AmbiguousForeignKeysError says: guessing would
+            // store both relationships in one column.
+            auto own = foreign_keys_to(table_, other);
+            auto theirs =
+                me == other ? std::vector<int>{} : foreign_keys_to(rel.target->table(), me);
+            if (!rel.foreign_key.empty()) {
+                auto named = [&](const std::vector<int>& fks, const Table& t) {
+                    return std::find_if(fks.begin(), fks.end(), [&](int c) {
+                               return t.columns()[static_cast<std::size_t>(c)].name ==
+                                      rel.foreign_key;
+                           }) != fks.end();
+                };
+                const int in_own = table_.find(rel.foreign_key);
+                const int in_theirs = rel.target->table().find(rel.foreign_key);
+                if (named(own, table_)) {
+                    own = {in_own};
+                    theirs.clear();
+                } else if (named(theirs, rel.target->table())) {
+                    theirs = {in_theirs};
+                    own.clear();
+                } else {
+                    throw UsageError(rel.qualified_name() + ": foreign_keys(\"" + rel.foreign_key +
+                                     "\") names no column of " + me + " or " + other +
+                                     " with a db::ForeignKey between the two");
+                }
+            }
+            if (own.size() + theirs.size() > 1)
+                throw UsageError(rel.qualified_name() + ": more than one foreign key joins " + me +
+                                 " and " + other +
+                                 "; name the one this relationship uses with "
+                                 "db::foreign_keys(\"column\") (SQLAlchemy: "
+                                 "AmbiguousForeignKeysError)");
+            if (own.size() == 1) {
+                rel.direction = Direction::many_to_one;
+                rel.fk_column = own.front();
+                if (rel.member_kind != MemberKind::scalar)
+                    throw UsageError(rel.qualified_name() + ": " + me +
+                                     " holds the foreign key, so this side is a One<T>");
+                check_references_key(rel, table_, rel.fk_column, *rel.target);
+            } else if (theirs.size() == 1) {
+                rel.direction = Direction::one_to_many;
+                rel.fk_column = theirs.front();
+                check_references_key(rel, rel.target->table(), rel.fk_column, *this);
+            } else {
+                throw UsageError(rel.qualified_name() + ": no foreign key between " + me + " and " +
+                                 other + " (add db::ForeignKey(\"" + other +
+                                 ".id\") to a column, or a secondary table)");
+            }
         }
 
         if (rel.backref_member) {

@@ -55,6 +55,13 @@ struct Secondary {
 /// secondary=relations: the association table of a many-to-many relationship.
 inline Secondary secondary(const Table& table) { return {&table}; }
 
+struct ForeignKeys {
+    std::string column;
+};
+/// foreign_keys=[Message.sender_id]: which foreign-key column this relationship uses, needed
+/// when two columns point at the same table (SQLAlchemy's AmbiguousForeignKeysError otherwise).
+inline ForeignKeys foreign_keys(std::string column) { return {std::move(column)}; }
+
 template <class T>
 class Model final : public ModelInfo {
 public:
@@ -108,6 +115,10 @@ private:
             throw UsageError(rel.name + ": uselist(" + (u.value ? "true" : "false") +
                              ") does not match its member type (One<T> is uselist=false, "
                              "Many/Dynamic are lists)");
+    }
+    template <class R>
+    static void apply(RelationshipInfo& rel, const ForeignKeys& f) {
+        rel.foreign_key = f.column;
     }
     template <class R>
     static void apply(RelationshipInfo& rel, Secondary s) {

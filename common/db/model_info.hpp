@@ -60,6 +60,9 @@ struct ObjectState {
     /// Deleted by this session's flush, not found missing: its column values stay readable, as
     /// a deleted object's are in SQLAlchemy (`flash(f'{post.title} deleted')` after the commit).
     bool deleted_here = false;
+    /// Inserted by this session's open transaction: its Dynamic<T> members keep what was
+    /// appended (in_memory_), as a pending object's do, for a rollback() and add() to replay.
+    bool new_in_tx = false;
 
     /// Called by every handle access: the first one after a flush puts the object on the
     /// session's watch list (compared with its snapshot at the next flush); the first one
@@ -287,6 +290,7 @@ protected:
     const std::vector<ObjectState*>& items() const;
     void append_state(ObjectState* value);
     void remove_state(ObjectState* value);
+    void replace_states(const std::vector<ObjectState*>& values);
 
     mutable std::vector<ObjectState*> items_;
     mutable bool loaded_ = false;
@@ -305,6 +309,7 @@ protected:
     QueryBase make_query() const;
     void append_state(ObjectState* value);
     void remove_state(ObjectState* value);
+    void replace_states(const std::vector<ObjectState*>& values);
 
     /// While the owner has no row: what was appended, which is what its queries show
     /// (SQLAlchemy's AppenderQuery of a pending object).
@@ -340,6 +345,7 @@ struct RelationshipInfo {
     MemberKind member_kind = MemberKind::scalar;
     Lazy lazy = Lazy::select;
     const Table* secondary = nullptr;
+    std::string foreign_key;  ///< foreign_keys(...): the column to use, when one is named
 
     // As declared (only on the side that declares the relationship):
     std::string backref_name;

@@ -4,6 +4,7 @@
 #include "common/db/session.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace common::db {
 
@@ -20,7 +21,41 @@ void bind_column(const ModelInfo& model, int i, Statement& st, int position, con
         throw DataError(model.name() + "." + column_name(model.table(), i) + ": " + e.what());
     }
 }
+
+bool self_referential(const ModelInfo& model) {
+    return std::any_of(model.relationships().begin(), model.relationships().end(),
+                       [&](const RelationshipInfo* r) {
+                           return r->direction == Direction::many_to_one && r->target == &model;
+                       });
+}
 }  // namespace
+
+/// The pending objects of a self-referential model (a node whose parent is a node), each
+/// after the pending parent it was given, as SQLAlchemy's unit of work sorts them: the child's
+/// INSERT needs the parent's key.
+std::vector<ObjectState*> Session::parents_first(const ModelInfo& model,
+                                                 const std::vector<ObjectState*>& pending) {
+    std::vector<ObjectState*> out, visiting;
+    out.reserve(pending.size());
+    std::unordered_set<const ObjectState*> placed;
+    auto visit = [&](auto& self, ObjectState* s) -> void {
+        if (s->status != Status::pending || placed.count(s)) return;
+        if (std::find(visiting.begin(), visiting.end(), s) != visiting.end())
+            throw UsageError(model.name() + ": pending objects are each other's parents (a "
+                                            "cycle); flush one of them without its parent first");
+        visiting.push_back(s);
+        for (const auto* rel : model.relationships())
+            if (rel->direction == Direction::many_to_one && rel->target == &model) {
+                const auto& m = scalar_member(s, rel);
+                if (m.changed_ && m.target_) self(self, m.target_);
+            }
+        visiting.pop_back();
+        placed.insert(s);
+        out.push_back(s);
+    };
+    for (auto* s : pending) visit(visit, s);
+    return out;
+}
 
 void Session::flush_inserts(const ModelInfo& model, detail::StoreBase& store,
                             std::vector<ObjectState*>& inserted) {
@@ -41,8 +76,10 @@ void Session::flush_inserts(const ModelInfo& model, detail::StoreBase& store,
     };
     Statement* with_key = nullptr;
     Statement* without_key = nullptr;
+    const auto ordered =
+        self_referential(model) ? parents_first(model, store.pending) : std::vector<ObjectState*>{};
     // One prepared statement per shape, reused for every row: the batch inside one transaction.
-    for (ObjectState* s : store.pending) {
+    for (ObjectState* s : ordered.empty() ? store.pending : ordered) {
         if (s->status != Status::pending) continue;
         sync_foreign_keys(s);
         const std::int64_t id = model.access(pk).get_int(s->object).value_or(0);
@@ -84,10 +121,10 @@ void Session::flush_updates(const ModelInfo& model, detail::StoreBase& store) {
         st.bind(position, s->key);
         st.step();
         st.reset();
-        if (conn_->changes() == 0)
-            throw ObjectDeletedError("UPDATE of " + t.name() + " id " + std::to_string(s->key) +
-                                     " matched no row: it was deleted outside this session; "
-                                     "rollback() and query it again");
+        if (conn_->changes() == 0)  // SQLAlchemy: "expected to update 1 row(s); 0 were matched"
+            throw StaleDataError("UPDATE of " + t.name() + " id " + std::to_string(s->key) +
+                                 " matched no row: it was deleted outside this session; "
+                                 "rollback() and query it again");
         if (s->changed >> pk & 1) {  // the row has a new key: so has the identity map
             const auto key = *model.access(pk).get_int(s->object);
             tx_rekeyed_.emplace_back(s, s->key);
@@ -191,7 +228,11 @@ void Session::flush_deletes(const ModelInfo& model, detail::StoreBase& store) {
                 st.reset();
                 if (rel->target->id() < stores_.size() && stores_[rel->target->id()])
                     stores_[rel->target->id()]->for_each([&](ObjectState& child) {
-                        if (child.status != Status::persistent && child.status != Status::pending)
+                        // A child deleted in this flush keeps its values, as every deleted
+                        // object does (its row went first: children are deleted before parents).
+                        if ((child.status != Status::persistent &&
+                             child.status != Status::pending) ||
+                            child.doomed)
                             return;
                         auto& m = scalar_member(&child, rel->backref);
                         auto fkv = rel->target->access(rel->fk_column).get_int(child.object);
@@ -233,10 +274,8 @@ void Session::flush_deletes(const ModelInfo& model, detail::StoreBase& store) {
         st.bind(1, s->key);
         st.step();
         st.reset();
-        if (conn_->changes() == 0)
-            throw ObjectDeletedError(
-                "DELETE of " + t.name() + " id " + std::to_string(s->key) +
-                " matched no row: it was already deleted outside this session");
+        // A row someone else deleted first is gone either way: SQLAlchemy only warns ("expected
+        // to delete 1 row(s); 0 were matched") and commits the rest of the unit of work.
     }
 }
 

@@ -10,10 +10,24 @@
 
 #include "common/db/query.hpp"
 
+#include <initializer_list>
 #include <iterator>
 #include <ostream>
 
 namespace common::db {
+
+namespace detail {
+template <class T>
+std::vector<ObjectState*> states_of(const std::vector<Ptr<T>>& values) {
+    std::vector<ObjectState*> out;
+    out.reserve(values.size());
+    for (const auto& v : values) {
+        if (!v) throw UsageError("a relationship list cannot hold None");
+        out.push_back(v.state());
+    }
+    return out;
+}
+}  // namespace detail
 
 template <class T>
 class One : public ScalarBase {
@@ -73,6 +87,23 @@ public:
         std::vector<ObjectState*>::const_iterator it_;
     };
 
+    Many() = default;
+    Many(const Many&) = default;
+    /// `a->books = {b1, b2}`, `a->books = {}`: replaces the collection, as SQLAlchemy's
+    /// assignment does: the items left out are removed (their pairs or foreign keys go at
+    /// flush), the new ones appended.
+    Many& operator=(std::initializer_list<Ptr<T>> values) { return *this = std::vector(values); }
+    Many& operator=(const std::vector<Ptr<T>>& values) {
+        replace_states(detail::states_of(values));
+        return *this;
+    }
+    /// `a2->books = a1->books`. (From a copied model struct, which is detached, nothing: as
+    /// for One<T>, assigning a whole struct copies its columns, not its relationships.)
+    Many& operator=(const Many& other) {
+        if (owner_ && other.owner_ && this != &other) *this = other.all();
+        return *this;
+    }
+
     /// `r->users.append(u)`: sets u->role at once.
     void append(Ptr<T> value) { append_state(value.state()); }
     void remove(Ptr<T> value) { remove_state(value.state()); }
@@ -90,6 +121,20 @@ class Dynamic : public DynamicBase {
 public:
     using target_type = T;
     static constexpr MemberKind kind = MemberKind::dynamic;
+
+    Dynamic() = default;
+    Dynamic(const Dynamic&) = default;
+    /// `s->classes = {c1}`: replaces the collection (loading the old one first, as SQLAlchemy
+    /// does for a dynamic relationship).
+    Dynamic& operator=(std::initializer_list<Ptr<T>> values) { return *this = std::vector(values); }
+    Dynamic& operator=(const std::vector<Ptr<T>>& values) {
+        replace_states(detail::states_of(values));
+        return *this;
+    }
+    Dynamic& operator=(const Dynamic& other) {
+        if (owner_ && other.owner_ && this != &other) *this = other.all();
+        return *this;
+    }
 
     /// The relationship as a query, to refine further.
     Query<T> query() const { return Query<T>(make_query()); }

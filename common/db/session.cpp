@@ -207,8 +207,13 @@ void Session::doom(ObjectState* state) {
         case Status::persistent:
             if (state->doomed) return;
             // Load an expired object now, so that after the DELETE its values are the row's
-            // (SQLAlchemy loads them at the flush).
-            ensure_current(state);
+            // (SQLAlchemy loads them at the flush). A row someone else deleted first leaves
+            // nothing to do: SQLAlchemy's flush only warns about it.
+            try {
+                ensure_current(state);
+            } catch (const ObjectDeletedError&) {
+                return;
+            }
             state->doomed = true;
             store(*state->model).doomed.push_back(state);
             has_changes_ = true;
@@ -230,7 +235,18 @@ void Session::autoflush_now() {
 
 ObjectState* Session::get_state(const ModelInfo& model, std::int64_t id) {
     // Deleted but not flushed yet: still the session's object, as SQLAlchemy's get() says.
-    if (ObjectState* s = store(model).identity.find(id)) return s;
+    if (ObjectState* s = store(model).identity.find(id)) {
+        // Expired by a commit: SQLAlchemy's get() reloads it, and gives None when the row was
+        // deleted meanwhile by someone else (so `if (!u) abort(404)` stays a 404).
+        if (s->status == Status::persistent && !s->doomed && s->loaded != epochs_.expire) {
+            try {
+                refresh_state(s);
+            } catch (const ObjectDeletedError&) {
+                return nullptr;
+            }
+        }
+        return s;
+    }
     QueryBase q(*this, model);
     q.add_filter_by(column_name(model.table(), model.primary_key()), id);
     return q.fetch_first();
@@ -285,6 +301,7 @@ void Session::flush() {
         for (auto* p : sp->pending)
             if (p->status == Status::pending) {
                 p->status = Status::persistent;
+                p->new_in_tx = true;
                 sp->identity.insert(p->key, p);
                 tx_inserted_.push_back(p);
             }
@@ -330,6 +347,11 @@ void Session::commit() {
             throw;
         }
     }
+    for (auto* s : tx_inserted_) {  // committed: nothing left to replay
+        s->new_in_tx = false;
+        for (const auto* rel : s->model->relationships())
+            if (rel->member_kind == MemberKind::dynamic) dynamic_member(s, rel).in_memory_.clear();
+    }
     tx_inserted_.clear();
     tx_deleted_.clear();
     tx_rekeyed_.clear();
@@ -355,6 +377,7 @@ void Session::rollback() {
     // session (SQLAlchemy expunges it; the object keeps its primary key value).
     auto expunge = [](ObjectState* s) {
         s->status = Status::transient;
+        s->new_in_tx = false;
         s->key = 0;
         // Its foreign keys may hold keys of parents discarded with it: the relationships
         // decide them again when it is added back.

@@ -129,6 +129,7 @@ private:
     const std::vector<ObjectState*>& list_items(const ListBase& member);
     void collection_append(const RelationBase& member, ObjectState* value);
     void collection_remove(const RelationBase& member, ObjectState* value);
+    void collection_replace(const RelationBase& member, const std::vector<ObjectState*>& values);
     void record_association(const RelationshipInfo* rel, ObjectState* owner, ObjectState* target,
                             bool insert);
 
@@ -141,6 +142,8 @@ private:
     void cascade_readd(ObjectState* state);
 
     // flush steps: the SQL of INSERT/UPDATE/DELETE (persistence.cpp)
+    static std::vector<ObjectState*> parents_first(const ModelInfo& model,
+                                                   const std::vector<ObjectState*>& pending);
     void flush_inserts(const ModelInfo& model, detail::StoreBase& store,
                        std::vector<ObjectState*>& inserted);
     void flush_updates(const ModelInfo& model, detail::StoreBase& store);

@@ -403,7 +403,7 @@ BOOST_AUTO_TEST_CASE(lost_object_gives_a_clear_error) {
     BOOST_TEST(u->username == "ghost");  // reloaded after the commit
     exec("DELETE FROM users");           // behind the session's back
     u->username = "renamed";
-    BOOST_CHECK_THROW(session->commit(), db::ObjectDeletedError);
+    BOOST_CHECK_THROW(session->commit(), db::StaleDataError);  // as SQLAlchemy's flush
     session->rollback();
     BOOST_CHECK_THROW(session->refresh(u), db::ObjectDeletedError);
     BOOST_CHECK_THROW(u->username.size(), db::ObjectDeletedError);
@@ -436,6 +436,90 @@ BOOST_AUTO_TEST_CASE(foreign_key_violation_is_an_integrity_error) {
     }
     session->rollback();
     BOOST_TEST(session->query<User>().count() == 0);
+}
+
+// Two foreign keys to one table (Flasky's Follow has follower_id and followed_id): SQLAlchemy
+// refuses to guess (AmbiguousForeignKeysError) until foreign_keys= names one per relationship.
+// (Before: both relationships used the first column, so the recipient overwrote the sender.)
+struct Person {
+    std::int64_t id = 0;
+    std::string name;
+    static db::Model<Person>& model() {
+        static auto m = db::Model<Person>("people")
+                            .column("id", &Person::id, db::Integer, db::primary_key)
+                            .column("name", &Person::name, db::String(64));
+        return m;
+    }
+};
+template <bool Named>
+struct Letter {
+    std::int64_t id = 0;
+    std::optional<std::int64_t> sender_id{}, recipient_id{};
+    db::One<Person> sender{}, recipient{};
+    static db::Model<Letter>& model() {
+        static auto m = [] {
+            auto model = db::Model<Letter>(Named ? "letters" : "ambiguous_letters")
+                             .column("id", &Letter::id, db::Integer, db::primary_key)
+                             .column("sender_id", &Letter::sender_id, db::Integer,
+                                     db::ForeignKey("people.id"))
+                             .column("recipient_id", &Letter::recipient_id, db::Integer,
+                                     db::ForeignKey("people.id"));
+            if constexpr (Named)
+                return std::move(model)
+                    .relationship("sender", &Letter::sender, db::foreign_keys("sender_id"))
+                    .relationship("recipient", &Letter::recipient,
+                                  db::foreign_keys("recipient_id"));
+            else
+                return std::move(model).relationship("sender", &Letter::sender);
+        }();
+        return m;
+    }
+};
+
+BOOST_AUTO_TEST_CASE(two_foreign_keys_to_one_table_need_foreign_keys) {
+    BOOST_CHECK_EXCEPTION(
+        (db::Metadata::of<Person, Letter<false>>()), db::UsageError, [](const db::UsageError& e) {
+            return std::string(e.what()).find("db::foreign_keys") != std::string::npos;
+        });
+    db::Database d("sqlite://", db::Metadata::of<Person, Letter<true>>());
+    d.create_all();
+    db::Session s(d);
+    auto letter = s.add(Letter<true>{});
+    letter->sender = s.add(Person{.name = "alice"});
+    letter->recipient = s.add(Person{.name = "bob"});
+    s.commit();
+    BOOST_TEST(letter->sender->name == "alice");
+    BOOST_TEST(letter->recipient->name == "bob");
+    BOOST_TEST(*letter->sender_id != *letter->recipient_id);
+}
+
+// A relationship writes the parent's primary key: a foreign key to another column is refused
+// when the models are put together. (Before: the key was written where a code belonged.)
+BOOST_AUTO_TEST_CASE(a_relationship_needs_a_foreign_key_to_the_primary_key) {
+    struct Dept {
+        std::int64_t id = 0;
+        std::int64_t code = 0;
+        static db::Model<Dept>& model() {
+            static auto m = db::Model<Dept>("depts")
+                                .column("id", &Dept::id, db::Integer, db::primary_key)
+                                .column("code", &Dept::code, db::Integer, db::unique);
+            return m;
+        }
+    };
+    struct Clerk {
+        std::int64_t id = 0;
+        std::optional<std::int64_t> dept_code{};
+        db::One<Dept> dept{};
+        static db::Model<Clerk>& model() {
+            static auto m = db::Model<Clerk>("clerks")
+                                .column("id", &Clerk::id, db::Integer, db::primary_key)
+                                .column("dept_code", &Clerk::dept_code, db::Integer,
+                                        db::ForeignKey("depts.code"))
+                                .relationship("dept", &Clerk::dept);
+            return m;
+        }
+    };
+    BOOST_CHECK_THROW((db::Metadata::of<Dept, Clerk>()), db::UsageError);
 }
 
 BOOST_AUTO_TEST_CASE(mapping_mistakes_are_reported) {
