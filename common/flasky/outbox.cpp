@@ -34,9 +34,11 @@ std::vector<std::string> split_lines(const std::string& text) {
     return out;
 }
 
+/// Whom the row's next attempt is for: its envelope, or all its recipients.
 std::string recipients_of(const OutboxMail& row) {
     std::string out;
-    for (const auto& r : split_lines(row.recipients)) out += (out.empty() ? "" : ", ") + r;
+    for (const auto& r : split_lines(row.envelope.empty() ? row.recipients : row.envelope))
+        out += (out.empty() ? "" : ", ") + r;
     return out;
 }
 
@@ -50,6 +52,7 @@ db::Model<OutboxMail>& OutboxMail::model() {
             .column("message_id", &OutboxMail::message_id, db::String(255))
             .column("sender", &OutboxMail::sender, db::Text)
             .column("recipients", &OutboxMail::recipients, db::Text)
+            .column("envelope", &OutboxMail::envelope, db::Text)
             .column("subject", &OutboxMail::subject, db::Text)
             .column("body", &OutboxMail::body, db::Text)
             .column("html", &OutboxMail::html, db::Text)
@@ -75,6 +78,7 @@ void enqueue(db::Session& session, const mail::Message& msg) {
         .message_id = msg.message_id.empty() ? mail::make_msgid() : msg.message_id,
         .sender = msg.sender,
         .recipients = join_lines(msg.recipients),
+        .envelope = {},
         .subject = msg.subject,
         .body = msg.body,
         .html = msg.html,
@@ -163,8 +167,17 @@ void OutboxDrainer::stop() {
 void OutboxDrainer::record_sent() {
     if (sent_unrecorded_.empty()) return;
     db::Session session(database_);
-    for (const auto id : sent_unrecorded_)
-        if (auto row = session.get<OutboxMail>(id)) session.delete_(row);
+    for (const auto& sent : sent_unrecorded_) {
+        auto row = session.get<OutboxMail>(sent.id);
+        if (!row) continue;
+        if (sent.deferred.empty()) {
+            session.delete_(row);
+        } else {
+            row->envelope = sent.deferred;
+            row->status = "pending";
+            row->next_attempt_at = sent.next_attempt_at;
+        }
+    }
     session.commit();
     sent_unrecorded_.clear();
 }
@@ -292,16 +305,42 @@ DrainResult OutboxDrainer::drain() {
         ++row->attempts;
         const std::string message_id = row->message_id;
         bool delivered = false;
+        std::string deferred;  // delivered, but not to these (4xx): the row stays for them
+        std::int64_t deferred_until = 0;
         try {
-            const auto delivery = connection->send(to_message(*row));
-            // The message reached the others. A refused address is logged, not retried: a
-            // resend would reach the others twice (the app's mails have one recipient).
-            for (const auto& r : delivery.refused)
-                log("delivered " + row->message_id + ", but " + delivery.server + " refused " +
-                    r.email + ": " + r.reply);
+            const auto delivery = connection->send(to_message(*row), split_lines(row->envelope));
+            // The message reached the others. Addresses refused for good are logged and kept
+            // as a 'failed' row of their own; those told "try later" stay in this row, which
+            // goes to them alone next time (a resend to all would reach the others twice).
+            std::string refused, replies;
+            for (const auto& r : delivery.refused) {
+                const bool temporary = r.code >= 400 && r.code < 500;
+                (temporary ? deferred : refused) += r.email + "\n";
+                replies += (replies.empty() ? "" : "; ") + r.email + ": " + r.reply;
+                log("delivered " + row->message_id + ", but " + delivery.server +
+                    (temporary ? " deferred " : " refused ") + r.email + ": " + r.reply);
+            }
             delivered = true;
-            session.delete_(row);
-            ++result.sent;
+            if (!refused.empty()) {
+                OutboxMail kept = *row;
+                kept.id = 0;
+                kept.envelope = refused;
+                kept.status = "failed";
+                kept.last_error = replies;
+                session.add(std::move(kept));
+                ++result.failed;
+            }
+            if (deferred.empty()) {
+                session.delete_(row);
+                ++result.sent;
+            } else {
+                row->envelope = deferred;
+                row->status = "pending";
+                row->last_error = replies;
+                deferred_until = now_ms() + backoff(row->attempts).count();
+                row->next_attempt_at = deferred_until;
+                ++result.deferred;
+            }
         } catch (const std::exception& e) {
             const auto* error = dynamic_cast<const mail::MailError*>(&e);
             row->last_error = e.what();
@@ -346,7 +385,7 @@ DrainResult OutboxDrainer::drain() {
             // Delivered, but the row's deletion did not commit (the database is locked past
             // its busy timeout, or gone). Left alone, the claim would run out and the mail go
             // again; instead it is remembered and recorded first thing in the next pass.
-            sent_unrecorded_.push_back(candidate.id);
+            sent_unrecorded_.push_back({candidate.id, deferred, deferred_until});
             log("delivered " + message_id +
                 ", but the outbox could not record it yet; it will be recorded when the "
                 "database answers, not sent again: " +

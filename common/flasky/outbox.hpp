@@ -31,6 +31,9 @@ struct OutboxMail {
     std::string message_id;
     std::string sender;
     std::string recipients;  ///< To, one address a line
+    /// Who still waits for it, one address a line; empty: every recipient. Set when a server
+    /// took the mail for some and said "try later" (4xx) for others: only those get it again.
+    std::string envelope;
     std::string subject;
     std::string body;
     std::string html;
@@ -97,8 +100,9 @@ public:
     void start();
     /// A row was committed: drain soon (unless the server is in its back-off).
     void wake();
-    /// Stops the thread after the attempt in flight (bounded by MAIL_TIMEOUT). Unsent rows
-    /// stay in the database for the next start.
+    /// Stops the thread, cutting short the attempt in flight (its mail is tried again by the
+    /// next start: a server that had stored it but not yet said so gets it twice, with the
+    /// same Message-ID). Unsent rows stay in the database for the next start.
     void stop();
 
     /// One pass over the rows due now, oldest first.
@@ -107,7 +111,8 @@ public:
 private:
     void run();
     void log(const std::string& line);
-    /// Deletes the rows of sent_unrecorded_ and forgets them; throws while the database fails.
+    /// Records sent_unrecorded_ (deletes the rows, or leaves them to their deferred addresses)
+    /// and forgets them; throws while the database fails.
     void record_sent();
     /// The wait after a mail's n-th temporary failure (n from 1): doubling, up to max_backoff.
     std::chrono::milliseconds backoff(std::int64_t n) const;
@@ -124,9 +129,15 @@ private:
     std::chrono::steady_clock::time_point server_ready_at_{};
     bool server_down_logged_ = false;
     bool database_down_logged_ = false;  ///< only the drainer's thread reads and writes it
-    /// Rows whose mail was delivered but whose deletion could not be committed (the database
-    /// locked or gone): recorded first thing in the next pass, never sent again.
-    std::vector<std::int64_t> sent_unrecorded_;
+    /// A row whose mail was delivered, to all or (envelope) to all but the deferred
+    /// addresses, but whose new state could not be committed (the database locked or gone):
+    /// recorded first thing in the next pass, never sent again to those who have it.
+    struct Unrecorded {
+        std::int64_t id;
+        std::string deferred;  ///< empty: delete the row; else its new envelope
+        std::int64_t next_attempt_at;
+    };
+    std::vector<Unrecorded> sent_unrecorded_;
     /// The connection of the pass in progress, so that stop() can cut a slow step short
     /// (the answer to the final "." may take ten minutes). Guarded by mutex_.
     std::optional<common::mail::CancelToken> cancel_;

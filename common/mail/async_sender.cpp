@@ -66,6 +66,26 @@ AsyncStats AsyncSender::stats() const {
     return stats_;
 }
 
+namespace {
+/// `msg` addressed to the envelope's addresses only, each kept in its own list (a Bcc stays
+/// a Bcc): what a failure handler may send again without a second copy for anyone.
+Message still_owed(const Message& msg, const std::vector<std::string>& envelope) {
+    auto keep = [&](const std::vector<std::string>& list) {
+        std::vector<std::string> out;
+        for (const auto& a : list)
+            if (std::find(envelope.begin(), envelope.end(), Address::parse(a).email) !=
+                envelope.end())
+                out.push_back(a);
+        return out;
+    };
+    Message owed = msg;
+    owed.recipients = keep(msg.recipients);
+    owed.cc = keep(msg.cc);
+    owed.bcc = keep(msg.bcc);
+    return owed;
+}
+}  // namespace
+
 // ANCHOR: worker
 void AsyncSender::run() {
     std::unique_lock lock(mutex_);
@@ -80,16 +100,16 @@ void AsyncSender::run() {
         auto out_of_time = [this] {
             return closing_ && std::chrono::steady_clock::now() >= give_up_at_;
         };
+        std::vector<std::string> envelope;  // empty: everyone; else who is still to get it
         auto give_up = [&](const MailError& error) {
             lock.unlock();
             log("gave up on " + msg.message_id + ": " + error.what());
-            if (on_failure_) on_failure_(msg, error);
+            if (on_failure_) on_failure_(envelope.empty() ? msg : still_owed(msg, envelope), error);
             lock.lock();
             ++stats_.failed;
             stats_.last_error = error.what();
         };
         auto backoff = options_.first_backoff;
-        std::vector<std::string> envelope;  // empty: everyone; else who is still to get it
         for (int attempt = 1;; ++attempt) {
             if (out_of_time()) {
                 give_up(

@@ -36,7 +36,8 @@ struct AsyncOptions {
 struct AsyncStats {
     std::size_t queued = 0;  ///< waiting or being sent now
     std::size_t sent = 0;
-    std::size_t failed = 0;    ///< gave up: permanent error or attempts exhausted
+    std::size_t failed = 0;    ///< gave up: permanent error or attempts exhausted (also for
+                               ///< recipients deferred while the others got it)
     std::size_t retries = 0;   ///< attempts after a temporary failure
     std::size_t rejected = 0;  ///< refused by submit() because the queue was full or closed
     /// Recipients the server refused for good (5xx) in messages delivered to the others.
@@ -47,7 +48,9 @@ struct AsyncStats {
 
 class AsyncSender {
 public:
-    /// Called on the worker thread for each message given up on.
+    /// Called on the worker thread for each message given up on. A message the server took
+    /// for some recipients comes addressed to the others only (its To, Cc and Bcc lists
+    /// filtered), so that sending it again reaches nobody twice.
     using FailureHandler = std::function<void(const Message&, const MailError&)>;
 
     explicit AsyncSender(Mail& mail, AsyncOptions options = {}, FailureHandler on_failure = {});

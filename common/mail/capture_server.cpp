@@ -84,6 +84,15 @@ struct CaptureState {
         open_sockets.erase(id);
     }
 
+    std::map<std::string, int> deferred;  // RCPT TO answered 452, per address
+
+    // Whether RCPT TO `to` is told to try later (deferred_recipients, the first N times).
+    bool defer(const std::string& to) {
+        std::lock_guard lock(mutex);
+        const auto& d = options.deferred_recipients;
+        return std::find(d.begin(), d.end(), to) != d.end() && ++deferred[to] <= options.deferrals;
+    }
+
     // Decides the fate of a complete message: false → answer 451 (temporary failure).
     bool accept_data() {
         std::lock_guard lock(mutex);
@@ -243,6 +252,10 @@ private:
                 if (std::find(o.refused_recipients.begin(), o.refused_recipients.end(), to) !=
                     o.refused_recipients.end()) {
                     reply("550 5.1.1 <" + to + ">: Recipient address rejected: User unknown");
+                    continue;
+                }
+                if (state_->defer(to)) {
+                    reply("452 4.2.2 <" + to + ">: Mailbox full, try again later");
                     continue;
                 }
                 rcpt_.push_back(to);

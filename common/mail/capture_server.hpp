@@ -28,6 +28,9 @@ struct CaptureOptions {
     std::size_t max_size = 10 * 1024 * 1024;  ///< bigger DATA → 552, and SIZE in EHLO
     int temporary_failures = 0;  ///< answer 451 to the end of DATA of the first N messages
     std::vector<std::string> refused_recipients{};  ///< RCPT TO these → 550
+    /// RCPT TO these → 452 ("try later") the first `deferrals` times each, then 250.
+    std::vector<std::string> deferred_recipients{};
+    int deferrals = 1;
     bool silent = false;  ///< accept connections and never answer (time-out tests)
     /// Answer the end of DATA this long after storing the message (a slow server).
     std::chrono::milliseconds data_reply_delay{0};

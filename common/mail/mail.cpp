@@ -73,9 +73,20 @@ bool has_extension(const std::string& ehlo, const std::string& name) {
     return false;
 }
 
-std::string local_hostname() {
-    std::string name = Poco::Environment::nodeName();
-    return name.empty() ? "localhost" : name;
+// What EHLO says we are. RFC 5321 §4.1.4 wants a fully qualified name, else an address
+// literal; a bare host name ("vm") is refused by servers that check (Postfix's
+// reject_non_fqdn_helo_hostname). smtplib does the same: its FQDN if it has a dot, else
+// "[address]" (we take the address the connection really uses, without a DNS lookup).
+std::string local_hostname(const Poco::Net::StreamSocket& socket) {
+    const std::string name = Poco::Environment::nodeName();
+    if (name.find('.') != std::string::npos) return name;
+    try {
+        const auto host = socket.address().host();
+        return host.family() == Poco::Net::IPAddress::IPv6 ? "[IPv6:" + host.toString() + "]"
+                                                           : "[" + host.toString() + "]";
+    } catch (const Poco::Exception&) {
+        return "[127.0.0.1]";
+    }
 }
 
 // Poco's SMTPClientSession keeps its socket and the CRAM helpers protected; this subclass
@@ -294,14 +305,19 @@ struct Connection::Session {
                        "password (Google account → Security → App passwords).",
                 code);
         if (code == 530 || code == 550 || code == 554) {
-            const std::string lower = Poco::toLower(reply);
+            // The server's words without the addresses it quotes: "<author@example.com>: User
+            // unknown" says nothing about authentication.
+            std::string lower = Poco::toLower(reply);
+            for (auto open = lower.find('<'); open != std::string::npos; open = lower.find('<'))
+                lower.erase(open, lower.find('>', open) - open + 1);
             if (lower.find("starttls") != std::string::npos)
                 throw MailError(MailError::Kind::tls,
                                 said +
                                     ": the server requires TLS. Set "
                                     "MAIL_USE_TLS=true (port 587) or MAIL_USE_SSL=true (port 465).",
                                 code);
-            if (lower.find("auth") != std::string::npos)
+            if (lower.find("authenticat") != std::string::npos ||
+                lower.find("auth required") != std::string::npos)
                 throw MailError(MailError::Kind::auth_required,
                                 said + ": the server requires "
                                        "authentication. Set MAIL_USERNAME and MAIL_PASSWORD.",
@@ -320,6 +336,7 @@ struct Connection::Session {
     // empty text when the server hung up. By hand because Poco's receiveStatusMessage, used by
     // SMTPClientSession, loops for ever (and grows its string) when the connection closes in
     // the middle of a multi-line reply.
+    static constexpr std::size_t max_reply_size = 64 * 1024;
     int read_reply(std::string& reply) {
         reply.clear();
         for (;;) {
@@ -330,6 +347,13 @@ struct Connection::Session {
             }
             if (!reply.empty()) reply += '\n';
             reply += line;
+            // A real reply is a few lines (EHLO's capabilities: about a dozen); a server that
+            // streams "250-..." for ever must not grow this string until the deadline.
+            if (reply.size() > max_reply_size)
+                throw MailError(MailError::Kind::rejected,
+                                where + " sent a reply to " + command_name + " of more than " +
+                                    std::to_string(max_reply_size / 1024) +
+                                    " KiB; that is not an SMTP server answering");
             const bool numbered = line.size() >= 3 && Poco::Ascii::isDigit(line[0]) &&
                                   Poco::Ascii::isDigit(line[1]) && Poco::Ascii::isDigit(line[2]);
             if (!numbered) return 0;  // not SMTP: reply_failure quotes it
@@ -405,7 +429,7 @@ struct Connection::Session {
             network_failure();
         }
         try {
-            ehlo = command("EHLO " + local_hostname(), 2, "EHLO");
+            ehlo = command("EHLO " + local_hostname(client->socket()), 2, "EHLO");
         } catch (const MailError& e) {
             // A server without ESMTP answers EHLO 500/502; smtplib then says HELO, and so do
             // we, unless STARTTLS or AUTH is needed: those exist only in ESMTP.
@@ -417,7 +441,7 @@ struct Connection::Session {
                                     "offers no STARTTLS or AUTH: MAIL_USE_TLS and MAIL_USERNAME "
                                     "cannot work with it.",
                                 e.smtp_code());
-            command("HELO " + local_hostname(), 2, "HELO");
+            command("HELO " + local_hostname(client->socket()), 2, "HELO");
             ehlo.clear();  // no extensions
         }
         if (settings.use_tls) {  // port 587: STARTTLS, and never go on without it
@@ -437,7 +461,7 @@ struct Connection::Session {
             } catch (...) {
                 network_failure();
             }
-            ehlo = command("EHLO " + local_hostname(), 2, "EHLO after STARTTLS");
+            ehlo = command("EHLO " + local_hostname(client->socket()), 2, "EHLO after STARTTLS");
         }
         if (!settings.username.empty()) authenticate();
     }
@@ -582,10 +606,18 @@ struct Connection::Session {
 Connection::Connection(Mail& mail, std::shared_ptr<detail::Watchdog> watchdog) : mail_(&mail) {
     if (mail.settings().suppress_send) return;
     session_ = std::make_unique<Session>(mail.settings(), std::move(watchdog));
+    open_session();
+}
+
+void Connection::open_session() {
+    session_->tls = false;
+    session_->auth.clear();
     try {
         session_->open();
     } catch (const MailError& e) {
-        // A refusal (535, 530) gets a polite QUIT; a broken connection is just closed.
+        // A refusal (535, 530) gets a polite QUIT; a broken connection is just closed. Either
+        // way the half-open session (no TLS or no AUTH yet) is gone: a later send() must open
+        // a new one, never carry a message over it.
         if (e.smtp_code() != 0) {
             session_->quit();
         } else {
@@ -630,11 +662,7 @@ Delivery Connection::send(const Message& msg, const std::vector<std::string>& en
     if (!session_) {  // MAIL_SUPPRESS_SEND
         delivery.suppressed = true;
     } else {
-        if (!session_->client) {  // closed after MAIL_MAX_EMAILS, or by an earlier failure
-            session_->tls = false;
-            session_->auth.clear();
-            session_->open();
-        }
+        if (!session_->client) open_session();  // closed after MAIL_MAX_EMAILS, or a failure
         try {
             delivery.reply = session_->transmit(delivery.envelope_from, delivery.envelope_to, data,
                                                 delivery.refused);

@@ -97,6 +97,9 @@ public:
     /// Sends one message over this session. After MAIL_MAX_EMAILS messages the session is
     /// closed and a new one opened, like Flask-Mail.
     Delivery send(const Message& msg);
+    /// The same message, to `envelope` only (RCPT TO; the headers stay the message's): the
+    /// retry of the recipients a server deferred while it accepted the others. Empty: all.
+    Delivery send(const Message& msg, const std::vector<std::string>& envelope);
     /// Sends QUIT and closes. Safe to call twice.
     void close();
 
@@ -110,8 +113,7 @@ private:
     friend class Mail;
     struct Session;
     Connection(Mail& mail, std::shared_ptr<detail::Watchdog> watchdog);
-    /// send() to `envelope` only (AsyncSender's retry of temporarily refused recipients).
-    Delivery send(const Message& msg, const std::vector<std::string>& envelope);
+    void open_session();
     Mail* mail_;
     std::unique_ptr<Session> session_{};  // null when sending is suppressed
     std::size_t sent_in_session_ = 0;

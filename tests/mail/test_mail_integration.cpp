@@ -401,6 +401,33 @@ BOOST_AUTO_TEST_CASE(starttls_and_auth_login_and_plain) {
     }
 }
 
+// A bulk connection reopens its session after MAIL_MAX_EMAILS. When the new session cannot
+// get TLS, the send fails, and so must every later one: the half-opened session (no STARTTLS
+// yet) is closed, never used. (Before: the third message went out in clear text.)
+BOOST_AUTO_TEST_CASE(a_reopened_session_without_tls_never_carries_a_message) {
+    TempDir tmp;
+    const Certificate cert =
+        make_certificate(tmp.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
+    std::optional<CaptureServer> server(CaptureOptions{.cert_file = cert.cert,
+                                                       .key_file = cert.key,
+                                                       .require_tls = true,
+                                                       .username = user,
+                                                       .password = password});
+    const auto port = server->port();
+    MailSettings settings = starttls_settings(port, cert);
+    settings.max_emails = 1;
+    Mail mail(settings);
+    Message msg("bulk", user, {"user@example.com"});
+    msg.body = "x";
+    auto connection = mail.connect();
+    BOOST_TEST(connection.send(msg).tls);
+    server.reset();  // the same port, now a server without STARTTLS
+    CaptureServer plain(CaptureOptions{.port = port});
+    BOOST_CHECK_THROW(connection.send(msg), MailError);
+    BOOST_CHECK_THROW(connection.send(msg), MailError);
+    BOOST_TEST(plain.messages().empty());
+}
+
 BOOST_AUTO_TEST_CASE(wrong_password_and_missing_tls_are_refused) {
     TempDir tmp;
     const Certificate cert =
@@ -720,6 +747,28 @@ BOOST_AUTO_TEST_CASE(a_recipient_deferred_with_451_gets_the_message_on_a_retry) 
                parse_mime(peer.eml(2)).header("Message-ID"));
     BOOST_REQUIRE(!lines.empty());
     BOOST_TEST(lines[0].find("deferred c@example.com (451") != std::string::npos, lines[0]);
+}
+
+// Given up on after the others got it: the failure handler gets the message addressed to
+// the one still without it (a Bcc stays a Bcc), so that sending it again duplicates nothing.
+BOOST_AUTO_TEST_CASE(a_recipient_deferred_for_good_is_handed_back_alone) {
+    CaptureServer smtp(CaptureOptions{.deferred_recipients = {"c@example.com"}, .deferrals = 100});
+    Mail mail(plain_settings(smtp.port()));
+    std::optional<Message> failed;
+    {
+        AsyncSender sender(mail, AsyncOptions{.max_attempts = 2, .first_backoff = 10ms},
+                           [&](const Message& m, const MailError&) { failed = m; });
+        Message msg("full", "a@example.com", {"Bee <b@example.com>"});
+        msg.bcc = {"c@example.com"};
+        msg.body = "x";
+        sender.submit(msg);
+        sender.flush();
+        BOOST_TEST(sender.stats().failed == 1u);
+    }
+    BOOST_REQUIRE(failed.has_value());
+    BOOST_TEST(failed->recipients.empty());
+    BOOST_TEST(failed->bcc == (std::vector<std::string>{"c@example.com"}));
+    BOOST_TEST(smtp.messages().size() == 1u);  // b's copy, once
 }
 
 BOOST_AUTO_TEST_CASE(every_recipient_refused_is_an_error_as_before) {

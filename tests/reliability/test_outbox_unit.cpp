@@ -153,6 +153,47 @@ BOOST_AUTO_TEST_CASE(a_temporary_451_is_retried_with_the_same_message_id) {
     BOOST_TEST(log[0].find("451") != std::string::npos, log[0]);
 }
 
+// A server that takes a mail for one address and says "try later" (452) for another: the
+// next attempt goes to that address alone, and an address refused for good (550) is kept as a
+// failed row of its own. (Before: the row was deleted, and the deferred address never got it.)
+BOOST_AUTO_TEST_CASE(a_recipient_deferred_while_others_accept_gets_the_mail_later) {
+    mail::CaptureServer smtp(mail::CaptureOptions{.refused_recipients = {"gone@example.com"},
+                                                  .deferred_recipients = {"full@example.com"}});
+    mail::Mail sender(settings_for(smtp.port()));
+    auto msg = new_user_mail("admin@example.com");
+    msg.recipients = {"admin@example.com", "full@example.com", "gone@example.com"};
+    {
+        db::Session session(database);
+        flasky::enqueue(session, msg);
+        session.commit();
+    }
+    auto outbox = drainer(sender);
+    const auto first = outbox.drain();
+    BOOST_TEST(first.deferred == 1u);
+    BOOST_TEST(first.failed == 1u);
+    BOOST_REQUIRE(smtp.wait_for(1, std::chrono::seconds(5)));
+    {
+        db::Session session(database);
+        auto all = session.query<OutboxMail>().order_by("id").all();
+        BOOST_REQUIRE(all.size() == 2u);
+        BOOST_TEST(all[0]->status == "pending");
+        BOOST_TEST(all[0]->envelope == "full@example.com\n");
+        BOOST_TEST(all[1]->status == "failed");
+        BOOST_TEST(all[1]->envelope == "gone@example.com\n");
+        BOOST_TEST(all[1]->last_error.find("550") != std::string::npos, all[1]->last_error);
+    }
+    BOOST_TEST(outbox.drain().sent == 1u);
+    BOOST_REQUIRE(smtp.wait_for(2, std::chrono::seconds(5)));
+    const auto received = smtp.messages();
+    BOOST_TEST(received[0].rcpt_to == (std::vector<std::string>{"admin@example.com"}));
+    BOOST_TEST(received[1].rcpt_to == (std::vector<std::string>{"full@example.com"}));
+    // The same message, To header and all, with the same Message-ID.
+    BOOST_TEST(received[1].data.find("Message-ID: " + msg.message_id) != std::string::npos);
+    BOOST_TEST(received[1].data.find("gone@example.com") != std::string::npos);
+    db::Session session(database);
+    BOOST_TEST(rows(session).size() == 1u);  // the failed record only
+}
+
 // An MTA gives up on a mail it cannot deliver after days (Postfix: 5); so does the outbox,
 // and says so, rather than trying once a minute for ever without a word. The time is what the
 // mail's back-offs add up to, not its Date (which may be older than its row).
