@@ -152,8 +152,9 @@ std::string csrf_problem(Context& ctx, const Settings& s) {
     const Request& req = ctx.request;
     // A browser names the page a form was posted from: another site's page posting here is
     // what CSRF is, whatever token it carries. (Behind a proxy the scheme may differ, so only
-    // the host is compared.)
-    if (const std::string* origin = req.headers.find("Origin"))
+    // the host is compared.) "null" names no page: a browser sends it for a form posted
+    // under Referrer-Policy: no-referrer, from this site too; the token decides then.
+    if (const std::string* origin = req.headers.find("Origin"); origin && *origin != "null")
         if (!iequals(origin_host(*origin), req.host()))
             return "The request came from another site (Origin " + *origin + ", this site is " +
                    req.host() + ").";

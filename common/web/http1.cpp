@@ -359,12 +359,14 @@ void read_head_with_poco(std::string_view head, Head& out) {
 Framing parse_request(std::string_view buffer, const Limits& limits, FramedRequest& out,
                       ChunkProgress* progress) {
     out = FramedRequest{};
-    // A client may send empty lines between requests (RFC 9112 §2.2): skip them.
+    // A client may send empty lines between requests (RFC 9112 §2.2): skip them. They count
+    // toward the head's limit, or a megabyte of them would be kept and scanned again on
+    // every read.
     std::size_t start = 0;
     while (buffer.substr(start, 2) == crlf) start += 2;
     const auto head_end = buffer.find("\r\n\r\n", start);
     if (head_end == std::string_view::npos) {
-        if (buffer.size() - start > limits.max_head) return Framing::head_too_large;
+        if (buffer.size() > limits.max_head) return Framing::head_too_large;
         // A head with lines ending in LF alone would never end for us: say so now rather than
         // let the client wait for the request timeout.
         if (has_bare_lf(buffer.substr(start))) {
@@ -374,7 +376,7 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
         return Framing::incomplete;
     }
     const std::size_t head_size = head_end + 4 - start;
-    if (head_size > limits.max_head) return Framing::head_too_large;
+    if (head_end + 4 > limits.max_head) return Framing::head_too_large;
 
     FramingHeaders framing;
     if (auto why = check_head(buffer.substr(start, head_size), framing); !why.empty()) {

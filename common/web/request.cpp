@@ -126,6 +126,14 @@ void Request::parse_multipart_form() const {
     if (boundary.empty())
         throw HTTPError(400, "The form data could not be parsed: the multipart/form-data "
                              "Content-Type names no boundary.");
+    // A body cut short (a client that died mid-upload, a proxy's limit) has no close
+    // delimiter; Poco's reader would take the end of input as the end of the last part and
+    // store "Al" for "Alice". Werkzeug drops such a form; we say so.
+    const std::string close = "--" + boundary + "--";
+    if (body.rfind(close, 0) != 0 && body.find("\r\n" + close) == std::string::npos)
+        throw HTTPError(400, "The form data could not be parsed: the multipart body ends "
+                             "before its closing boundary (" +
+                                 close + "); it was cut short.");
     std::istringstream in(body);
     KeepFiles keep(files_, body.size());
     try {

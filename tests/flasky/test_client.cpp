@@ -61,6 +61,12 @@ BOOST_AUTO_TEST_CASE(test_empty_name_is_required) {
     auto response = post_name("");
     BOOST_TEST(response.status == 200);
     BOOST_TEST(response.contains("This field is required."));
+    // Blank as Python's str.strip() sees it: a no-break space, an ideographic space, \x1f.
+    for (const char* name : {" \t", "\xC2\xA0", "\xE3\x80\x80", "\x1f"}) {
+        response = post_name(name);
+        BOOST_TEST(response.contains("This field is required."), name);
+    }
+    BOOST_TEST(session->query<flasky::User>().count() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(test_unknown_page_is_404) {

@@ -1,13 +1,25 @@
 #include "common/flasky/main/forms.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include <Poco/TextIterator.h>
+#include <Poco/UTF8Encoding.h>
 
 namespace flasky::main {
 
 namespace {
+/// Python's str.isspace(), which DataRequired's field.data.strip() goes by: ASCII white space,
+/// the separators \x1c-\x1f and U+0085, and Unicode's space characters (a no-break space
+/// U+00A0, the ideographic space U+3000, ...). std::isspace knows only the ASCII ones.
+bool python_space(int c) {
+    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
 bool blank(const std::string& s) {
-    return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+    Poco::UTF8Encoding utf8;  // form values are valid UTF-8 by now (Request::form())
+    for (Poco::TextIterator it(s, utf8), end(s); it != end; ++it)
+        if (!python_space(*it)) return false;
+    return true;
 }
 }  // namespace
 
