@@ -228,7 +228,31 @@ BOOST_AUTO_TEST_CASE(a_charset_that_is_not_a_charset_name_is_refused) {
     BOOST_TEST(message_of([&] { msg.as_string(); }).find("not a charset name") !=
                std::string::npos);
     msg.charset = "ISO-8859-1";  // a real name, any case
-    BOOST_TEST(msg.as_string().find("filename*=iso-8859-1''") != std::string::npos);
+    msg.attachments.clear();
+    msg.attach("\xC3\xA9t\xC3\xA9.txt", "text/plain", "y");  // été, which Latin-1 holds
+    BOOST_TEST(msg.as_string().find("filename*=iso-8859-1''%E9t%E9.txt") != std::string::npos);
+}
+
+// Flask-Mail with charset='iso-8859-1' converts the text: "café" is sent as caf\xe9 (quoted-
+// printable caf=E9), a header as an iso-8859-1 encoded word; a character Latin-1 lacks is
+// Python's UnicodeEncodeError. (Before: the UTF-8 bytes went out labelled iso-8859-1, and
+// readers showed "cafÃ©".)
+BOOST_AUTO_TEST_CASE(another_charset_converts_the_text) {
+    Message msg("Caf\xC3\xA9", "Zo\xC3\xAB <z@example.com>", {"b@example.com"});
+    msg.body = "caf\xC3\xA9\n";
+    msg.charset = "iso-8859-1";
+    const std::string wire = msg.as_string();
+    BOOST_TEST(wire.find("Subject: =?iso-8859-1?b?Q2Fm6Q==?=") != std::string::npos, wire);
+    BOOST_TEST(wire.find("From: =?iso-8859-1?b?Wm/r?= <z@example.com>") != std::string::npos, wire);
+    BOOST_TEST(wire.find("caf=E9") != std::string::npos, wire);
+    msg.body = "10 \xE2\x82\xAC";  // the euro sign: not in Latin-1
+    BOOST_CHECK_THROW(msg.as_string(), std::invalid_argument);
+    msg.charset = "iso-8859-15";  // Latin-9 has it
+    BOOST_TEST(msg.as_string().find("10 =A4") != std::string::npos);
+    msg.charset = "koi8-r";
+    BOOST_TEST(message_of([&] { msg.as_string(); })
+                   .find("not one the message can be "
+                         "converted to") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_long_content_type_is_refused_and_a_long_file_name_takes_continuations) {

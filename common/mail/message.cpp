@@ -11,12 +11,16 @@
 #include <Poco/Net/StringPartSource.h>
 #include <Poco/Process.h>
 #include <Poco/String.h>
+#include <Poco/TextEncoding.h>
+#include <Poco/TextIterator.h>
 #include <Poco/Timestamp.h>
+#include <Poco/UTF8Encoding.h>
 
 #include <algorithm>
 #include <cctype>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 
 namespace common::mail {
@@ -444,9 +448,63 @@ void Message::check_headers() const {
     }
 }
 
-// ANCHOR: as_string
+namespace {
+/// `text` (UTF-8) in the single-byte charset `to`; throws naming `field` for a character the
+/// charset has no byte for. Hand-written because Poco's TextConverter writes '?' for such a
+/// character without counting it, and a changed word must not go out silently.
+std::string convert_text(const std::string& text, const Poco::TextEncoding& to,
+                         const std::string& charset, const std::string& field) {
+    if (is_ascii(text)) return text;
+    Poco::UTF8Encoding utf8;
+    std::string out;
+    out.reserve(text.size());
+    for (Poco::TextIterator it(text, utf8), end(text); it != end; ++it) {
+        unsigned char bytes[4];
+        const int n = *it < 0 ? 0 : to.convert(*it, bytes, sizeof bytes);
+        if (n <= 0) {
+            const std::string why =
+                "the " + field + " has a character that " + charset +
+                (*it < 0 ? " cannot hold: it is not UTF-8" : " has no byte for") +
+                "; set charset to utf-8 (or leave it at its default)";
+            if (field == "body" || field == "html") throw std::invalid_argument(why);
+            throw BadHeaderError(why);
+        }
+        out.append(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(n));
+    }
+    return out;
+}
+}  // namespace
+
 std::string Message::as_string() const {
     check_headers();
+    const std::string name = Poco::toLower(charset);
+    if (name == "utf-8" || name == "utf8") return wire();
+    // Single-byte charsets only: UTF-16 and UTF-32 would put NUL bytes in header lines.
+    const Poco::TextEncoding::Ptr to = Poco::TextEncoding::find(charset);
+    const std::string canonical = to ? Poco::toUpper(std::string(to->canonicalName())) : "";
+    if (!to || canonical.rfind("UTF-", 0) == 0)
+        throw BadHeaderError("the charset '" + charset +
+                             "' is not one the message can be converted to (utf-8, us-ascii, "
+                             "iso-8859-1, iso-8859-2, iso-8859-15, windows-1250, windows-1251, "
+                             "windows-1252)");
+    auto convert = [&](const std::string& text, const std::string& field) {
+        return convert_text(text, *to, charset, field);
+    };
+    Message m = *this;
+    m.subject = convert(subject, "subject");
+    m.sender = convert(sender, "sender");
+    for (auto* list : {&m.recipients, &m.cc})
+        for (auto& a : *list) a = convert(a, "address '" + a + "'");
+    m.reply_to = convert(reply_to, "reply_to");
+    m.body = convert(body, "body");
+    m.html = convert(html, "html");
+    for (auto& [header, value] : m.extra_headers) value = convert(value, "header " + header);
+    for (auto& a : m.attachments) a.filename = convert(a.filename, "attachment filename");
+    return m.wire();
+}
+
+// ANCHOR: as_string
+std::string Message::wire() const {
     // Flask-Mail's shapes: body only → one text/plain part; attachments without html →
     // multipart/mixed(text/plain, files...); html → multipart/mixed(multipart/alternative(
     // text/plain, text/html), files...). Header values are folded here (Poco writes them

@@ -76,7 +76,13 @@ struct Message {
     /// Header lines are folded (at most 78 characters where possible, never over 998).
     /// Each call draws new MIME boundaries; the Message-ID stays, so every attempt to send
     /// the same Message carries the same Message-ID.
+    /// The text is UTF-8; another `charset` (iso-8859-1, iso-8859-15, windows-1252, ...) has
+    /// it converted first, as Python's email package does, and a character that charset
+    /// cannot hold is an error (Python: UnicodeEncodeError).
     std::string as_string() const;
+
+private:
+    std::string wire() const;  // as_string() once the text is in `charset`
 };
 
 /// A fresh Message-ID like Python's email.utils.make_msgid(): <time.pid.random@host>.
