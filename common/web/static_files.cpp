@@ -80,10 +80,29 @@ bool safe_relative(std::string_view name) {
     return true;
 }
 
-bool etag_matches(const std::string& header, const std::string& etag) {
-    // If-None-Match: "a", W/"b", or *
-    if (header.find('*') != std::string::npos) return true;
-    return header.find(etag) != std::string::npos;
+/// Whether a conditional header (`"a", W/"b"` or `*`) names `etag` (RFC 9110 §8.8.3.2):
+/// If-None-Match compares weakly (a W/ prefix is ignored), If-Match strongly (a weak tag
+/// never matches). Each tag is compared whole: `"foo*"` names no file, nor does a tag that
+/// merely contains ours.
+bool etag_matches(std::string_view header, std::string_view etag, bool strong = false) {
+    const auto trim = [](std::string_view t) {
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+        return t;
+    };
+    header = trim(header);
+    if (header == "*") return true;
+    while (!header.empty()) {
+        const auto comma = header.find(',');
+        std::string_view tag = trim(header.substr(0, comma));
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        if (tag.starts_with("W/")) {
+            if (strong) continue;
+            tag.remove_prefix(2);
+        }
+        if (tag == etag) return true;
+    }
+    return false;
 }
 
 /// An HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT", or the two obsolete forms) as seconds since
@@ -159,6 +178,12 @@ Response send_from_directory(const std::string& directory, std::string_view file
         std::chrono::system_clock::to_time_t(std::chrono::file_clock::to_sys(mtime));
     const std::string last_modified = Poco::DateTimeFormatter::format(
         Poco::Timestamp::fromEpochTime(modified), Poco::DateTimeFormat::HTTP_FORMAT);
+
+    // If-Match names versions the client may act on; another one is 412, as Werkzeug answers
+    // (checked first: RFC 9110 §13.2.2).
+    if (const std::string* im = request.headers.find("If-Match");
+        im && !etag_matches(*im, etag, true))
+        throw HTTPError(412);
 
     // A range of an unchanged file (If-Range, when sent, names this version): 206, as
     // Werkzeug's send_file answers; a range it cannot send, 416.

@@ -39,6 +39,26 @@ BOOST_AUTO_TEST_CASE(if_none_match_gives_304_without_body) {
     BOOST_TEST(r.headers.get("Cache-Control") == "no-cache");  // as the 200 (RFC 9110 §15.4.5)
     options.headers.set("If-None-Match", "\"other\"");
     BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+    // A list, and weak tags, match; a tag that only contains ours, or a '*' inside a tag, do
+    // not (Werkzeug: 200). (Before: any '*' and any substring gave 304.)
+    options.headers.set("If-None-Match", "\"a\", W/" + etag);
+    BOOST_TEST(client.get("/static/css/site.css", options).status == 304);
+    options.headers.set("If-None-Match", "\"foo*\"");
+    BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+    options.headers.set("If-None-Match", "\"x" + etag.substr(1));
+    BOOST_TEST(client.get("/static/css/site.css", options).status == 200);
+}
+
+// If-Match: a version the client may act on; another one is 412, as Werkzeug answers.
+BOOST_AUTO_TEST_CASE(if_match_with_another_version_is_412) {
+    auto client = app.test_client();
+    const std::string etag = client.get("/static/css/site.css").headers.get("ETag");
+    TestClient::Options options;
+    for (const auto& [value, status] :
+         {std::pair{std::string("\"nope\""), 412}, {etag, 200}, {"*", 200}, {"W/" + etag, 412}}) {
+        options.headers.set("If-Match", value);
+        BOOST_TEST(client.get("/static/css/site.css", options).status == status, value);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(if_modified_since_gives_304_when_the_file_is_no_newer) {
