@@ -180,6 +180,13 @@ struct Fixture {
         sql.str("");
         return s;
     }
+    /// A commit that fails (a second user named "taken": UNIQUE), then rollback(), which
+    /// discards what the transaction added.
+    void fail_commit_then_roll_back() {
+        session.add(User{.name = "taken"});
+        BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
+        session.rollback();
+    }
     /// A statement run by another connection, as another process would.
     void behind_the_back(const std::string& statement) {
         db::Database other("sqlite:///" + file.path(), metadata());
@@ -573,9 +580,7 @@ BOOST_FIXTURE_TEST_CASE(readding_a_discarded_student_writes_its_classes_again, F
     auto st = session.add(Student{.name = "s"});
     st->classes.append(old_class);
     st->classes.append(session.add(Class{.name = "new"}));
-    session.add(User{.name = "taken"});  // the commit fails on this one
-    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
-    session.rollback();
+    fail_commit_then_roll_back();
     session.add(st);
     session.commit();
     BOOST_TEST(stored("SELECT group_concat(classes.name) FROM relations JOIN classes ON "
@@ -599,9 +604,7 @@ BOOST_FIXTURE_TEST_CASE(a_flushed_students_later_changes_survive_rollback_and_re
     session.flush();
     auto c3 = session.add(Class{.name = "c3"});
     st->classes.append(c3);
-    session.add(User{.name = "taken"});  // the commit fails on this one
-    BOOST_CHECK_THROW(session.commit(), db::IntegrityError);
-    session.rollback();
+    fail_commit_then_roll_back();
     session.add(st);
     session.commit();
     BOOST_TEST(stored("SELECT group_concat(classes.name) FROM relations JOIN classes ON "
