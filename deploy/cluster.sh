@@ -40,11 +40,13 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/workbook-deploy.XXXXXX")
 pids=()
+child=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
     local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in $child "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    [[ -z "$child" ]] || wait "$child" 2>/dev/null || true
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     rm -rf "$dir"
     exit "$status"
@@ -121,5 +123,7 @@ if [[ $# -eq 0 ]]; then
     echo "Ctrl-C stops nginx, the app processes and the database"
     wait "${pids[@]}"
 else
-    "$@"
+    "$@" <&0 &  # waited for in the background, so that a TERM runs the trap at once
+    child=$!
+    wait "$child"
 fi

@@ -74,5 +74,6 @@ fi
 
 if [[ ${1:-} == --wait ]]; then
     say "Open $NGINX_URL in a browser. Ctrl-C stops nginx, the apps and PostgreSQL."
-    while true; do sleep 3600; done
+    rm -f "$jar"
+    exec sleep infinity  # a TERM or Ctrl-C ends it, and cluster.sh stops the rest
 fi

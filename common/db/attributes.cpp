@@ -12,12 +12,20 @@ using detail::list_member;
 using detail::scalar_member;
 
 namespace {
-/// SQLAlchemy: "Instance has been deleted. Use the make_transient() function ...". Linked
-/// anyway, the object's DELETE would drop the new pair (or its row) without a word.
+/// Removes one occurrence; false if there was none.
+bool erase_one(std::vector<ObjectState*>& v, ObjectState* x) {
+    auto it = std::find(v.begin(), v.end(), x);
+    if (it == v.end()) return false;
+    v.erase(it);
+    return true;
+}
+
 /// Whether a Dynamic<T> member of `s` keeps its appended items in memory (in_memory_): while
 /// it has no row, and while its row is this transaction's own, which a rollback() takes away.
 bool keeps_items(const ObjectState* s) { return s->status != Status::persistent || s->new_in_tx; }
 
+/// SQLAlchemy: "Instance has been deleted. Use the make_transient() function ...". Linked
+/// anyway, the object's DELETE would drop the new pair (or its row) without a word.
 void refuse_deleted(const RelationshipInfo* rel, const ObjectState* value) {
     if (value->status == Status::deleted || value->doomed)
         throw UsageError(rel->qualified_name() + ": the " + value->model->name() + " given " +
@@ -266,11 +274,19 @@ void Session::set_many_to_one(ObjectState* child, const RelationshipInfo* rel,
             } else if (back->member_kind == MemberKind::scalar) {
                 auto& s = static_cast<ScalarBase&>(bm);
                 if (s.loaded_ && s.target_ == child) s.target_ = nullptr;
+            } else {
+                erase_one(static_cast<DynamicBase&>(bm).in_memory_, child);
             }
         }
         if (parent && old != parent) {
             auto& bm = back->member->get(parent->object);
-            if (back->member_kind == MemberKind::list) {
+            if (back->member_kind == MemberKind::dynamic && keeps_items(parent)) {
+                // A dynamic one-to-many of a parent without a row lists its children from
+                // memory, as for many-to-many (SQLAlchemy's AppenderQuery of a pending object).
+                auto& items = static_cast<DynamicBase&>(bm).in_memory_;
+                if (std::find(items.begin(), items.end(), child) == items.end())
+                    items.push_back(child);
+            } else if (back->member_kind == MemberKind::list) {
                 auto& l = static_cast<ListBase&>(bm);
                 // A parent without a row has no other children than those in memory.
                 if (!l.loaded_ && parent->status != Status::persistent) l.loaded_ = true;
@@ -320,13 +336,6 @@ const std::vector<ObjectState*>& Session::list_items(const ListBase& m) {
 }
 
 namespace {
-/// Removes one occurrence; false if there was none.
-bool erase_one(std::vector<ObjectState*>& v, ObjectState* x) {
-    auto it = std::find(v.begin(), v.end(), x);
-    if (it == v.end()) return false;
-    v.erase(it);
-    return true;
-}
 /// `list.remove(x): x not in list`, as Python says it.
 [[noreturn]] void not_in_list(const RelationshipInfo* rel) {
     throw UsageError(rel->qualified_name() +
@@ -418,18 +427,32 @@ void Session::collection_replace(const RelationBase& member,
     // the removes and appends that lead from it to the new one; so do we, through the same
     // functions, so backrefs, foreign keys and association rows follow.
     const auto* rel = member.rel_;
+    // Every new item is checked first: a refused one (another session's, a deleted one) must
+    // not leave the collection half replaced.
+    for (auto* x : values) {
+        check_mine(x);
+        refuse_deleted(rel, x);
+    }
     std::vector<ObjectState*> old;
-    if (rel->member_kind == MemberKind::list)
+    if (rel->member_kind == MemberKind::list) {
         old = list_items(static_cast<const ListBase&>(member));
-    else if (member.owner_->status == Status::persistent)
+    } else if (member.owner_->status == Status::persistent) {
+        // What the database holds once this session's changes are in it: flushed even with
+        // autoflush off (as update() does), or unflushed appends would be missed.
+        flush();
         old = static_cast<const DynamicBase&>(member).make_query().fetch();
-    else
+    } else {
         old = static_cast<const DynamicBase&>(member).in_memory_;
+    }
     auto has = [](const std::vector<ObjectState*>& v, ObjectState* x) {
         return std::find(v.begin(), v.end(), x) != v.end();
     };
+    std::vector<ObjectState*> removed;  // each once, though a list may hold it twice
     for (auto* x : old)
-        if (!has(values, x)) collection_remove(member, x);
+        if (!has(values, x) && !has(removed, x)) {
+            collection_remove(member, x);
+            removed.push_back(x);
+        }
     for (auto* x : values)
         if (!has(old, x)) collection_append(member, x);
     if (rel->member_kind == MemberKind::list)  // in the order given, as a Python list would be

@@ -27,7 +27,7 @@ std::shared_ptr<Connection> Database::acquire() {
     if (dialect_->in_memory()) {
         // sqlite:// — one connection shared by every session, like SQLAlchemy's StaticPool:
         // a second connection would see a different, empty database.
-        if (!shared_) shared_ = std::shared_ptr<Connection>(take_idle_or_connect());
+        if (!shared_) shared_ = std::shared_ptr<Connection>(dialect_->connect(echo_));
         if (shared_->echo() != echo_) shared_->set_echo(echo_);
         return shared_;
     }
@@ -40,7 +40,33 @@ std::shared_ptr<Connection> Database::acquire() {
             std::to_string(pool_.timeout.count()) +
             " ms; commit or close sessions sooner, or allow more connections (PoolOptions, "
             "SQLALCHEMY_POOL_SIZE and SQLALCHEMY_MAX_OVERFLOW)");
-    std::unique_ptr<Connection> c = take_idle_or_connect();
+    // A server restart leaves broken connections in the pool: drop them.
+    while (!idle_.empty() && !idle_.back()->usable()) {
+        idle_.pop_back();
+        --open_;
+    }
+    std::unique_ptr<Connection> c;
+    if (!idle_.empty()) {
+        c = std::move(idle_.back());
+        idle_.pop_back();
+        lock.unlock();
+    } else {
+        // Connecting may take up to the connect timeout (a server that accepts and never
+        // answers): not under the lock, which every other session's acquire() and release()
+        // need meanwhile. The slot is taken first, so the bound holds.
+        ++open_;
+        lock.unlock();
+        try {
+            c = dialect_->connect(echo_);
+        } catch (...) {
+            {
+                std::lock_guard relock(mutex_);
+                --open_;
+            }
+            returned_.notify_one();
+            throw;
+        }
+    }
     if (c->echo() != echo_) c->set_echo(echo_);
     // Back to the pool when the last user lets go (unless the Database is already gone).
     std::weak_ptr<bool> alive = alive_;
@@ -50,22 +76,6 @@ std::shared_ptr<Connection> Database::acquire() {
         else
             delete p;
     });
-}
-
-std::unique_ptr<Connection> Database::take_idle_or_connect() {
-    // A server restart leaves broken connections in the pool: drop them, open a new one.
-    while (!idle_.empty() && !idle_.back()->usable()) {
-        idle_.pop_back();
-        --open_;
-    }
-    if (idle_.empty()) {
-        auto c = dialect_->connect(echo_);
-        ++open_;
-        return c;
-    }
-    auto c = std::move(idle_.back());
-    idle_.pop_back();
-    return c;
 }
 
 void Database::release(Connection* connection) {

@@ -64,8 +64,7 @@ public:
     std::timed_mutex& writer() { return writer_; }
 
 private:
-    /// A pooled connection, or a new one. Call with mutex_ held.
-    std::unique_ptr<Connection> take_idle_or_connect();
+    /// Back to the pool (or closed, when the server dropped it); wakes a waiting acquire().
     void release(Connection* connection);
 
     std::string uri_;

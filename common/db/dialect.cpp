@@ -58,17 +58,24 @@ std::ostream& operator<<(std::ostream& os, const Value& v) {
     return os;
 }
 
+std::size_t user_info_end(std::string_view rest) {
+    const std::size_t at = rest.find('@');
+    if (at == std::string_view::npos) return at;
+    const std::string_view user = rest.substr(0, std::min(rest.find(':'), at));
+    return user.find('/') == std::string_view::npos ? at : std::string_view::npos;
+}
+
 std::string uri_for_display(std::string_view uri) {
     std::string out(uri);
-    // The authority: from "://" to the first '/', '?' or '#'; the user info ends at its last
-    // '@' (a password may contain '@' written raw), the password starts at its first ':'.
+    // The password: from the user info's first ':' (user_info_end says there is one) to the
+    // URI's last '@', which hides a password with a raw '@' too (more hidden rather than less).
     if (const auto scheme = out.find("://"); scheme != std::string::npos) {
         const std::size_t start = scheme + 3;
-        const std::size_t end = std::min(out.find_first_of("/?#", start), out.size());
-        const std::size_t at = out.rfind('@', end - 1);
-        if (at != std::string::npos && at >= start) {
-            const std::size_t colon = out.find(':', start);
-            if (colon < at) out.replace(colon + 1, at - colon - 1, "***");
+        const std::size_t at = user_info_end(std::string_view(out).substr(start));
+        const std::size_t colon = out.find(':', start);
+        if (at != std::string::npos && colon < start + at) {
+            const std::size_t last_at = out.rfind('@');
+            out.replace(colon + 1, last_at - colon - 1, "***");
         }
     }
     // ...?host=/run/postgresql&password=secret

@@ -159,4 +159,9 @@ public:
 /// `password=` query parameter (libpq's socket form) is masked the same way.
 std::string uri_for_display(std::string_view uri);
 
+/// Where the user info of a URI ends (the index of its '@' in `authority_on`, the text after
+/// "://"), as SQLAlchemy splits it: the user name runs to the first ':' and holds no '/', the
+/// password runs to the next '@' and may hold '/', '?' or '#' written raw. npos: none.
+std::size_t user_info_end(std::string_view authority_on);
+
 }  // namespace common::db

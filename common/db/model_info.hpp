@@ -312,7 +312,8 @@ protected:
     void replace_states(const std::vector<ObjectState*>& values);
 
     /// While the owner has no row: what was appended, which is what its queries show
-    /// (SQLAlchemy's AppenderQuery of a pending object).
+    /// (SQLAlchemy's AppenderQuery of a pending object). Kept while its row is the open
+    /// transaction's own (new_in_tx), for a rollback() and add() to replay.
     mutable std::vector<ObjectState*> in_memory_;
     friend class Session;
     friend class QueryBase;

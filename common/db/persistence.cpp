@@ -4,7 +4,7 @@
 #include "common/db/session.hpp"
 
 #include <algorithm>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace common::db {
 
@@ -35,25 +35,47 @@ bool self_referential(const ModelInfo& model) {
 /// INSERT needs the parent's key.
 std::vector<ObjectState*> Session::parents_first(const ModelInfo& model,
                                                  const std::vector<ObjectState*>& pending) {
-    std::vector<ObjectState*> out, visiting;
-    out.reserve(pending.size());
-    std::unordered_set<const ObjectState*> placed;
-    auto visit = [&](auto& self, ObjectState* s) -> void {
-        if (s->status != Status::pending || placed.count(s)) return;
-        if (std::find(visiting.begin(), visiting.end(), s) != visiting.end())
-            throw UsageError(model.name() + ": pending objects are each other's parents (a "
-                                            "cycle); flush one of them without its parent first");
-        visiting.push_back(s);
-        for (const auto* rel : model.relationships())
-            if (rel->direction == Direction::many_to_one && rel->target == &model) {
-                const auto& m = scalar_member(s, rel);
-                if (m.changed_ && m.target_) self(self, m.target_);
-            }
-        visiting.pop_back();
-        placed.insert(s);
-        out.push_back(s);
+    // A depth-first walk with its own stack (a chain of a hundred thousand nodes must not
+    // overflow the call stack): a node is placed once every pending parent it names is.
+    std::vector<const RelationshipInfo*> parents;
+    for (const auto* rel : model.relationships())
+        if (rel->direction == Direction::many_to_one && rel->target == &model)
+            parents.push_back(rel);
+    auto pending_parent = [&](ObjectState* s, std::size_t i) -> ObjectState* {
+        const auto& m = scalar_member(s, parents[i]);
+        return m.changed_ && m.target_ && m.target_->status == Status::pending ? m.target_
+                                                                               : nullptr;
     };
-    for (auto* s : pending) visit(visit, s);
+    enum class Mark : std::uint8_t { visiting, placed };
+    std::unordered_map<const ObjectState*, Mark> marks;
+    std::vector<ObjectState*> out;
+    out.reserve(pending.size());
+    std::vector<std::pair<ObjectState*, std::size_t>> stack;  // node, next parent to look at
+    for (auto* root : pending) {
+        if (root->status != Status::pending || marks.count(root)) continue;
+        marks[root] = Mark::visiting;
+        stack.emplace_back(root, 0);
+        while (!stack.empty()) {
+            auto& [node, next] = stack.back();
+            if (next == parents.size()) {
+                marks[node] = Mark::placed;
+                out.push_back(node);
+                stack.pop_back();
+                continue;
+            }
+            ObjectState* parent = pending_parent(node, next++);
+            if (!parent) continue;
+            const auto it = marks.find(parent);
+            if (it == marks.end()) {
+                marks[parent] = Mark::visiting;
+                stack.emplace_back(parent, 0);  // `node` and `next` are not used after this
+            } else if (it->second == Mark::visiting) {
+                throw UsageError(model.name() +
+                                 ": pending objects are each other's parents (a "
+                                 "cycle); flush one of them without its parent first");
+            }
+        }
+    }
     return out;
 }
 
@@ -229,7 +251,7 @@ void Session::flush_deletes(const ModelInfo& model, detail::StoreBase& store) {
                 if (rel->target->id() < stores_.size() && stores_[rel->target->id()])
                     stores_[rel->target->id()]->for_each([&](ObjectState& child) {
                         // A child deleted in this flush keeps its values, as every deleted
-                        // object does (its row went first: children are deleted before parents).
+                        // object does (its row goes in this flush too).
                         if ((child.status != Status::persistent &&
                              child.status != Status::pending) ||
                             child.doomed)

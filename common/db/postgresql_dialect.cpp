@@ -22,8 +22,10 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <cctype>
 #include <charconv>
 #include <map>
+#include <string_view>
 
 namespace common::db::detail {
 namespace {
@@ -62,41 +64,65 @@ struct Target {
     }
 };
 
+/// %XX escapes decoded; a '%' that starts none is kept, as Python's urllib.parse.unquote
+/// keeps it (SQLAlchemy reads a URI's user name and password with it).
+std::string decode_lenient(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 // ANCHOR: parse
 Target parse(std::string_view uri) {
     auto bad = [&](const std::string& why) {
         return UriError("bad PostgreSQL URI '" + uri_for_display(uri) + "': " + why +
                         "; accepted: " + forms());
     };
+    constexpr std::string_view scheme = "postgresql://";
+    if (!uri.starts_with(scheme)) throw bad("the scheme must be postgresql://");
+    Target t;
+    // The user info is split here, as SQLAlchemy splits it (user_info_end): a password with
+    // '#', '/' or '?' written raw is still a password, where Poco::URI would read a fragment
+    // or a path into it. Its %XX escapes are decoded; a '%' that starts none stays a '%'.
+    std::string_view rest = uri.substr(scheme.size());
+    if (const auto at = user_info_end(rest); at != std::string_view::npos) {
+        const std::string_view info = rest.substr(0, at);
+        const auto colon = info.find(':');
+        t.params["user"] = decode_lenient(info.substr(0, colon));
+        if (colon != std::string_view::npos)
+            t.params["password"] = decode_lenient(info.substr(colon + 1));
+        if (t.params["user"].empty()) t.params.erase("user");
+        rest.remove_prefix(at + 1);
+    }
     Poco::URI u;
     try {
-        u = Poco::URI(std::string(uri));
-    } catch (const Poco::Exception& e) {
-        throw bad(e.displayText());
-    }
-    if (u.getScheme() != "postgresql") throw bad("the scheme must be postgresql://");
-    Target t;
-    // Poco::URI decodes the path and query but not the user info (a '@' in a password is
-    // written %40 there).
-    std::string info;
-    Poco::URI::decode(u.getUserInfo(), info);
-    if (auto colon = info.find(':'); colon != std::string::npos) {
-        t.params["user"] = info.substr(0, colon);
-        t.params["password"] = info.substr(colon + 1);
-    } else if (!info.empty()) {
-        t.params["user"] = info;
-    }
-    if (!u.getHost().empty()) t.params["host"] = u.getHost();
-    if (u.getPort() != 0 && !u.getHost().empty()) t.params["port"] = std::to_string(u.getPort());
-    std::string db = u.getPath();
-    if (db.starts_with('/')) db.erase(0, 1);
-    if (db.find('/') != std::string::npos) throw bad("the database name cannot contain '/'");
-    if (!db.empty()) t.params["dbname"] = db;
-    // ?host=/socket/dir&port=5433&sslmode=require...: passed to libpq as they are.
-    for (const auto& [k, v] : u.getQueryParameters()) {
-        if (k.empty() || k.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
-            throw bad("'" + k + "' is not a libpq connection keyword");
-        t.params[k] = v;
+        u = Poco::URI(std::string(scheme) + std::string(rest));
+        if (!u.getHost().empty()) t.params["host"] = u.getHost();
+        if (u.getPort() != 0 && !u.getHost().empty())
+            t.params["port"] = std::to_string(u.getPort());
+        std::string db = u.getPath();
+        if (db.starts_with('/')) db.erase(0, 1);
+        if (db.find('/') != std::string::npos) throw bad("the database name cannot contain '/'");
+        if (!db.empty()) t.params["dbname"] = db;
+        // ?host=/socket/dir&port=5433&sslmode=require...: passed to libpq as they are.
+        for (const auto& [k, v] : u.getQueryParameters()) {
+            if (k.empty() ||
+                k.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
+                throw bad("'" + k + "' is not a libpq connection keyword");
+            t.params[k] = v;
+        }
+    } catch (const Poco::Exception& e) {  // its messages may quote the URI: never the password
+        throw bad(std::string("it is not a URI Poco can read (") + e.className() +
+                  "); write a '%' or '&' inside a query value as %25 or %26");
     }
     // libpq waits forever for an unreachable host unless told otherwise.
     t.params.try_emplace("connect_timeout", "5");
@@ -261,6 +287,16 @@ public:
             throw OperationalError(
                 "PostgreSQL could not serialize this transaction with a concurrent one (" + msg +
                 "); roll the session back and run the unit of work again\n[SQL: " + where + "]");
+        // A value the column cannot hold: too long, out of range, not a number, not UTF-8.
+        if (state.starts_with("22"))
+            throw DataError("DataError: " + msg + "\n[SQL: " + where + "]");
+        if (state == "57014")  // statement_timeout, a cancel: the server is busy, try later
+            throw OperationalError("PostgreSQL cancelled the statement (" + msg +
+                                   "); roll the session back and try again\n[SQL: " + where + "]");
+        if (state == "25P02")
+            throw Error("an earlier statement of this transaction failed, and PostgreSQL "
+                        "refuses every other until it ends (" +
+                        msg + "); roll the session back\n[SQL: " + where + "]");
         if (PQstatus(conn_) != CONNECTION_OK || state.starts_with("08") || state == "57P01")
             throw OperationalError(
                 "lost the connection to PostgreSQL " + target_.describe() + " (" + msg +
@@ -277,12 +313,16 @@ protected:
     }
     void do_execute(const std::string& sql) override {
         PGresult* r = PQexec(conn_, sql.c_str());
+        std::unique_ptr<PGresult, decltype(&PQclear)> guard(r, PQclear);
         auto status = PQresultStatus(r);
-        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-            std::unique_ptr<PGresult, decltype(&PQclear)> guard(r, PQclear);
-            fail(r, sql);
-        }
-        PQclear(r);
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, sql);
+        // PostgreSQL answers the COMMIT of a transaction in which a statement failed (an
+        // error the program caught and went on from) with ROLLBACK, and no error: nothing was
+        // stored, and the caller must hear it, as on SQLite, where that COMMIT does store.
+        if (sql == "COMMIT" && std::string_view(PQcmdStatus(r)) == "ROLLBACK")
+            throw Error("PostgreSQL rolled the transaction back instead of committing it: a "
+                        "statement in it had failed (an error caught and gone on from); nothing "
+                        "of it was stored; roll the session back and run the unit of work again");
     }
 
 private:

@@ -85,15 +85,22 @@ void QueryBase::add_filter_by(std::string_view column, Value value) {
 
 void QueryBase::add_filter_by_object(std::string_view name, const ObjectState* target) {
     const RelationshipInfo* r = model_->relationship(name);
+    if (!r && model_->table().find(name) >= 0)
+        throw UsageError("filter_by(\"" + std::string(name) + "\", ...): " + model_->name() + "." +
+                         std::string(name) +
+                         " is a column: pass its value (the object's key), or name the "
+                         "relationship and pass the object");
     if (!r)
         throw UsageError("filter_by: " + model_->name() + " has no column or relationship '" +
                          std::string(name) + "' (columns: " + column_list(model_->table()) + ")");
     if (r->direction != Direction::many_to_one)
-        throw UsageError("filter_by(\"" + std::string(name) + "\", ...): " + r->qualified_name() +
-                         " is a collection, and filter_by compares a One<T> relationship with "
-                         "one object (SQLAlchemy: \"Can't compare a collection to an object\"); "
-                         "query from the other side, on its One<" +
-                         model_->name() + ">");
+        throw UsageError(
+            "filter_by(\"" + std::string(name) + "\", ...): " + r->qualified_name() +
+            (r->member_kind == MemberKind::scalar
+                 ? " is the side without the foreign key (the other side holds it)"
+                 : " is a collection (SQLAlchemy: \"Can't compare a collection to an object\")") +
+            "; filter_by compares the One<T> that holds the foreign key with one object: query "
+            "from the other side");
     if (target && target->model != r->target)
         throw UsageError("filter_by(\"" + std::string(name) + "\", ...): " + r->qualified_name() +
                          " holds " + r->target->name() + " objects, not " + target->model->name());
@@ -105,8 +112,15 @@ void QueryBase::add_filter_by_object(std::string_view name, const ObjectState* t
         return;
     }
     where_ += " = ?";
+    if (target->status == Status::persistent || target->status == Status::deleted) {
+        params_.emplace_back(target->key);  // known now: the query keeps no pointer to it
+        return;
+    }
+    if (target->status == Status::pending && target->session != session_)
+        throw UsageError("filter_by(\"" + std::string(name) +
+                         "\", ...): the object is pending in another session");
     object_params_.emplace_back(params_.size(), target);
-    params_.emplace_back();  // the key, filled in by filter_params()
+    params_.emplace_back();  // the key, filled in by filter_params() after autoflush
 }
 
 std::vector<Value> QueryBase::filter_params() const {

@@ -55,8 +55,8 @@ private:
     ObjectState* parent_ = nullptr;
     std::string where_;
     std::vector<Value> params_;
-    /// filter_by(relationship, object): which of params_ is that object's key, read when the
-    /// query runs (after autoflush has given a pending object its key).
+    /// filter_by(relationship, object) with a pending object: which of params_ is its key,
+    /// read when the query runs (after autoflush has given it one).
     std::vector<std::pair<std::size_t, const ObjectState*>> object_params_;
     std::string order_;
     std::int64_t limit_ = -1, offset_ = 0;

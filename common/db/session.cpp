@@ -405,6 +405,11 @@ void Session::rollback() {
         sp->doomed.clear();
     }
     for (auto* s : tx_deleted_) {  // the rows are back
+        if (s->new_in_tx) {        // ... but not one this transaction had inserted: it has none
+            s->deleted_here = false;
+            expunge(s);
+            continue;
+        }
         s->status = Status::persistent;
         s->deleted_here = false;
         store(*s->model).identity.insert(s->key, s);

@@ -100,7 +100,10 @@ common::db::Database& SQLAlchemy::engine(const web::App& app) const {
     return app.extensions.get<common::db::Database>(db_key);
 }
 
-void SQLAlchemy::create_all(const web::App& app) const { engine(app).create_all(); }
+void SQLAlchemy::create_all(const web::App& app) const {
+    engine(app).create_all();
+    upgrade_outbox_table(engine(app), std::clog);  // a table from before its last column
+}
 void SQLAlchemy::drop_all(const web::App& app) const { engine(app).drop_all(); }
 
 // ---- Mail ---------------------------------------------------------------------------------

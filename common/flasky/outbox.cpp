@@ -65,6 +65,18 @@ db::Model<OutboxMail>& OutboxMail::model() {
 }
 // ANCHOR_END: outbox_mapping
 
+void upgrade_outbox_table(db::Database& database, std::ostream& log) {
+    auto connection = database.acquire();
+    try {
+        connection->execute("SELECT envelope FROM outbox WHERE 1 = 0");
+        return;
+    } catch (const db::Error&) {  // no such column (or no table, which create_all() makes)
+    }
+    if (connection->in_transaction()) connection->execute("ROLLBACK");  // PostgreSQL's
+    connection->execute("ALTER TABLE outbox ADD COLUMN envelope TEXT");
+    log << "the outbox table was made by an earlier version: added its envelope column\n";
+}
+
 void enqueue(db::Session& session, const mail::Message& msg) {
     if (!msg.cc.empty() || !msg.bcc.empty() || !msg.attachments.empty() ||
         !msg.extra_headers.empty() || !msg.reply_to.empty() || msg.charset != "utf-8")
@@ -168,6 +180,7 @@ void OutboxDrainer::record_sent() {
     if (sent_unrecorded_.empty()) return;
     db::Session session(database_);
     for (const auto& sent : sent_unrecorded_) {
+        if (sent.refused) session.add(OutboxMail(*sent.refused));
         auto row = session.get<OutboxMail>(sent.id);
         if (!row) continue;
         if (sent.deferred.empty()) {
@@ -176,6 +189,8 @@ void OutboxDrainer::record_sent() {
             row->envelope = sent.deferred;
             row->status = "pending";
             row->next_attempt_at = sent.next_attempt_at;
+            row->attempts = sent.attempts;
+            row->last_error = sent.last_error;
         }
     }
     session.commit();
@@ -303,10 +318,13 @@ DrainResult OutboxDrainer::drain() {
         auto row = session.get<OutboxMail>(candidate.id);
         if (!row) continue;
         ++row->attempts;
+        const std::int64_t attempts = row->attempts;
         const std::string message_id = row->message_id;
+        std::string last_error;  // what this attempt says, for a row that stays
         bool delivered = false;
         std::string deferred;  // delivered, but not to these (4xx): the row stays for them
         std::int64_t deferred_until = 0;
+        std::optional<OutboxMail> refused_record;  // the 'failed' row of those refused (5xx)
         try {
             const auto delivery = connection->send(to_message(*row), split_lines(row->envelope));
             // The message reached the others. Addresses refused for good are logged and kept
@@ -314,20 +332,19 @@ DrainResult OutboxDrainer::drain() {
             // goes to them alone next time (a resend to all would reach the others twice).
             std::string refused, replies;
             for (const auto& r : delivery.refused) {
-                const bool temporary = r.code >= 400 && r.code < 500;
-                (temporary ? deferred : refused) += r.email + "\n";
+                (r.temporary() ? deferred : refused) += r.email + "\n";
                 replies += (replies.empty() ? "" : "; ") + r.email + ": " + r.reply;
                 log("delivered " + row->message_id + ", but " + delivery.server +
-                    (temporary ? " deferred " : " refused ") + r.email + ": " + r.reply);
+                    (r.temporary() ? " deferred " : " refused ") + r.email + ": " + r.reply);
             }
             delivered = true;
             if (!refused.empty()) {
-                OutboxMail kept = *row;
-                kept.id = 0;
-                kept.envelope = refused;
-                kept.status = "failed";
-                kept.last_error = replies;
-                session.add(std::move(kept));
+                refused_record = *row;
+                refused_record->id = 0;
+                refused_record->envelope = refused;
+                refused_record->status = "failed";
+                refused_record->last_error = replies;
+                session.add(OutboxMail(*refused_record));
                 ++result.failed;
             }
             if (deferred.empty()) {
@@ -336,7 +353,7 @@ DrainResult OutboxDrainer::drain() {
             } else {
                 row->envelope = deferred;
                 row->status = "pending";
-                row->last_error = replies;
+                row->last_error = last_error = replies;
                 deferred_until = now_ms() + backoff(row->attempts).count();
                 row->next_attempt_at = deferred_until;
                 ++result.deferred;
@@ -376,16 +393,18 @@ DrainResult OutboxDrainer::drain() {
         // again (same Message-ID, once the claim runs out), never loses it.
         try {
             session.commit();
-        } catch (const db::ObjectDeletedError&) {
+        } catch (const db::StaleDataError&) {
             // The send outlasted the claim and another drainer took the row over and finished
-            // it: the mail went twice, with one Message-ID. Nothing is left to record.
+            // it: the mail went twice, with one Message-ID. Nothing is left to record. (A
+            // deletion of the vanished row is no error; an update of it is this one.)
             session.rollback();
         } catch (const std::exception& e) {
             if (!delivered) throw;  // the row keeps its claim, and is tried again after it
             // Delivered, but the row's deletion did not commit (the database is locked past
             // its busy timeout, or gone). Left alone, the claim would run out and the mail go
             // again; instead it is remembered and recorded first thing in the next pass.
-            sent_unrecorded_.push_back({candidate.id, deferred, deferred_until});
+            sent_unrecorded_.push_back({candidate.id, deferred, deferred_until, attempts,
+                                        last_error, std::move(refused_record)});
             log("delivered " + message_id +
                 ", but the outbox could not record it yet; it will be recorded when the "
                 "database answers, not sent again: " +

@@ -49,6 +49,11 @@ struct OutboxMail {
 };
 // ANCHOR_END: outbox_model
 
+/// Brings an outbox table made by an earlier version up to date (the `envelope` column came
+/// on 2026-12-01): create_all() leaves a table that exists as it is, as SQLAlchemy's does, and
+/// without the column every enqueue() and every drain would fail. Says what it did to `log`.
+void upgrade_outbox_table(common::db::Database& database, std::ostream& log);
+
 /// Adds `msg` to the session's unit of work as a pending outbox row; nothing is written
 /// until the caller commits, so the mail exists exactly when the rest of the work does.
 /// Only the fields the app uses are kept (subject, sender, To, text and HTML bodies): a
@@ -136,6 +141,9 @@ private:
         std::int64_t id;
         std::string deferred;  ///< empty: delete the row; else its new envelope
         std::int64_t next_attempt_at;
+        std::int64_t attempts;
+        std::string last_error;
+        std::optional<OutboxMail> refused;  ///< the 'failed' record of addresses refused for good
     };
     std::vector<Unrecorded> sent_unrecorded_;
     /// The connection of the pass in progress, so that stop() can cut a slow step short

@@ -138,7 +138,7 @@ void AsyncSender::run() {
                 std::string refused, deferred_text;
                 std::vector<std::string> deferred;
                 for (const auto& r : delivery.refused) {
-                    if (r.code >= 400 && r.code < 500) {
+                    if (r.temporary()) {
                         deferred.push_back(r.email);
                         deferred_text += " " + r.email + " (" + r.reply + ")";
                     } else {

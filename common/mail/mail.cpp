@@ -82,8 +82,9 @@ std::string local_hostname(const Poco::Net::StreamSocket& socket) {
     if (name.find('.') != std::string::npos) return name;
     try {
         const auto host = socket.address().host();
-        return host.family() == Poco::Net::IPAddress::IPv6 ? "[IPv6:" + host.toString() + "]"
-                                                           : "[" + host.toString() + "]";
+        if (host.family() != Poco::Net::IPAddress::IPv6) return "[" + host.toString() + "]";
+        const std::string address = host.toString();  // without a zone ("%lo"): no literal has one
+        return "[IPv6:" + address.substr(0, address.find('%')) + "]";
     } catch (const Poco::Exception&) {
         return "[127.0.0.1]";
     }
@@ -308,16 +309,26 @@ struct Connection::Session {
             // The server's words without the addresses it quotes: "<author@example.com>: User
             // unknown" says nothing about authentication.
             std::string lower = Poco::toLower(reply);
-            for (auto open = lower.find('<'); open != std::string::npos; open = lower.find('<'))
-                lower.erase(open, lower.find('>', open) - open + 1);
+            for (auto open = lower.find('<'); open != std::string::npos; open = lower.find('<')) {
+                const auto close = lower.find('>', open);
+                lower.erase(open, close == std::string::npos ? close : close - open + 1);
+            }
+            // Its words: "auth" and "authentication..." say it, "author" does not.
+            bool auth_word = false;
+            for (std::size_t i = 0; i < lower.size();) {
+                std::size_t j = i;
+                while (j < lower.size() && Poco::Ascii::isAlpha(lower[j])) ++j;
+                const std::string_view word(lower.data() + i, j - i);
+                if (word == "auth" || word.starts_with("authenticat")) auth_word = true;
+                i = j + 1;
+            }
             if (lower.find("starttls") != std::string::npos)
                 throw MailError(MailError::Kind::tls,
                                 said +
                                     ": the server requires TLS. Set "
                                     "MAIL_USE_TLS=true (port 587) or MAIL_USE_SSL=true (port 465).",
                                 code);
-            if (lower.find("authenticat") != std::string::npos ||
-                lower.find("auth required") != std::string::npos)
+            if (auth_word)
                 throw MailError(MailError::Kind::auth_required,
                                 said + ": the server requires "
                                        "authentication. Set MAIL_USERNAME and MAIL_PASSWORD.",
@@ -658,6 +669,10 @@ Delivery Connection::send(const Message& msg, const std::vector<std::string>& en
     Delivery delivery;
     delivery.server = mail_->settings().server + ":" + std::to_string(mail_->settings().port);
     delivery.envelope_from = Address::parse(m.sender).email;
+    for (const auto& to : envelope)  // written into RCPT TO:<...> as they are
+        if (to.empty() || to.find_first_of("\r\n<>") != std::string::npos)
+            throw BadHeaderError("the envelope address '" + to +
+                                 "' is empty or has a line break or an angle bracket");
     delivery.envelope_to = envelope.empty() ? m.send_to() : envelope;
     if (!session_) {  // MAIL_SUPPRESS_SEND
         delivery.suppressed = true;

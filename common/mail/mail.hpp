@@ -50,6 +50,8 @@ struct RefusedRecipient {
     std::string email{};
     int code = 0;         ///< 550, 451, ...
     std::string reply{};  ///< the server's words
+    /// A 4xx: "not now", worth sending to this address again later.
+    bool temporary() const { return code >= 400 && code < 500; }
 };
 
 /// What a send did, for the reader (the chapter prints it).

@@ -130,7 +130,7 @@ void Request::parse_multipart_form() const {
     // delimiter; Poco's reader would take the end of input as the end of the last part and
     // store "Al" for "Alice". Werkzeug drops such a form; we say so.
     const std::string close = "--" + boundary + "--";
-    if (body.rfind(close, 0) != 0 && body.find("\r\n" + close) == std::string::npos)
+    if (body.rfind(close, 0) != 0 && body.find("\n" + close) == std::string::npos)
         throw HTTPError(400, "The form data could not be parsed: the multipart body ends "
                              "before its closing boundary (" +
                                  close + "); it was cut short.");

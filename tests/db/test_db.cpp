@@ -183,6 +183,8 @@ BOOST_AUTO_TEST_CASE(uri_for_display_masks_the_password_as_sqlalchemy_does) {
     BOOST_TEST(db::uri_for_display("postgresql://scott:tiger@localhost:5433/test") ==
                "postgresql://scott:***@localhost:5433/test");
     BOOST_TEST(db::uri_for_display("postgresql://u:p@ss:w@rd@h/db") == "postgresql://u:***@h/db");
+    // '#', '/' and '?' written raw in a password (SQLAlchemy reads them as the password).
+    BOOST_TEST(db::uri_for_display("postgresql://u:pa#s/s?@h/db") == "postgresql://u:***@h/db");
     BOOST_TEST(db::uri_for_display("postgresql://scott@localhost/test") ==
                "postgresql://scott@localhost/test");
     BOOST_TEST(db::uri_for_display("postgresql:///flasky?host=/tmp/x&password=s3cret&user=u") ==
@@ -319,6 +321,22 @@ BOOST_AUTO_TEST_CASE(dynamic_append_sets_the_role_at_once) {
     BOOST_TEST(os.str() == "<Role 'admin'> [<User 'hyman'>]");
 }
 
+// A dynamic one-to-many of a role without a row lists what was given to it, and assigning
+// replaces it. (Found in review: all() showed nothing, and a second assignment kept both.)
+BOOST_AUTO_TEST_CASE(a_pending_roles_dynamic_users_are_kept_in_memory) {
+    session->autoflush = false;
+    auto r = session->add(Role{.name = "new"});
+    auto u1 = session->add(User{.username = "u1"});
+    auto u2 = session->add(User{.username = "u2"});
+    r->users = {u1};
+    BOOST_TEST(r->users.count() == 1);
+    r->users = {u2};
+    BOOST_TEST(r->users.all() == (std::vector<db::Ptr<User>>{u2}));
+    session->commit();
+    BOOST_TEST(session->query<User>().filter_by("role", r).count() == 1);
+    BOOST_TEST(!u1->role);
+}
+
 BOOST_AUTO_TEST_CASE(joined_load_avoids_one_query_per_user) {
     std::vector<db::Ptr<Role>> roles;
     for (auto n : {"admin", "mod", "user"}) roles.push_back(session->add(Role{.name = n}));
@@ -424,6 +442,23 @@ BOOST_AUTO_TEST_CASE(rollback_discards_pending_and_restores_changed_rows) {
     session->add(n);  // and can be added again
     session->commit();
     BOOST_TEST(session->query<User>().count() == 2);
+}
+
+// A statement fails inside the transaction and the program goes on; on PostgreSQL the
+// transaction is then aborted and its COMMIT is answered with ROLLBACK, without an error
+// (psycopg2 and SQLAlchemy say nothing). Either the commit says so, or the row is stored.
+BOOST_AUTO_TEST_CASE(a_commit_after_a_caught_error_is_never_a_silent_rollback) {
+    session->add(Role{.name = "flushed"});
+    session->flush();
+    BOOST_CHECK_THROW(session->query<Role>().filter("no_such_column = 1").all(), db::Error);
+    bool committed = true;
+    try {
+        session->commit();
+    } catch (const db::Error&) {
+        committed = false;
+        session->rollback();
+    }
+    BOOST_TEST(committed == (session->query<Role>().filter_by("name", "flushed").count() == 1));
 }
 
 BOOST_AUTO_TEST_CASE(foreign_key_violation_is_an_integrity_error) {

@@ -655,6 +655,35 @@ BOOST_FIXTURE_TEST_CASE(assigning_a_list_replaces_the_collection, Fixture) {
     BOOST_TEST(!u->role);
 }
 
+// Found in review: a replace that fails part-way changes nothing, a list holding a book twice
+// is emptied cleanly, and an object inserted and deleted in a rolled-back transaction can be
+// added again.
+BOOST_FIXTURE_TEST_CASE(a_replace_is_all_or_nothing_and_duplicates_go_once, Fixture) {
+    auto a = session.add(Author{.name = "a"});
+    auto b = session.add(Book{.name = "b"});
+    a->books = {b};
+    session.commit();
+    db::Session other(database);
+    auto foreign = other.add(Book{.name = "other session's"});
+    BOOST_CHECK_THROW(a->books = {foreign}, db::UsageError);
+    session.commit();
+    BOOST_TEST(stored("SELECT count(*) FROM authorship") == "1");  // b is still there
+    auto c = session.add(Book{.name = "c"});
+    a->books = {c, c};
+    a->books = {};
+    BOOST_CHECK_NO_THROW(session.commit());
+    BOOST_TEST(stored("SELECT count(*) FROM authorship") == "0");
+
+    auto u = session.add(User{.name = "brief"});
+    session.flush();
+    session.delete_(u);
+    session.flush();
+    session.rollback();  // neither the INSERT nor the DELETE happened
+    session.add(u);
+    session.commit();
+    BOOST_TEST(stored("SELECT count(*) FROM users WHERE name = 'brief'") == "1");
+}
+
 // SQLAlchemy's get() reloads an expired object and gives None when its row is gone; the
 // flush only warns about a row someone else deleted first. (Before: a handle that threw on
 // first use, and a commit refused as a whole.)

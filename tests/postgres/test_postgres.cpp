@@ -124,6 +124,20 @@ BOOST_AUTO_TEST_CASE(uris_become_libpq_key_value_strings) {
                "connect_timeout='1' dbname='d' host='h' sslmode='require'");
     BOOST_TEST(postgresql_conninfo("postgresql://o'b@h/d") ==
                "connect_timeout='5' dbname='d' host='h' user='o\\'b'");
+    // As SQLAlchemy reads them: '#', '/', '?' and a '%' that starts no escape, written raw in
+    // a password, are the password; %3A in a user name is its ':'. (Before: Poco read a
+    // fragment or a path into the password and quoted it in the error, or threw its own
+    // exception for the '%'.)
+    BOOST_TEST(postgresql_conninfo("postgresql://u:pa#s/s?%zz@h/d") ==
+               "connect_timeout='5' dbname='d' host='h' password='pa#s/s?%zz' user='u'");
+    BOOST_TEST(postgresql_conninfo("postgresql://us%3Aer:pw@h/d") ==
+               "connect_timeout='5' dbname='d' host='h' password='pw' user='us:er'");
+    try {
+        postgresql_conninfo("postgresql://u:tiger@h/d?password=s%zz");
+        BOOST_FAIL("a bad escape in the query was accepted");
+    } catch (const db::UriError& e) {
+        BOOST_TEST(std::string(e.what()).find("tiger") == std::string::npos, e.what());
+    }
     BOOST_CHECK_THROW(postgresql_conninfo("postgresql://h/a/b"), db::UriError);
     BOOST_CHECK_THROW(postgresql_conninfo("postgresql://h/d?bad-key=1"), db::UriError);
     try {

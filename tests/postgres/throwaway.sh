@@ -33,10 +33,17 @@ fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/workbook-pg.XXXXXX")
 pid=""
+child=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    if [[ -n "$child" ]]; then
+        kill -TERM "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    # Asked of pg_ctl, not of $pid: a server restarted meanwhile (pg_ctl restart) is no child
+    # of this script, and its data directory must not be removed under it.
+    if [[ -n "$pid" ]] && "${as_server[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         # fast shutdown: roll back open transactions, disconnect clients, stop
         "${as_server[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 ||
             kill "$pid" 2>/dev/null || true
@@ -97,5 +104,9 @@ if [[ $# -eq 0 ]]; then
     echo "Ctrl-C stops the server and removes $dir"
     wait "$pid"
 else
-    "$@"
+    # In the background, waited for: bash runs a trap only once the foreground command ends,
+    # so a TERM to this script (kill, a CI cancel) would otherwise stop nothing until then.
+    "$@" <&0 &
+    child=$!
+    wait "$child"
 fi

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <exception>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -192,6 +193,36 @@ BOOST_AUTO_TEST_CASE(a_recipient_deferred_while_others_accept_gets_the_mail_late
     BOOST_TEST(received[1].data.find("gone@example.com") != std::string::npos);
     db::Session session(database);
     BOOST_TEST(rows(session).size() == 1u);  // the failed record only
+}
+
+// A database made before the envelope column: create_all() leaves its outbox table as it is,
+// so the app adds the column, and the mails already queued there still go out. (Before:
+// "no such column: outbox.envelope" at every enqueue and every drain.)
+BOOST_AUTO_TEST_CASE(an_outbox_table_from_before_the_envelope_column_is_upgraded) {
+    {
+        auto c = database.acquire();
+        c->execute("DROP TABLE outbox");
+        c->execute("CREATE TABLE outbox (id INTEGER NOT NULL PRIMARY KEY, message_id "
+                   "VARCHAR(255), sender TEXT, recipients TEXT, subject TEXT, body TEXT, html "
+                   "TEXT, date BIGINT, attempts INTEGER, next_attempt_at BIGINT, last_error TEXT, "
+                   "status VARCHAR(16))");
+        c->execute("INSERT INTO outbox VALUES (1, '<old@x>', 'flasky@example.com', "
+                   "'admin@example.com', 'queued before', 'x', '', 1800000000, 0, 0, '', "
+                   "'pending')");
+    }
+    std::ostringstream said;
+    flasky::upgrade_outbox_table(database, said);
+    BOOST_TEST(said.str().find("added its envelope column") != std::string::npos, said.str());
+    flasky::upgrade_outbox_table(database, said);  // once only
+    BOOST_TEST(said.str().find("column") == said.str().rfind("column"));
+    mail::CaptureServer smtp;
+    mail::Mail sender(settings_for(smtp.port()));
+    {
+        db::Session session(database);
+        flasky::enqueue(session, new_user_mail("admin@example.com"));
+        session.commit();
+    }
+    BOOST_TEST(drainer(sender).drain().sent == 2u);
 }
 
 // An MTA gives up on a mail it cannot deliver after days (Postfix: 5); so does the outbox,

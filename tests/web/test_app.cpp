@@ -181,6 +181,11 @@ BOOST_AUTO_TEST_CASE(a_multipart_body_cut_short_stores_nothing) {
     }
     auto r = app.test_client().open("POST", "/echo", whole, "multipart/form-data; boundary=XyZ");
     BOOST_TEST(r.body == "Alice|<none>");
+    // Lines ending in LF alone, which Werkzeug also reads.
+    r = app.test_client().open(
+        "POST", "/echo", "--XyZ\nContent-Disposition: form-data; name=\"text\"\n\nAlice\n--XyZ--\n",
+        "multipart/form-data; boundary=XyZ");
+    BOOST_TEST(r.body == "Alice|<none>");
 }
 
 BOOST_AUTO_TEST_CASE(json_in_and_out) {
