@@ -336,7 +336,9 @@ std::int64_t QueryBase::update(const std::vector<std::pair<std::string, Value>>&
     Statement& st = conn.prepare(translate(sql, session_->database().dialect()));
     int n = 0;
     for (const auto& [column, value] : values) st.bind(++n, value);
-    for (const auto& value : filter_params()) st.bind(++n, value);
+    // Bound by reference (text is not copied until step()): the values must outlive it.
+    const std::vector<Value> filters = filter_params();
+    for (const auto& value : filters) st.bind(++n, value);
     st.step();
     const std::int64_t matched = conn.changes();
     st.reset();
