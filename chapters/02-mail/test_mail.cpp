@@ -229,8 +229,9 @@ BOOST_AUTO_TEST_CASE(a_charset_that_is_not_a_charset_name_is_refused) {
                std::string::npos);
     msg.charset = "ISO-8859-1";  // a real name, any case
     msg.attachments.clear();
-    msg.attach("\xC3\xA9t\xC3\xA9.txt", "text/plain", "y");  // été, which Latin-1 holds
-    BOOST_TEST(msg.as_string().find("filename*=iso-8859-1''%E9t%E9.txt") != std::string::npos);
+    msg.attach("\xC3\xA9t\xC3\xA9.txt", "text/plain", "y");  // été
+    // File names are UTF-8 whatever the charset, as Flask-Mail writes them.
+    BOOST_TEST(msg.as_string().find("filename*=utf-8''%C3%A9t%C3%A9.txt") != std::string::npos);
 }
 
 // Flask-Mail with charset='iso-8859-1' converts the text: "café" is sent as caf\xe9 (quoted-
@@ -245,6 +246,15 @@ BOOST_AUTO_TEST_CASE(another_charset_converts_the_text) {
     BOOST_TEST(wire.find("Subject: =?iso-8859-1?b?Q2Fm6Q==?=") != std::string::npos, wire);
     BOOST_TEST(wire.find("From: =?iso-8859-1?b?Wm/r?= <z@example.com>") != std::string::npos, wire);
     BOOST_TEST(wire.find("caf=E9") != std::string::npos, wire);
+    // A header word Latin-1 cannot hold goes out in UTF-8, as Flask-Mail's sanitize_subject
+    // and sanitize_address fall back; the text of the body cannot (below).
+    Message cjk("\xE6\x8A\xA5\xE5\x91\x8A", "\xE7\x8E\x8B <w@example.com>", {"b@example.com"});
+    cjk.charset = "iso-8859-1";
+    cjk.body = "x";
+    const std::string fallback = cjk.as_string();
+    BOOST_TEST(fallback.find("Subject: =?utf-8?b?5oql5ZGK?=") != std::string::npos, fallback);
+    BOOST_TEST(fallback.find("From: =?utf-8?b?546L?= <w@example.com>") != std::string::npos,
+               fallback);
     msg.body = "10 \xE2\x82\xAC";  // the euro sign: not in Latin-1
     BOOST_CHECK_THROW(msg.as_string(), std::invalid_argument);
     msg.charset = "iso-8859-15";  // Latin-9 has it
@@ -350,6 +360,33 @@ BOOST_AUTO_TEST_CASE(attachments_are_base64_parts_after_the_text) {
     BOOST_TEST(root.parts[2].body == "hello");
 }
 
+// Flask-Mail writes `inline; filename="logo.png"` and the part's own headers; before, an
+// inline file went out nameless ("noname" in readers) and a Content-ID could not be given.
+BOOST_AUTO_TEST_CASE(an_inline_file_keeps_its_name_and_its_own_headers) {
+    Message msg("Logo", "a@example.com", {"b@example.com"});
+    msg.body = "x";
+    msg.html = "<img src=\"cid:logo\">";
+    msg.attach("logo.png", "image/png", "PNG", "inline", {{"Content-ID", "<logo>"}});
+    msg.attach("log\xC3\xB6.png", "image/png", "PNG", "inline");
+    const std::string wire = msg.as_string();
+    BOOST_TEST(wire.find("Content-Disposition: inline; filename=\"logo.png\"\r\n") !=
+                   std::string::npos,
+               wire);
+    BOOST_TEST(wire.find("Content-Disposition: inline; filename*=utf-8''log%C3%B6.png\r\n") !=
+                   std::string::npos,
+               wire);
+    const MimePart root = parse_mime(wire);
+    BOOST_REQUIRE_EQUAL(root.parts.size(), 3u);
+    BOOST_TEST(root.parts[1].filename == "logo.png");
+    BOOST_TEST(root.parts[1].header("Content-ID") == "<logo>");
+    BOOST_TEST(root.parts[2].filename == "log\xC3\xB6.png");
+    msg.attachments[1].disposition = "inline\r\nBcc: x@example.com";
+    BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+    msg.attachments[1].disposition = "inline";
+    msg.attachments[0].headers = {{"Content-ID", "<a>\r\nBcc: x@example.com"}};
+    BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+}
+
 BOOST_AUTO_TEST_CASE(chinese_subject_and_name_round_trip_through_rfc2047) {
     Message msg("你好，世界：一封很长很长的测试邮件标题，用来检验折行时不会切断汉字",
                 "张三 <zhang@example.com>", {"李四 <li@example.com>"});
@@ -371,6 +408,15 @@ BOOST_AUTO_TEST_CASE(display_names_with_specials_are_quoted) {
     Message msg("x", "Doe, John <john@example.com>", {"b@example.com"});
     msg.body = "x";
     BOOST_TEST(parse_mime(msg.as_string()).header("From") == "\"Doe, John\" <john@example.com>");
+    // Two addresses in one string: taken as one, Bob's would be dropped without a word.
+    Message two("x", "a@example.com", {"Bob <b@example.com>, Carol <c@example.com>"});
+    two.body = "x";
+    BOOST_CHECK_THROW(two.send_to(), std::invalid_argument);
+    BOOST_TEST(message_of([&] { two.send_to(); }).find("more than one address") !=
+               std::string::npos);
+    Message quoted("x", "a@example.com", {"\"Bob <b@x>\" <b@example.com>"});
+    BOOST_TEST(quoted.send_to() == std::vector<std::string>{"b@example.com"},
+               boost::test_tools::per_element());
 }
 
 // Flask-Mail (sanitize_address) writes a non-ASCII domain in its IDNA form, in the envelope

@@ -232,6 +232,24 @@ BOOST_AUTO_TEST_CASE(variables_for_keys_a_class_lacks_are_ignored) {
     BOOST_TEST(!load("testing").contains("MAIL_SERVER"));
 }
 
+BOOST_AUTO_TEST_CASE(the_testing_config_reads_only_the_seeds_variables) {
+    // An exported SQLALCHEMY_DATABASE_URI was the database `flasky test` created and dropped
+    // tables in; TESTING=0 turned mail suppression off in the tests.
+    ScopedEnv uri("SQLALCHEMY_DATABASE_URI", "sqlite:////tmp/precious.sqlite");
+    ScopedEnv testing("TESTING", "0");
+    ScopedEnv test_uri("TEST_DATABASE_URI", "sqlite:////tmp/for-tests.sqlite");
+    const auto c = load("testing");
+    BOOST_TEST(c.get_string("SQLALCHEMY_DATABASE_URI") == "sqlite:////tmp/for-tests.sqlite");
+    BOOST_TEST(c.source("SQLALCHEMY_DATABASE_URI") == "env TEST_DATABASE_URI");
+    BOOST_TEST(c.get_bool("TESTING") == true);
+    BOOST_TEST(c.source("TESTING") == "TestingConfig");
+    const auto vars = config["testing"].environment_variables();
+    BOOST_TEST((std::find(vars.begin(), vars.end(), "TESTING") == vars.end()));
+    // The other configs keep the workbook's same-name rule.
+    BOOST_TEST(load("development").get_string("SQLALCHEMY_DATABASE_URI") ==
+               "sqlite:////tmp/precious.sqlite");
+}
+
 BOOST_AUTO_TEST_CASE(unset_values_say_what_to_export) {
     const auto c = load("development");
     BOOST_CHECK_EXCEPTION(

@@ -93,6 +93,15 @@ BOOST_AUTO_TEST_CASE(the_never_called_setup_leaves_no_tables) {
 
 BOOST_AUTO_TEST_CASE(an_unknown_test_name_fails) {
     BOOST_TEST(flasky_test({"NoSuchSuite"}).status != 0);
+    // Beside a right name too (the notes' own typo): Boost.Test alone would run the right one
+    // and pass.
+    auto run = flasky_test({"BasicTestCase/test_app_exits", "BasicTestCase/test_app_is_testing"});
+    BOOST_TEST(run.status == 200);
+    BOOST_TEST(run.output.find("no test or suite is named 'BasicTestCase/test_app_exits'") !=
+               std::string::npos);
+    BOOST_TEST(run.output.find("  BasicTestCase/test_app_exists\n") != std::string::npos);
+    BOOST_TEST(flasky_test({"BasicTestCase/test_app_exists", "BasicTestCase/test_app_*"}).status ==
+               0);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_subcommand_prints_usage_and_exits_2) {

@@ -61,7 +61,7 @@ const ConfigClass::Attribute* ConfigClass::find(std::string_view key) const {
 std::vector<std::string> ConfigClass::environment_variables() const {
     std::set<std::string> names;
     for (const auto& a : attributes_) {
-        names.insert(a.key);
+        if (same_name_variables_) names.insert(a.key);
         if (auto lookup = std::get_if<FromEnv>(&a.definition)) names.insert(lookup->variable);
     }
     return {names.begin(), names.end()};
@@ -159,7 +159,8 @@ void Config::from_object(const ConfigClass& cls) {
     }
 
     // Layer 1: the environment, same names as the keys. Lower priority number wins.
-    AutoPtr<EnvironmentLayer> environment(new EnvironmentLayer(keys));
+    AutoPtr<EnvironmentLayer> environment(
+        new EnvironmentLayer(cls.reads_same_name_variables() ? keys : std::set<std::string>{}));
     AutoPtr<LayeredConfiguration> layered(new LayeredConfiguration);
     layered->add(AbstractConfiguration::Ptr(environment, true), "environment", 0);
     layered->add(AbstractConfiguration::Ptr(body, true), "class " + cls.name(), 1);

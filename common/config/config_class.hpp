@@ -58,6 +58,9 @@ public:
     /// Every environment variable loading this class may read, sorted: each key's own name
     /// and the variables of the seed's lookups (DEV_DATABASE_URI).
     std::vector<std::string> environment_variables() const;
+    /// Whether a variable named after a key overrides it (the workbook's rule; see
+    /// only_the_seeds_lookups()).
+    bool reads_same_name_variables() const { return same_name_variables_; }
 
 protected:
     ConfigClass() = default;
@@ -70,12 +73,16 @@ protected:
     void attr(std::string key, Value value);
     /// `KEY = os.environ.get('VAR') or fallback`
     void attr(std::string key, FromEnv lookup);
+    /// This class reads only the seed's own lookups (`os.environ.get('VAR')`), not a variable
+    /// named after each key: for a config whose values must not depend on who runs it.
+    void only_the_seeds_lookups() { same_name_variables_ = false; }
 
 private:
     void define(std::string key, std::variant<Value, FromEnv> definition);
 
     std::vector<std::string> lineage_{"ConfigClass"};
     std::vector<Attribute> attributes_;
+    bool same_name_variables_ = true;
 };
 
 /// Names valid in `registry`, joined for an error message: "development, testing, ...".

@@ -81,6 +81,10 @@ DevelopmentConfig::DevelopmentConfig() {
 
 TestingConfig::TestingConfig() {
     class_body("TestingConfig");
+    // Not the workbook's same-name variables: the tests must see this config on every machine,
+    // and an exported SQLALCHEMY_DATABASE_URI must not be the database the tests drop. Python's
+    // TestingConfig reads TEST_DATABASE_URI (and the base class's lookups) only.
+    only_the_seeds_lookups();
     attr("TESTING", true);
     attr("SQLALCHEMY_DATABASE_URI",
          env("TEST_DATABASE_URI", sqlite_in_working_directory("data-test.sqlite")));

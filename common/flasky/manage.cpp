@@ -11,10 +11,12 @@
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <stdexcept>
+#include <vector>
 
 namespace flasky::manage {
 
@@ -45,6 +47,30 @@ std::string test_program() {
             program.string() +
             " is missing: build it with `cmake --build build --target test_flasky`");
     return program.string();
+}
+
+/// Every suite and test of the program as a --run_test path ("BasicTestCase",
+/// "BasicTestCase/test_app_exists"), from Boost.Test's --list_content tree (four spaces a level).
+std::vector<std::string> test_paths(const std::string& program) {
+    Poco::Pipe output;
+    Poco::ProcessHandle child =
+        Poco::Process::launch(program, {"--list_content"}, nullptr, &output, &output);
+    Poco::PipeInputStream stream(output);
+    std::vector<std::string> paths, parents;
+    std::string line;
+    while (std::getline(stream, line)) {
+        const auto indent = line.find_first_not_of(' ');
+        if (indent == std::string::npos) continue;
+        std::string name = line.substr(indent);
+        name.erase(name.find_last_not_of(" *") + 1);  // '*' marks an enabled unit
+        parents.resize(std::min(parents.size(), indent / 4));
+        parents.push_back(name);
+        std::string path;
+        for (const auto& p : parents) path += (path.empty() ? "" : "/") + p;
+        paths.push_back(path);
+    }
+    child.wait();
+    return paths;
 }
 
 }  // namespace
@@ -120,10 +146,23 @@ int test(std::ostream& out, const std::vector<std::string>& names) {
     // failures in between: Boost.Test's verbosity=2.
     std::vector<std::string> args{"--log_level=test_suite", "--report_level=short",
                                   "--color_output=no"};
-    for (const auto& name : names) args.push_back("--run_test=" + name);
+    // Boost.Test runs the tests any of the names match and says nothing of a name that matches
+    // none: a mistyped name beside a right one would look like a passing run. (Names with
+    // Boost's filter syntax, "*" or "@label", are passed on as they are.)
+    const std::string program = test_program();
+    std::vector<std::string> known;
+    for (const auto& name : names) {
+        const bool plain = name.find_first_of("*@!:,") == std::string::npos;
+        if (plain && known.empty()) known = test_paths(program);
+        if (plain && std::find(known.begin(), known.end(), name) == known.end()) {
+            out << "flasky test: no test or suite is named '" << name << "'; the names are:\n";
+            for (const auto& k : known) out << "  " << k << "\n";
+            return 200;  // what Boost.Test answers when no name matches
+        }
+        args.push_back("--run_test=" + name);
+    }
     Poco::Pipe output;
-    Poco::ProcessHandle child =
-        Poco::Process::launch(test_program(), args, nullptr, &output, &output);
+    Poco::ProcessHandle child = Poco::Process::launch(program, args, nullptr, &output, &output);
     Poco::PipeInputStream stream(output);
     // Boost.Test names each place by its absolute source path; relative to the project the
     // lines are shorter and the same on every machine.

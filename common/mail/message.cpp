@@ -58,6 +58,46 @@ std::string printable(const std::string& s) {
 constexpr std::size_t fold_width = 78;
 constexpr std::size_t line_limit = 998;
 
+/// `text` (UTF-8) in the single-byte charset `to`; throws naming `field` for a character the
+/// charset has no byte for. Hand-written because Poco's TextConverter writes '?' for such a
+/// character without counting it, and a changed word must not go out silently.
+std::string convert_text(const std::string& text, const Poco::TextEncoding& to,
+                         const std::string& charset, const std::string& field) {
+    if (is_ascii(text)) return text;
+    Poco::UTF8Encoding utf8;
+    std::string out;
+    out.reserve(text.size());
+    for (Poco::TextIterator it(text, utf8), end(text); it != end; ++it) {
+        unsigned char bytes[4];
+        const int n = *it < 0 ? 0 : to.convert(*it, bytes, sizeof bytes);
+        if (n <= 0) {
+            const std::string why =
+                "the " + field + " has a character that " + charset +
+                (*it < 0 ? " cannot hold: it is not UTF-8" : " has no byte for") +
+                "; set charset to utf-8 (or leave it at its default)";
+            if (field == "body" || field == "html") throw std::invalid_argument(why);
+            throw BadHeaderError(why);
+        }
+        out.append(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+/// What an encoded word holds for `text` (UTF-8) in a message of `charset`: the text in that
+/// charset when it can hold it, else the UTF-8 text labelled utf-8, as Flask-Mail falls back
+/// (its sanitize_subject and sanitize_address catch UnicodeEncodeError and use utf-8).
+std::pair<std::string, std::string> header_bytes(const std::string& text,
+                                                 const std::string& charset) {
+    const std::string name = Poco::toLower(charset);
+    const Poco::TextEncoding::Ptr to = Poco::TextEncoding::find(charset);
+    if (name == "utf-8" || name == "utf8" || !to) return {text, charset};
+    try {
+        return {convert_text(text, *to, charset, "header"), charset};
+    } catch (const BadHeaderError&) {
+        return {text, "utf-8"};
+    }
+}
+
 // One header value, folded as it is built: tokens are appended with the whitespace before
 // them, and a token that would pass column 78 starts a continuation line instead (CRLF goes
 // before that whitespace: that is what "folding" means). Hand-written because Poco's
@@ -89,7 +129,8 @@ public:
     /// RFC 2047 "B" encoded-words for `text`, each fitting where it lands (at most 75
     /// characters, lines at most 78) and holding whole UTF-8 characters (§5 forbids splitting
     /// a character between two words; Poco's encodeWord cuts every ~72 bytes regardless).
-    void add_encoded(const std::string& text, const std::string& charset) {
+    void add_encoded(const std::string& utf8, const std::string& message_charset) {
+        const auto [text, charset] = header_bytes(utf8, message_charset);
         const std::size_t overhead = 7 + charset.size();  // "=?" charset "?b?" ... "?="
         std::size_t start = 0;
         while (start < text.size()) {
@@ -188,6 +229,18 @@ std::string fold_text(const std::string& name, const std::string& text,
     return folder.str();
 }
 
+// Any other header (extra_headers, an attachment's own): words folded, non-ASCII encoded.
+std::string fold_header(const std::string& name, const std::string& value,
+                        const std::string& charset) {
+    Folder folder(name);
+    if (is_ascii(value)) {
+        folder.add_words(value, "");
+    } else {
+        folder.add_encoded(value, charset);
+    }
+    return folder.str();
+}
+
 // "Name <addr>" with the name encoded (non-ASCII) or quoted (RFC 5322 specials), like
 // Python's email.utils.formataddr which Flask-Mail's sanitize_address uses.
 // `after` (a list's ",") is glued to the last token, so that it counts in the line's width.
@@ -248,7 +301,7 @@ std::string unfold(const std::string& field, const std::string& value) {
 // The file name parameter as Python's email package writes it: `filename="..."` for ASCII,
 // RFC 2231 `filename*=utf-8''%E6%8A%A5...` otherwise, in numbered continuations
 // (`filename*0*=`, `filename*1*=`) when it would not fit a 78-column line.
-std::string filename_parameter(const std::string& filename, const std::string& charset) {
+std::string filename_parameter(const std::string& filename) {
     // A quoted name is one line: past ~900 characters it takes the continuations below.
     if (is_ascii(filename) && filename.size() < 900) {
         std::string param = "filename=\"";
@@ -270,7 +323,7 @@ std::string filename_parameter(const std::string& filename, const std::string& c
             encoded += hex[c & 15];
         }
     }
-    const std::string prefix = Poco::toLower(charset) + "''";
+    const std::string prefix = "utf-8''";  // Flask-Mail writes file names in UTF-8 always
     if (prefix.size() + encoded.size() <= 50) return "filename*=" + prefix + encoded;
     std::string param;
     std::size_t k = 0;
@@ -361,7 +414,15 @@ Address Address::parse(const std::string& text) {
             throw std::invalid_argument("address '" + text + "' has '<' but no closing '>'");
         a.email = Poco::trim(text.substr(open + 1, close - open - 1));
         a.name = Poco::trim(text.substr(0, open));
-        if (a.name.size() >= 2 && a.name.front() == '"' && a.name.back() == '"') {
+        const bool quoted = a.name.size() >= 2 && a.name.front() == '"' && a.name.back() == '"';
+        // "Bob <b@x>, Carol <c@x>" is two addresses in one string: taken as one, Bob would
+        // silently get nothing.
+        if (!quoted && a.name.find_first_of("<>") != std::string::npos)
+            throw std::invalid_argument("'" + text +
+                                        "' holds more than one address (or a name with '<' or "
+                                        "'>'); give each address as its own list item, and "
+                                        "quote such a name: \"Name\" <user@example.com>");
+        if (quoted) {
             std::string unquoted;
             for (std::size_t i = 1; i + 1 < a.name.size(); ++i) {
                 if (a.name[i] == '\\' && i + 2 < a.name.size()) ++i;
@@ -387,9 +448,11 @@ Message::Message(std::string subject_, std::string sender_, std::vector<std::str
     : subject(std::move(subject_)), sender(std::move(sender_)), recipients(std::move(recipients_)),
       message_id(make_msgid()) {}
 
-void Message::attach(std::string filename, std::string content_type, std::string data) {
-    attachments.push_back(
-        {std::move(filename), std::move(content_type), std::move(data), "attachment"});
+void Message::attach(std::string filename, std::string content_type, std::string data,
+                     std::string disposition,
+                     std::vector<std::pair<std::string, std::string>> headers) {
+    attachments.push_back({std::move(filename), std::move(content_type), std::move(data),
+                           std::move(disposition), std::move(headers)});
 }
 
 std::vector<std::string> Message::send_to() const {
@@ -427,7 +490,7 @@ void Message::check_headers() const {
                              "use a standard name like utf-8");
     for (const auto* list : {&recipients, &cc, &bcc})
         for (const auto& r : *list) check("recipient '" + r + "'", r);
-    for (const auto& [name, value] : extra_headers) {
+    auto check_header = [&](const std::string& name, const std::string& value) {
         check("header name '" + printable(name) + "'", name);
         check("header " + name, value);
         // RFC 5322 §3.6.8: a field name is printable ASCII (33-126) without ':'.
@@ -437,8 +500,19 @@ void Message::check_headers() const {
             throw BadHeaderError("header name '" + printable(name) +
                                  "' is empty or has a space, ':' or a character outside "
                                  "printable ASCII");
-    }
+    };
+    for (const auto& [name, value] : extra_headers) check_header(name, value);
     for (const auto& a : attachments) {
+        for (const auto& [name, value] : a.headers) check_header(name, value);
+        // RFC 2183: a token, "attachment" or "inline" (or an extension a reader may not know).
+        const bool word =
+            !a.disposition.empty() &&
+            std::all_of(a.disposition.begin(), a.disposition.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+            });
+        if (!word)
+            throw BadHeaderError("an attachment's disposition '" + printable(a.disposition) +
+                                 "' is not a word; use \"attachment\" or \"inline\"");
         check("attachment filename", a.filename);
         check("attachment content_type", a.content_type);  // written as the part's Content-Type
         if (a.content_type.size() > 900)
@@ -447,33 +521,6 @@ void Message::check_headers() const {
                                  " characters cannot fit SMTP's 998-character line");
     }
 }
-
-namespace {
-/// `text` (UTF-8) in the single-byte charset `to`; throws naming `field` for a character the
-/// charset has no byte for. Hand-written because Poco's TextConverter writes '?' for such a
-/// character without counting it, and a changed word must not go out silently.
-std::string convert_text(const std::string& text, const Poco::TextEncoding& to,
-                         const std::string& charset, const std::string& field) {
-    if (is_ascii(text)) return text;
-    Poco::UTF8Encoding utf8;
-    std::string out;
-    out.reserve(text.size());
-    for (Poco::TextIterator it(text, utf8), end(text); it != end; ++it) {
-        unsigned char bytes[4];
-        const int n = *it < 0 ? 0 : to.convert(*it, bytes, sizeof bytes);
-        if (n <= 0) {
-            const std::string why =
-                "the " + field + " has a character that " + charset +
-                (*it < 0 ? " cannot hold: it is not UTF-8" : " has no byte for") +
-                "; set charset to utf-8 (or leave it at its default)";
-            if (field == "body" || field == "html") throw std::invalid_argument(why);
-            throw BadHeaderError(why);
-        }
-        out.append(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(n));
-    }
-    return out;
-}
-}  // namespace
 
 std::string Message::as_string() const {
     check_headers();
@@ -490,16 +537,11 @@ std::string Message::as_string() const {
     auto convert = [&](const std::string& text, const std::string& field) {
         return convert_text(text, *to, charset, field);
     };
+    // Only the text parts: header words are converted as they are encoded (header_bytes), and
+    // file names are always UTF-8, as Flask-Mail writes them.
     Message m = *this;
-    m.subject = convert(subject, "subject");
-    m.sender = convert(sender, "sender");
-    for (auto* list : {&m.recipients, &m.cc})
-        for (auto& a : *list) a = convert(a, "address '" + a + "'");
-    m.reply_to = convert(reply_to, "reply_to");
     m.body = convert(body, "body");
     m.html = convert(html, "html");
-    for (auto& [header, value] : m.extra_headers) value = convert(value, "header " + header);
-    for (auto& a : m.attachments) a.filename = convert(a.filename, "attachment filename");
     return m.wire();
 }
 
@@ -526,15 +568,8 @@ std::string Message::wire() const {
     mime.set("Message-ID", message_id);
     if (!cc.empty()) mime.set("Cc", fold_addresses("Cc", cc, charset));  // Poco's name is "CC"
     if (!reply_to.empty()) mime.set("Reply-To", fold_addresses("Reply-To", {reply_to}, charset));
-    for (const auto& [name, value] : extra_headers) {
-        Folder folder(name);
-        if (is_ascii(value)) {
-            folder.add_words(value, "");
-        } else {
-            folder.add_encoded(value, charset);
-        }
-        mime.set(name, folder.str());
-    }
+    for (const auto& [name, value] : extra_headers)
+        mime.set(name, fold_header(name, value, charset));
     // ANCHOR_END: as_string
 
     // ANCHOR: as_string_parts
@@ -554,39 +589,43 @@ std::string Message::wire() const {
             MailMessage::CONTENT_INLINE, text_encoding(html));
         mime.addPart("", alternative, MailMessage::CONTENT_INLINE, MailMessage::ENCODING_7BIT);
     }
-    // Poco always writes `filename="..."` itself; each attachment gets a unique placeholder
-    // name, replaced below by the RFC 2231 parameter Python's email package would write.
-    std::vector<std::pair<std::string, std::string>> filenames;
+    // Poco writes `filename="..."` only for CONTENT_ATTACHMENT, and no other disposition: each
+    // attachment goes in as one with a unique placeholder name, replaced below by its own
+    // disposition and the RFC 2231 parameter Python's email package would write.
+    struct Written {
+        std::string placeholder, disposition, parameter;
+    };
+    std::vector<Written> written;
     for (const auto& a : attachments) {
-        std::string placeholder;
-        if (!a.filename.empty()) {
-            placeholder = "attachment-" + std::to_string(filenames.size()) + "-" +
-                          std::to_string(std::random_device{}());
-            filenames.emplace_back(placeholder, filename_parameter(a.filename, charset));
-        }
-        auto* source = new Poco::Net::StringPartSource(a.data, a.content_type, placeholder);
-        mime.addPart("", source,
-                     a.disposition == "inline" ? MailMessage::CONTENT_INLINE
-                                               : MailMessage::CONTENT_ATTACHMENT,
-                     MailMessage::ENCODING_BASE64);
+        Written w{"attachment-" + std::to_string(written.size()) + "-" +
+                      std::to_string(std::random_device{}()),
+                  a.disposition, a.filename.empty() ? "" : filename_parameter(a.filename)};
+        auto* source = new Poco::Net::StringPartSource(a.data, a.content_type, w.placeholder);
+        for (const auto& [name, value] : a.headers)
+            source->headers().set(name, fold_header(name, value, charset));
+        mime.addPart("", source, MailMessage::CONTENT_ATTACHMENT, MailMessage::ENCODING_BASE64);
+        written.push_back(std::move(w));
     }
     std::ostringstream out;
     mime.write(out);
     std::string wire = out.str();
-    for (const auto& [placeholder, parameter] : filenames) {
-        // Poco wrote `; filename=` and the placeholder, quoted or not.
-        auto at = wire.find(placeholder);
-        if (at == std::string::npos) continue;  // an inline part: Poco writes no file name
-        auto end = at + placeholder.size();
+    for (const auto& w : written) {
+        // Poco wrote `attachment; filename=` and the placeholder, quoted or not.
+        auto at = wire.find(w.placeholder);
+        if (at == std::string::npos) continue;
+        auto end = at + w.placeholder.size();
         if (wire[at - 1] == '"') {
             --at;
             ++end;
         }
-        const std::string written = "; filename=";
-        at -= written.size();
+        at -= std::string_view("attachment; filename=").size();
         // "Content-Disposition: attachment;" is 32 columns: longer names go on the next line.
-        const bool fits = parameter.find('\r') == std::string::npos && 33 + parameter.size() <= 78;
-        wire.replace(at, end - at, (fits ? "; " : ";\r\n ") + parameter);
+        const std::size_t column = 22 + w.disposition.size();
+        const bool fits =
+            w.parameter.find('\r') == std::string::npos && column + 1 + w.parameter.size() <= 78;
+        wire.replace(at, end - at,
+                     w.parameter.empty() ? w.disposition
+                                         : w.disposition + (fits ? "; " : ";\r\n ") + w.parameter);
     }
     return wire;
 }

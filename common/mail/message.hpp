@@ -17,12 +17,15 @@ public:
     using std::invalid_argument::invalid_argument;
 };
 
-/// A file attached to a message: Flask-Mail's `msg.attach(filename, content_type, data)`.
+/// A file attached to a message: Flask-Mail's `msg.attach(filename, content_type, data,
+/// disposition, headers)`. An "inline" file keeps its name; `headers` are the part's own, e.g.
+/// {"Content-ID", "<logo>"} for an image the HTML shows as <img src="cid:logo">.
 struct Attachment {
     std::string filename{};
     std::string content_type = "application/octet-stream";
     std::string data{};
     std::string disposition = "attachment";
+    std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 /// "Name <addr>" or "addr", split. `name` may be UTF-8; it is RFC 2047-encoded on the wire.
@@ -61,7 +64,9 @@ struct Message {
     Message(std::string subject_, std::string sender_, std::vector<std::string> recipients_);
 
     /// Flask-Mail's `msg.attach(...)`.
-    void attach(std::string filename, std::string content_type, std::string data);
+    void attach(std::string filename, std::string content_type, std::string data,
+                std::string disposition = "attachment",
+                std::vector<std::pair<std::string, std::string>> headers = {});
 
     /// Everyone the server must deliver to: recipients, cc and bcc, each once, in that order.
     std::vector<std::string> send_to() const;
@@ -77,8 +82,9 @@ struct Message {
     /// Each call draws new MIME boundaries; the Message-ID stays, so every attempt to send
     /// the same Message carries the same Message-ID.
     /// The text is UTF-8; another `charset` (iso-8859-1, iso-8859-15, windows-1252, ...) has
-    /// it converted first, as Python's email package does, and a character that charset
-    /// cannot hold is an error (Python: UnicodeEncodeError).
+    /// the body converted first, as Python's email package does, and a character that charset
+    /// cannot hold is an error (Python: UnicodeEncodeError). Header words it cannot hold go
+    /// out in UTF-8, as Flask-Mail falls back; file names are always UTF-8.
     std::string as_string() const;
 
 private:

@@ -105,7 +105,10 @@ void append_status_line(std::string& out, std::string_view version, int status) 
     char digits[12];
     out.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
     out += ' ';
-    out += reason_phrase(status);
+    // Werkzeug sends the phrase in capitals ("404 NOT FOUND"); its error pages keep the
+    // title case that reason_phrase() gives.
+    for (const char c : reason_phrase(status))
+        out += c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
     out += crlf;
 }
 
@@ -416,8 +419,10 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
     bool too_large = false;
     std::size_t body_end = body_start;
     const auto expects_continue = [&] {
+        // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110
+        // §10.1.1).
         const std::string* expect = head.get("Expect");
-        return expect && iequals(*expect, "100-continue");
+        return expect && iequals(*expect, "100-continue") && head.version != "HTTP/1.0";
     };
 
     if (const std::string* transfer_encoding = head.get("Transfer-Encoding")) {

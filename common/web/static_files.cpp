@@ -14,6 +14,8 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace common::web {
 
@@ -64,20 +66,31 @@ std::string content_type_for(std::string_view filename) {
 
 namespace {
 
-/// Werkzeug's safe_join: only plain relative names; the router already percent-decoded the
-/// path, so "%2e%2e" arrives here as ".." and is refused like a literal one.
-bool safe_relative(std::string_view name) {
+/// Werkzeug's safe_join: the name normalised as posixpath.normpath does ("a/./b", "a/../b",
+/// "a//b/" are "a/b"), refused (nullopt) if it is absolute or climbs out of the directory.
+/// The router already percent-decoded the path, so "%2e%2e" arrives here as ".." and counts
+/// like a literal one.
+std::optional<std::string> safe_relative(std::string_view name) {
     if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos ||
         name.find('\0') != std::string_view::npos)
-        return false;
+        return std::nullopt;
+    std::vector<std::string_view> parts;
     while (!name.empty()) {
         const auto slash = name.find('/');
         const auto part = name.substr(0, slash);
-        if (part.empty() || part == "." || part == "..") return false;
+        if (part == "..") {
+            if (parts.empty()) return std::nullopt;  // above the directory
+            parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
         if (slash == std::string_view::npos) break;
         name.remove_prefix(slash + 1);
     }
-    return true;
+    if (parts.empty()) return std::nullopt;  // the directory itself
+    std::string joined;
+    for (const auto part : parts) joined.append(joined.empty() ? "" : "/").append(part);
+    return joined;
 }
 
 /// Whether a conditional header (`"a", W/"b"` or `*`) names `etag` (RFC 9110 §8.8.3.2):
@@ -161,8 +174,9 @@ HTTPError unsatisfiable_range(std::uintmax_t size) {
 
 Response send_from_directory(const std::string& directory, std::string_view filename,
                              const Request& request) {
-    if (directory.empty() || !safe_relative(filename)) throw HTTPError(404);
-    const fs::path path = fs::path(directory) / fs::path(std::string(filename));
+    const auto relative = safe_relative(filename);
+    if (directory.empty() || !relative) throw HTTPError(404);
+    const fs::path path = fs::path(directory) / fs::path(*relative);
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) throw HTTPError(404);
     const auto size = fs::file_size(path, ec);
@@ -216,7 +230,7 @@ Response send_from_directory(const std::string& directory, std::string_view file
     std::ostringstream content;
     content << in.rdbuf();
     if (!in) throw HTTPError(404);
-    Response r(content.str(), 200, content_type_for(filename));
+    Response r(content.str(), 200, content_type_for(*relative));
     r.headers.set("Last-Modified", last_modified);
     r.headers.set("ETag", etag);
     // Revalidate every time (cheap 304s), as Flask does by default.

@@ -132,6 +132,21 @@ BOOST_AUTO_TEST_CASE(path_traversal_is_404) {
     BOOST_TEST(client.get("/static/nope.css").status == 404);
 }
 
+BOOST_AUTO_TEST_CASE(dot_segments_and_a_trailing_slash_are_normalised_as_werkzeug_does) {
+    // safe_join normalises the name first (posixpath.normpath): Flask serves these.
+    auto client = app.test_client();
+    const std::string whole = client.get("/static/css/site.css").body;
+    for (const char* target : {"/static/css/./site.css", "/static/css/../css/site.css",
+                               "/static/css/site.css/", "/static/./css/site.css"}) {
+        const auto r = client.get(target);
+        BOOST_TEST(r.status == 200, target);
+        BOOST_TEST(r.body == whole, target);
+        BOOST_TEST(r.headers.get("Content-Type").starts_with("text/css"), target);
+    }
+    BOOST_TEST(client.get("/static/css/..").status == 404);  // the directory itself
+    BOOST_TEST(client.get("/static/./").status == 404);
+}
+
 BOOST_AUTO_TEST_CASE(content_type_table) {
     BOOST_TEST(content_type_for("a.PNG") == "image/png");
     BOOST_TEST(content_type_for("a.woff2") == "font/woff2");
