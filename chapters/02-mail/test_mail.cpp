@@ -272,6 +272,11 @@ BOOST_AUTO_TEST_CASE(a_long_content_type_is_refused_and_a_long_file_name_takes_c
     msg.body = "x";
     msg.attach("a.bin", "application/" + std::string(988, 'x'), "y");  // 1000 characters
     BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+    for (const char* no_slash : {"textplain", "", "text/", "/plain"}) {  // went out as "textplain/"
+        msg.attachments.back().content_type = no_slash;
+        BOOST_CHECK_THROW(msg.as_string(), BadHeaderError);
+    }
+    msg.attachments.back().content_type = "application/" + std::string(988, 'x');
     BOOST_TEST(message_of([&] { msg.as_string(); }).find("998") != std::string::npos);
 
     // An ASCII name is quoted on one line while it fits; a 1000-character one is split into
@@ -331,6 +336,9 @@ BOOST_AUTO_TEST_CASE(headers_come_in_flask_mail_order) {
     const std::vector<std::string> expected{"Content-Type", "MIME-Version", "Subject",   "From",
                                             "To",           "Date",         "Message-ID"};
     BOOST_TEST(names == expected, boost::test_tools::per_element());
+    // The day in two digits, as email.utils.formatdate writes it: 1 Jan 2026 is "01 Jan".
+    const std::string date = format_date(std::chrono::system_clock::from_time_t(1767268800));
+    BOOST_TEST(date.substr(3, 8) == ", 01 Jan", date);
 }
 
 BOOST_AUTO_TEST_CASE(body_only_is_a_single_text_part) {

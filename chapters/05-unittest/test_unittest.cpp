@@ -110,15 +110,33 @@ BOOST_AUTO_TEST_CASE(unknown_subcommand_prints_usage_and_exits_2) {
     BOOST_TEST(run.output.find("unknown command 'frobnicate'") != std::string::npos);
     BOOST_TEST(run.output.find("runserver") != std::string::npos);
     BOOST_TEST(flasky_command({}).status == 2);
+    // Arguments a command does not take are its error, not "unknown command"; `db nope`
+    // created the database file before it said so.
+    for (const std::vector<std::string>& bad :
+         {std::vector<std::string>{"routes", "extra"}, {"db", "nope"}, {"db", "create", "--yes"}}) {
+        auto refused = flasky_command(bad);
+        BOOST_TEST(refused.status == 2, bad[0] + " " + bad[1]);
+        BOOST_TEST(refused.output.find("unknown command") == std::string::npos, refused.output);
+    }
+    BOOST_TEST(flasky_command({"db", "--help"}).status == 0);
+    BOOST_TEST(flasky_command({"runserver", "--help"}).status == 0);
 }
 
 BOOST_AUTO_TEST_CASE(runserver_refuses_bad_numbers_before_serving) {
     auto threads = flasky_command({"runserver", "--threads", "0"});
     BOOST_TEST(threads.status == 2);
-    BOOST_TEST(threads.output.find("--threads must be 1-1024") != std::string::npos);
+    BOOST_TEST(threads.output.find("--threads must be a whole number from 1 to 1024, not '0'") !=
+               std::string::npos);
     auto port = flasky_command({"runserver", "--port", "http"});
     BOOST_TEST(port.status == 2);
-    BOOST_TEST(port.output.find("--port must be 1-65535") != std::string::npos);
+    BOOST_TEST(port.output.find("--port must be a whole number from 1 to 65535") !=
+               std::string::npos);
+    // A typo is an error, not the number it starts with ("5000abc" served on 5000).
+    for (const char* typo : {"5000abc", "50.5", ""})
+        BOOST_TEST(flasky_command({"runserver", "--port", typo}).status == 2, typo);
+    auto missing = flasky_command({"runserver", "--port"});
+    BOOST_TEST(missing.status == 2);
+    BOOST_TEST(missing.output.find("--port needs a value") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(routes_prints_the_url_map) {
@@ -140,11 +158,12 @@ BOOST_AUTO_TEST_CASE(db_create_and_drop) {
     BOOST_TEST(flasky_command({"db", "drop"}).status == 0);
     BOOST_TEST(tables_in(uri).empty());
     auto wrong = flasky_command({"db", "migrate"});
-    BOOST_TEST(wrong.status == 1);
-    BOOST_TEST(wrong.output.find("flasky db create") != std::string::npos);
+    BOOST_TEST(wrong.status == 2);
+    BOOST_TEST(wrong.output.find("unknown arguments 'migrate'") != std::string::npos);
     auto bare = flasky_command({"db"});
     BOOST_TEST(bare.status == 2);
-    BOOST_TEST(bare.output.find("`flasky db create` or `flasky db drop`") != std::string::npos);
+    BOOST_TEST(bare.output.find("say what to do: use `flasky db create`, `flasky db drop`") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(db_drop_in_production_needs_yes) {

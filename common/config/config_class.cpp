@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace common::config {
@@ -61,8 +63,10 @@ const ConfigClass::Attribute* ConfigClass::find(std::string_view key) const {
 std::vector<std::string> ConfigClass::environment_variables() const {
     std::set<std::string> names;
     for (const auto& a : attributes_) {
-        if (same_name_variables_) names.insert(a.key);
-        if (auto lookup = std::get_if<FromEnv>(&a.definition)) names.insert(lookup->variable);
+        if (auto lookup = std::get_if<FromEnv>(&a.definition))
+            names.insert(lookup->variable);  // the seed's lookup: that variable only
+        else if (same_name_variables_)
+            names.insert(a.key);
     }
     return {names.begin(), names.end()};
 }
@@ -89,6 +93,24 @@ void throw_unknown_name(std::string_view name, const std::vector<std::string>& n
 // from_object
 
 namespace {
+
+/// 1/0, true/false, yes/no, on/off in any case: what the docs promise, and nothing else.
+std::optional<Value> parse_bool(const std::string& text) {
+    const std::string t = Poco::toLower(text);
+    if (t == "1" || t == "true" || t == "yes" || t == "on") return Value{true};
+    if (t == "0" || t == "false" || t == "no" || t == "off") return Value{false};
+    return std::nullopt;
+}
+
+/// A whole number in decimal digits, with an optional sign; nothing around it.
+std::optional<Value> parse_int(const std::string& text) {
+    std::int64_t n = 0;
+    const char* first = text.data() + (text.starts_with('+') ? 1 : 0);
+    const char* last = text.data() + text.size();
+    const auto [end, error] = std::from_chars(first, last, n);
+    if (first == last || error != std::errc{} || end != last) return std::nullopt;
+    return Value{n};
+}
 
 /// The process environment as a Poco configuration layer, with two rules Poco's own
 /// SystemConfiguration ("system.env.NAME") does not have: only the keys the config class
@@ -142,8 +164,11 @@ void Config::from_object(const ConfigClass& cls) {
     std::map<std::string, std::size_t> type;
     std::set<std::string> keys;
     for (const auto& a : cls.attributes()) {
-        keys.insert(a.key);
         const auto* lookup = std::get_if<FromEnv>(&a.definition);
+        // A key the seed reads from a variable of its own reads that one only: an exported
+        // SQLALCHEMY_DATABASE_URI must not replace DEV_DATABASE_URI's database (`flasky db
+        // drop` would drop it), as Python never reads it.
+        if (!lookup) keys.insert(a.key);
         const Value& declared = lookup ? lookup->fallback : std::get<Value>(a.definition);
         type[a.key] = std::holds_alternative<std::monostate>(declared) ? 3 : declared.index();
         Value value = declared;
@@ -158,7 +183,8 @@ void Config::from_object(const ConfigClass& cls) {
         body_source[a.key] = source;
     }
 
-    // Layer 1: the environment, same names as the keys. Lower priority number wins.
+    // Layer 1: the environment, same names as the keys the class sets to a literal. Lower
+    // priority number wins.
     AutoPtr<EnvironmentLayer> environment(
         new EnvironmentLayer(cls.reads_same_name_variables() ? keys : std::set<std::string>{}));
     AutoPtr<LayeredConfiguration> layered(new LayeredConfiguration);
@@ -170,13 +196,19 @@ void Config::from_object(const ConfigClass& cls) {
         const std::string source = environment->has(key) ? "env " + key : body_source[key];
         Value value;
         if (layered->has(key)) {
-            try {
-                switch (type[key]) {
-                    case 1: value = layered->getBool(key); break;
-                    case 2: value = std::int64_t{layered->getInt64(key)}; break;
-                    default: value = layered->getRawString(key); break;
-                }
-            } catch (const Poco::SyntaxException&) {
+            // Raw text, parsed here: Poco's getBool/getInt64 would expand "${OTHER_KEY}" (a
+            // variable could pull in the secret key, or loop until the stack ends) and take
+            // "0x24b", "1,000" or "2" as numbers and bools.
+            const std::string text = layered->getRawString(key);
+            std::optional<Value> parsed;
+            switch (type[key]) {
+                case 1: parsed = parse_bool(text); break;
+                case 2: parsed = parse_int(text); break;
+                default: parsed = Value{text}; break;
+            }
+            if (parsed) {
+                value = std::move(*parsed);
+            } else {
                 // Only the environment can hold text of the wrong type: the class values are
                 // typed C++ values.
                 const std::string variable = source.substr(4);  // "env X" → "X"

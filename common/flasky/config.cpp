@@ -138,13 +138,17 @@ const common::config::Registry<Config> config{
 
 ConfigChoice choose_config(std::optional<std::string> argument) {
     if (argument) return {std::move(*argument), "from the command line"};
-    const std::string from_env = Poco::Environment::get("FLASKY_CONFIG", "");
-    if (!from_env.empty()) return {from_env, "from env FLASKY_CONFIG"};
+    // FLASKY_CONFIG first; FLASK_CONFIG is the book's name for it (manage.py's
+    // os.getenv('FLASK_CONFIG')), so a reader of the book gets the config they asked for.
+    for (const char* variable : {"FLASKY_CONFIG", "FLASK_CONFIG"}) {
+        const std::string from_env = Poco::Environment::get(variable, "");
+        if (!from_env.empty()) return {from_env, std::string("from env ") + variable};
+    }
     return {"default", "the default: no argument and FLASKY_CONFIG unset"};
 }
 
 std::vector<std::string> environment_variables() {
-    std::set<std::string> names{"FLASKY_CONFIG"};
+    std::set<std::string> names{"FLASKY_CONFIG", "FLASK_CONFIG"};
     for (const auto& name : config.names())
         for (auto& variable : config[name].environment_variables()) names.insert(variable);
     return {names.begin(), names.end()};

@@ -71,10 +71,11 @@ struct ConfigChoice {
 
 /// manage.py's `os.getenv('FLASK_CONFIG') or 'default'`, with an argument first: the
 /// argument if given, else the FLASKY_CONFIG environment variable (empty counts as unset),
-/// else 'default'. The name is not checked here; `config[name]` does that.
+/// else FLASK_CONFIG (the book's name), else 'default'. The name is not checked here; `config[name]` does that.
 ConfigChoice choose_config(std::optional<std::string> argument);
 
-/// Every environment variable loading any registered config may read, plus FLASKY_CONFIG;
+/// Every environment variable loading any registered config may read, plus FLASKY_CONFIG and
+/// FLASK_CONFIG;
 /// sorted. Tests unset them; the chapter lists them.
 std::vector<std::string> environment_variables();
 

@@ -12,6 +12,7 @@
 #include <Poco/Process.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -191,51 +192,83 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
             long port = 5000;
             long threads = options.threads;
             long workers = options.max_workers;
+            // A whole number in [low, high], all of the text: "5000abc" is a typo, not 5000.
+            const auto number = [&](const std::string& option, const std::string& text, long low,
+                                    long high, long& into) {
+                long n = 0;
+                const auto [end, error] =
+                    std::from_chars(text.data(), text.data() + text.size(), n);
+                if (text.empty() || error != std::errc{} || end != text.data() + text.size() ||
+                    n < low || n > high) {
+                    err << "flasky runserver: " << option << " must be a whole number from " << low
+                        << " to " << high << ", not '" << text << "'\n";
+                    return false;
+                }
+                into = n;
+                return true;
+            };
             for (std::size_t i = 1; i < args.size(); ++i) {
-                if (args[i] == "--host" && i + 1 < args.size())
-                    host = args[++i];
-                else if (args[i] == "--port" && i + 1 < args.size())
-                    port = std::strtol(args[++i].c_str(), nullptr, 10);
-                else if (args[i] == "--threads" && i + 1 < args.size())
-                    threads = std::strtol(args[++i].c_str(), nullptr, 10);
-                else if (args[i] == "--workers" && i + 1 < args.size())
-                    workers = std::strtol(args[++i].c_str(), nullptr, 10);
-                else if (args[i] == "--reads-on-workers")
-                    options.reads_on_loops = false;
-                else {
-                    err << "flasky runserver: unknown option '" << args[i] << "'\n" << usage;
+                const std::string& option = args[i];
+                const bool takes_value = option == "--host" || option == "--port" ||
+                                         option == "--threads" || option == "--workers";
+                if (takes_value && i + 1 == args.size()) {
+                    err << "flasky runserver: " << option << " needs a value\n";
                     return 2;
                 }
-            }
-            if (port < 1 || port > 65535) {
-                err << "flasky runserver: --port must be 1-65535\n";
-                return 2;
-            }
-            if (threads < 1 || threads > 1024) {
-                err << "flasky runserver: --threads must be 1-1024\n";
-                return 2;
-            }
-            if (workers < 0 || workers > 4096) {
-                err << "flasky runserver: --workers must be 0-4096\n";
-                return 2;
+                if (option == "--host")
+                    host = args[++i];
+                else if (option == "--port" && !number(option, args[++i], 1, 65535, port))
+                    return 2;
+                else if (option == "--threads" && !number(option, args[++i], 1, 1024, threads))
+                    return 2;
+                else if (option == "--workers" && !number(option, args[++i], 0, 4096, workers))
+                    return 2;
+                else if (option == "--reads-on-workers")
+                    options.reads_on_loops = false;
+                else if (option == "-h" || option == "--help") {
+                    out << usage;
+                    return 0;
+                } else if (!takes_value) {
+                    err << "flasky runserver: unknown option '" << option << "'\n" << usage;
+                    return 2;
+                }
             }
             options.host = host;
             options.port = static_cast<std::uint16_t>(port);
             options.threads = static_cast<int>(threads);
             options.max_workers = static_cast<int>(workers);
+            // Which config serves: FLASK_CONFIG where FLASKY_CONFIG was meant would otherwise
+            // go unnoticed (Flask prints its debug mode here).
+            out << " * Config '" << choice.name << "' (" << choice.source << ")" << std::endl;
             runserver(out, choice.name, options);
             return 0;
         }
-        if (command == "routes" && args.size() == 1) {
+        const bool help = args.size() > 1 && (args[1] == "-h" || args[1] == "--help");
+        if ((command == "routes" || command == "db") && help) {
+            out << usage;
+            return 0;
+        }
+        if (command == "routes") {
+            if (args.size() > 1) {
+                err << "flasky routes: takes no arguments (got '" << args[1] << "')\n";
+                return 2;
+            }
             routes(out, choice.name);
             return 0;
         }
-        if (command == "db" && args.size() == 1) {
-            err << "flasky db: say what to do: `flasky db create` or `flasky db drop`\n";
-            return 2;
-        }
-        if (command == "db" && (args.size() == 2 || (args.size() == 3 && args[2] == "--yes"))) {
-            db_command(out, choice.name, args[1], args.size() == 3);
+        if (command == "db") {
+            // Checked before anything opens the database, which would create its file.
+            const bool known = args.size() > 1 && (args[1] == "create" || args[1] == "drop");
+            const bool yes = args.size() == 3 && args[2] == "--yes" && args[1] == "drop";
+            if (!known || (args.size() > 2 && !yes)) {
+                err << "flasky db: "
+                    << (args.size() == 1 ? std::string("say what to do")
+                                         : "unknown arguments '" + args[1] +
+                                               (args.size() > 2 ? " " + args[2] + "..." : "") + "'")
+                    << ": use `flasky db create`, `flasky db drop` or `flasky db drop --yes`\n";
+                return 2;
+            }
+            db_command(out, choice.name, args[1], yes);
             return 0;
         }
         if (command == "test") return test(out, {args.begin() + 1, args.end()});

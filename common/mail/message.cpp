@@ -515,6 +515,11 @@ void Message::check_headers() const {
                                  "' is not a word; use \"attachment\" or \"inline\"");
         check("attachment filename", a.filename);
         check("attachment content_type", a.content_type);  // written as the part's Content-Type
+        const auto slash = a.content_type.find('/');
+        if (slash == 0 || slash == std::string::npos || slash + 1 == a.content_type.size())
+            throw BadHeaderError("an attachment's content type '" + printable(a.content_type) +
+                                 "' is not type/subtype; write e.g. \"text/plain\" or "
+                                 "\"application/octet-stream\"");
         if (a.content_type.size() > 900)
             throw BadHeaderError("an attachment's content type of " +
                                  std::to_string(a.content_type.size()) +
@@ -652,7 +657,8 @@ std::string format_date(std::chrono::system_clock::time_point when) {
     std::string zone = tzd < 0 ? "-" : "+";
     zone += std::to_string(minutes / 60 / 10) + std::to_string(minutes / 60 % 10) +
             std::to_string(minutes % 60 / 10) + std::to_string(minutes % 10);
-    return Poco::DateTimeFormatter::format(local, "%w, %e %b %Y %H:%M:%S ") + zone;
+    // "%d": the day in two digits, as email.utils.formatdate writes it ("Tue, 01 Dec 2026").
+    return Poco::DateTimeFormatter::format(local, "%w, %d %b %Y %H:%M:%S ") + zone;
 }
 
 }  // namespace common::mail

@@ -242,7 +242,10 @@ void Server::start() {
 std::uint16_t Server::port() const { return impl_->port; }
 
 std::string Server::url() const {
-    return "http://" + impl_->options.host + ":" + std::to_string(impl_->port);
+    const std::string& host = impl_->options.host;
+    // An IPv6 address goes in brackets (RFC 3986 §3.2.2): http://[::1]:5000
+    const bool ipv6 = host.find(':') != std::string::npos && !host.starts_with('[');
+    return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(impl_->port);
 }
 
 bool Server::running() const { return impl_->acceptor != nullptr; }

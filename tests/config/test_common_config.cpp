@@ -203,14 +203,21 @@ BOOST_AUTO_TEST_CASE(seed_lookup_variable_sets_the_key_and_is_the_source) {
     BOOST_TEST(c.source("WB_TEST_URI") == "env WB_TEST_ALIAS_URI");
 }
 
-BOOST_AUTO_TEST_CASE(same_name_variable_beats_the_seed_lookup) {
+BOOST_AUTO_TEST_CASE(a_seed_lookup_reads_its_own_variable_only) {
+    // A same-name variable for a key the seed reads from another variable is not read: an
+    // exported SQLALCHEMY_DATABASE_URI replaced DEV_DATABASE_URI's database.
     CleanEnv clean;
-    ScopedEnv alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db"),
-        same("WB_TEST_URI", "sqlite:////tmp/b.db");
+    ScopedEnv same("WB_TEST_URI", "sqlite:////tmp/b.db");
+    {
+        Config c;
+        c.from_object(ChildCfg{});
+        BOOST_TEST(c.source("WB_TEST_URI") != "env WB_TEST_URI");
+    }
+    ScopedEnv alias("WB_TEST_ALIAS_URI", "sqlite:////tmp/a.db");
     Config c;
     c.from_object(ChildCfg{});
-    BOOST_TEST(c.get_string("WB_TEST_URI") == "sqlite:////tmp/b.db");
-    BOOST_TEST(c.source("WB_TEST_URI") == "env WB_TEST_URI");
+    BOOST_TEST(c.get_string("WB_TEST_URI") == "sqlite:////tmp/a.db");
+    BOOST_TEST(c.source("WB_TEST_URI") == "env WB_TEST_ALIAS_URI");
 }
 
 BOOST_AUTO_TEST_CASE(empty_variable_counts_as_unset) {
