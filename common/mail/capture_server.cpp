@@ -37,12 +37,16 @@ std::string base64_decode(const std::string& text) {
     return out;
 }
 
-// "<addr>" out of "FROM:<addr> SIZE=123"; empty when malformed.
+// "addr" out of "FROM:<addr> SIZE=123", or out of "FROM:addr" as aiosmtpd takes it from
+// clients that leave out the brackets; empty when malformed.
 std::string path_argument(const std::string& arg) {
-    const auto open = arg.find('<');
-    const auto close = arg.find('>', open == std::string::npos ? 0 : open);
-    if (open == std::string::npos || close == std::string::npos) return {};
-    return arg.substr(open + 1, close - open - 1);
+    const auto colon = arg.find(':');
+    if (colon == std::string::npos) return {};
+    const std::string path = Poco::trim(arg.substr(colon + 1));
+    if (!path.starts_with('<')) return path.substr(0, path.find(' '));
+    const auto close = path.find('>');
+    if (close == std::string::npos) return {};
+    return path.substr(1, close - 1);
 }
 
 Poco::Timespan timespan(std::chrono::milliseconds ms) {
@@ -342,24 +346,41 @@ private:
     void data() {
         const auto& o = state_->options;
         reply("354 End data with <CR><LF>.<CR><LF>");
-        // Read line by line from the DialogSocket (its buffer may already hold the first
-        // lines, so Poco's MailInputStream on the raw socket could not take over here);
-        // undoing the dot-stuffing is then one check per line.
+        // Byte by byte from the DialogSocket (its buffer may already hold the first lines, so
+        // Poco's MailInputStream on the raw socket could not take over here). Hand-written
+        // rather than receiveLine(): that ends a line at a lone CR or LF too, which rewrote
+        // such bytes to CRLF and let "\n.\n" end the data early, the rest of it then running
+        // as commands (a second, forged message); and it has no limit, so one endless line
+        // grew without bound. Here only CRLF ends a line, as aiosmtpd reads it, and nothing
+        // past max_size is kept.
         std::string content;
         bool too_big = false;
         std::string line;
+        bool continued = false;  // `line` is the tail of a line already too long to keep
         for (;;) {
-            line.clear();
-            if (!io_.receiveLine(line, 0)) throw Poco::IOException("connection closed during DATA");
-            if (line == ".") break;
-            if (!line.empty() && line[0] == '.') line.erase(0, 1);
-            if (too_big) continue;
-            content += line;
-            content += "\r\n";
+            const int c = io_.get();
+            if (c < 0)  // DialogSocket::EOF_CHAR, which is private
+                throw Poco::IOException("connection closed during DATA");
+            line += static_cast<char>(c);
+            const bool ended = line.size() >= 2 && line.ends_with("\r\n");
+            if (!ended) {
+                if (line.size() > o.max_size + 2) {  // no line this long can be kept
+                    too_big = true;
+                    content = std::string();
+                    line.erase(0, line.size() - 1);  // the last byte may be a CR
+                    continued = true;
+                }
+                continue;
+            }
+            if (!continued && line == ".\r\n") break;
+            const std::size_t stuffed = !continued && line.front() == '.' ? 1 : 0;
+            if (!too_big) content.append(line, stuffed);
             if (content.size() > o.max_size) {
                 too_big = true;
-                content.clear();
+                content = std::string();
             }
+            line.clear();
+            continued = false;
         }
         if (too_big) {
             reply("552 5.3.4 Message too big for system");
@@ -424,9 +445,11 @@ CaptureServer::CaptureServer(CaptureOptions options)
     try {
         Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", o.port));
         state_->port = listener.address().port();
-        state_->pool = std::make_unique<Poco::ThreadPool>(1, 16);
+        // One thread per client: 64, so that a test's idle or slow clients (a pool of bulk
+        // connections, a client that never sends QUIT) do not keep the next one waiting.
+        state_->pool = std::make_unique<Poco::ThreadPool>(1, 64);
         auto* params = new Poco::Net::TCPServerParams;
-        params->setMaxThreads(16);
+        params->setMaxThreads(64);
         state_->server = std::make_unique<Poco::Net::TCPServer>(new SmtpConnectionFactory(state_),
                                                                 *state_->pool, listener, params);
         state_->server->start();

@@ -147,6 +147,24 @@ std::string_view origin_host(std::string_view origin) {
     return origin.substr(scheme + 3);
 }
 
+/// "example.com:8443" → "example.com", "[::1]:5000" → "[::1]"; as given without a port.
+std::string_view without_port(std::string_view host) {
+    const auto colon = host.rfind(':');
+    if (colon == std::string_view::npos || host.find(']', colon) != std::string_view::npos)
+        return host;
+    return host.substr(0, colon);
+}
+
+/// Whether the browser's Origin host is `host` (a Host or X-Forwarded-Host value). A host
+/// without a port matches the origin's name on any port: a proxy that passes `$host` drops the
+/// port the browser used, and cookies are not kept apart by port either, so another port of
+/// the same name is no other site to them.
+bool same_site(std::string_view origin, std::string_view host) {
+    if (host.empty()) return false;
+    if (iequals(origin, host)) return true;
+    return without_port(host) == host && iequals(without_port(origin), host);
+}
+
 /// What is wrong with the request's CSRF token, in Flask-WTF's words; "" when it is valid.
 std::string csrf_problem(Context& ctx, const Settings& s) {
     const Request& req = ctx.request;
@@ -154,10 +172,14 @@ std::string csrf_problem(Context& ctx, const Settings& s) {
     // what CSRF is, whatever token it carries. (Behind a proxy the scheme may differ, so only
     // the host is compared.) "null" names no page: a browser sends it for a form posted
     // under Referrer-Policy: no-referrer, from this site too; the token decides then.
-    if (const std::string* origin = req.headers.find("Origin"); origin && *origin != "null")
-        if (!iequals(origin_host(*origin), req.host()))
+    // A proxy's X-Forwarded-Host counts too: a page on another site cannot set that header.
+    if (const std::string* origin = req.headers.find("Origin"); origin && *origin != "null") {
+        const std::string* forwarded = req.headers.find("X-Forwarded-Host");
+        const std::string_view from = origin_host(*origin);
+        if (!same_site(from, req.host()) && !(forwarded && same_site(from, *forwarded)))
             return "The request came from another site (Origin " + *origin + ", this site is " +
                    req.host() + ").";
+    }
     std::string token;
     if (const std::string* header = req.headers.find("X-CSRFToken"))
         token = *header;

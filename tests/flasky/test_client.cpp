@@ -54,6 +54,12 @@ BOOST_AUTO_TEST_CASE(test_post_without_csrf_token_shows_the_form_again) {
     auto response = client.post("/", {{"name", "mallory"}});
     BOOST_TEST(response.status == 200);
     BOOST_TEST(response.contains("The CSRF token is missing."));
+    // A token without its session (cookies blocked, or another browser's token): Flask-WTF's
+    // form has made this session a token of its own by then, so they do not match.
+    const std::string token = web::TestClient::csrf_token(client.get("/").body);
+    auto cookieless = app->test_client();
+    response = cookieless.post("/", {{"name", "mallory"}, {"csrf_token", token}});
+    BOOST_TEST(response.contains("The CSRF tokens do not match."));
     BOOST_TEST(session->query<flasky::User>().count() == 0);
 }
 

@@ -16,6 +16,7 @@
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Pipe.h>
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
@@ -375,6 +376,33 @@ BOOST_AUTO_TEST_CASE(plain_delivery_to_the_capture_server) {
     BOOST_TEST(root.header("Subject") == "hello from swaks");
     BOOST_TEST(root.body.find("\r\n.line with a leading dot") != std::string::npos);  // unstuffed
     BOOST_TEST(read_file(got.file) == got.data);
+}
+
+// As aiosmtpd reads DATA: only CRLF ends a line. Poco's line reader ended one at a lone LF
+// too, so "\n.\n" ended the data early and the rest ran as commands (a second, forged
+// message), and bare LFs came back as CRLFs.
+BOOST_AUTO_TEST_CASE(the_capture_server_keeps_data_bytes_and_ends_data_at_crlf_dot_crlf_only) {
+    CaptureServer server;
+    Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    const std::string data = "Subject: a\r\n\r\nline\none\rtwo\r\n\n.\nMAIL FROM:<evil@x>\r\n"
+                             "RCPT TO:<victim@x>\r\nDATA\r\nforged\r\n..dot\r\n";
+    const std::string dialogue = "EHLO t\r\nMAIL FROM:a@example.com\r\nRCPT TO:<b@example.com>\r\n"
+                                 "DATA\r\n" +
+                                 data + ".\r\nQUIT\r\n";
+    client.sendBytes(dialogue.data(), static_cast<int>(dialogue.size()));
+    std::string replies;
+    char buffer[4096];
+    for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;)
+        replies.append(buffer, static_cast<std::size_t>(n));
+    BOOST_TEST_MESSAGE(replies);
+    BOOST_REQUIRE(server.wait_for(1, 5s));
+    std::this_thread::sleep_for(200ms);  // a second message, if the data were cut, by now
+    BOOST_REQUIRE_EQUAL(server.messages().size(), 1u);
+    const auto got = server.messages().at(0);
+    BOOST_TEST(got.mail_from == "a@example.com");  // aiosmtpd takes it without the brackets
+    std::string unstuffed = data;
+    unstuffed.replace(unstuffed.find("..dot"), 5, ".dot");
+    BOOST_TEST(got.data == unstuffed);
 }
 
 BOOST_AUTO_TEST_CASE(starttls_and_auth_login_and_plain) {

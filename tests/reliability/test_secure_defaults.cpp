@@ -108,6 +108,21 @@ BOOST_AUTO_TEST_CASE(a_post_from_another_site_is_refused) {
     unnamed.headers.set("Origin", "null");
     BOOST_TEST(client.post("/form", {{"csrf_token", token}}, unnamed).status == 200);
     BOOST_TEST(client.post("/form", {{"csrf_token", "forged"}}, unnamed).status == 400);
+    // Behind a proxy that passes `Host: $host`, the port the browser used is gone: the name
+    // decides (every form was refused behind such an nginx), or the proxy's X-Forwarded-Host.
+    const auto from = [&](const std::string& origin, const std::string& host,
+                          const std::string& forwarded = "") {
+        TestClient::Options o;
+        o.headers.set("Origin", origin);
+        o.headers.set("Host", host);
+        if (!forwarded.empty()) o.headers.set("X-Forwarded-Host", forwarded);
+        return client.post("/form", {{"csrf_token", token}}, o).status;
+    };
+    BOOST_TEST(from("http://127.0.0.1:8080", "127.0.0.1") == 200);
+    BOOST_TEST(from("http://127.0.0.1:8080", "127.0.0.1:5000", "127.0.0.1:8080") == 200);
+    BOOST_TEST(from("http://127.0.0.1:8080", "127.0.0.1:5000") == 400);
+    BOOST_TEST(from("http://evil.example:8080", "127.0.0.1") == 400);
+    BOOST_TEST(from("http://evil.example", "127.0.0.1:5000", "127.0.0.1:5000") == 400);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

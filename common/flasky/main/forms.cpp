@@ -28,6 +28,9 @@ bool NameForm::validate_on_submit(common::web::Context& ctx) {
     name = ctx.request.form().get("name");
     errors.clear();
     csrf_errors.clear();
+    // Flask-WTF's form makes the session's token as it is built, before it validates: a post
+    // without a session token then says "The CSRF tokens do not match.", as here.
+    (void)ctx.csrf_token();
     if (auto why = ctx.csrf_error(); !why.empty()) csrf_errors.push_back(std::move(why));
     if (blank(name)) errors.emplace_back("This field is required.");  // DataRequired's message
     return errors.empty() && csrf_errors.empty();
