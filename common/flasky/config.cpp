@@ -2,6 +2,7 @@
 #include "common/flasky/config.hpp"
 
 #include <Poco/Environment.h>
+#include <Poco/Exception.h>
 #include <Poco/Path.h>
 
 #include <Poco/String.h>
@@ -17,8 +18,15 @@ using common::config::ConfigError;
 using common::config::env;
 
 std::string sqlite_in_working_directory(std::string_view file) {
-    // Poco::Path::current() ends with '/', so this is 'sqlite:///' + '/abs/dir/' + file.
-    return "sqlite:///" + Poco::Path::current() + std::string(file);
+    // Poco::Path::current() ends with '/', so this is 'sqlite:///' + '/abs/dir/' + file. It
+    // throws when the working directory has been deleted; the config objects are built at
+    // start-up, so that ended every program before main(), `flasky --help` too. The name
+    // stays relative then, and opening the database says what is wrong.
+    try {
+        return "sqlite:///" + Poco::Path::current() + std::string(file);
+    } catch (const Poco::Exception&) {
+        return "sqlite:///" + std::string(file);
+    }
 }
 
 namespace {

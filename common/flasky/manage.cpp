@@ -6,6 +6,7 @@
 #include "common/flasky/outbox.hpp"
 #include "common/web/server.hpp"
 
+#include <Poco/Exception.h>
 #include <Poco/Path.h>
 #include <Poco/Pipe.h>
 #include <Poco/PipeStream.h>
@@ -276,6 +277,11 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
             out << usage;
             return 0;
         }
+    } catch (const Poco::Exception& e) {
+        // displayText(): what() of a Poco exception is its class's name ("System exception").
+        out.flush();
+        err << "flasky " << command << ": " << e.displayText() << "\n";
+        return 1;
     } catch (const std::exception& e) {
         out.flush();
         err << "flasky " << command << ": " << e.what() << "\n";

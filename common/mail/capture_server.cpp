@@ -189,6 +189,7 @@ private:
                 space == std::string::npos ? "" : Poco::trim(line.substr(space + 1));
             if (verb == "EHLO" || verb == "HELO") {
                 reset_transaction();
+                greeted_ = true;
                 if (verb == "HELO") {
                     reply("250 " + o.hostname);
                     continue;
@@ -213,10 +214,21 @@ private:
                 reply("220 2.0.0 Ready to start TLS");
                 io_ = Poco::Net::SecureStreamSocket::attach(io_, state_->tls_context);
                 tls_ = true;
+                greeted_ = false;  // RFC 3207 §4.2: the client starts over with EHLO
                 reset_transaction();
             } else if (verb == "AUTH") {
                 auth(arg);
             } else if (verb == "MAIL") {
+                // The session's order, as aiosmtpd keeps it: a client that skips a step has a
+                // bug a test should see.
+                if (!greeted_) {
+                    reply("503 5.5.1 Error: send HELO first");
+                    continue;
+                }
+                if (from_given_) {  // a second MAIL would silently drop the recipients given
+                    reply("503 5.5.1 Error: nested MAIL command");
+                    continue;
+                }
                 if (o.require_tls && !tls_) {
                     reply("530 5.7.0 Must issue a STARTTLS command first");
                     continue;
@@ -265,6 +277,10 @@ private:
                 rcpt_.push_back(to);
                 reply("250 2.1.5 OK");
             } else if (verb == "DATA") {
+                if (!arg.empty()) {  // "DATA foo" would take the next commands as the message
+                    reply("501 5.5.4 Syntax: DATA");
+                    continue;
+                }
                 if (rcpt_.empty()) {
                     reply("503 5.5.1 Error: need RCPT command");
                     continue;
@@ -403,6 +419,7 @@ private:
     std::string user_;
     std::string from_;
     bool from_given_ = false;
+    bool greeted_ = false;
     std::vector<std::string> rcpt_;
 };
 

@@ -403,6 +403,23 @@ BOOST_AUTO_TEST_CASE(the_capture_server_keeps_data_bytes_and_ends_data_at_crlf_d
     std::string unstuffed = data;
     unstuffed.replace(unstuffed.find("..dot"), 5, ".dot");
     BOOST_TEST(got.data == unstuffed);
+
+    // The session's order, as aiosmtpd keeps it: MAIL before EHLO, a second MAIL (it dropped
+    // the recipients given) and "DATA foo" (the next commands became the message) are errors.
+    Poco::Net::StreamSocket out_of_order(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    const std::string commands = "MAIL FROM:<a@x>\r\nEHLO t\r\nMAIL FROM:<a@x>\r\n"
+                                 "MAIL FROM:<b@x>\r\nRCPT TO:<c@x>\r\nDATA foo\r\nQUIT\r\n";
+    out_of_order.sendBytes(commands.data(), static_cast<int>(commands.size()));
+    std::string answers;
+    for (int n; (n = out_of_order.receiveBytes(buffer, sizeof buffer)) > 0;)
+        answers.append(buffer, static_cast<std::size_t>(n));
+    std::vector<std::string> codes;
+    std::istringstream lines(answers);
+    for (std::string line; std::getline(lines, line);)
+        if (line.size() > 3 && line[3] == ' ') codes.push_back(line.substr(0, 3));
+    const std::vector<std::string> expected{"220", "503", "250", "250", "503", "250", "501", "221"};
+    BOOST_TEST(codes == expected, boost::test_tools::per_element());
+    BOOST_TEST(server.messages().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(starttls_and_auth_login_and_plain) {
