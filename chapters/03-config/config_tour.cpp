@@ -22,7 +22,8 @@ void print_registry(std::ostream& out) {
     out << ">>> config\n{";
     const char* separator = "";
     for (const auto& name : config.names()) {
-        out << separator << "'" << name << "': " << config[name].name();
+        // Python's repr of a class in the module config.py: <class 'config.DevelopmentConfig'>
+        out << separator << "'" << name << "': <class 'config." << config[name].name() << "'>";
         separator = ", ";
     }
     out << "}\n";
@@ -95,7 +96,7 @@ void run(std::ostream& out, std::optional<std::string> name) {
         out.flush();
         throw;
     }
-    out << "(done)\n";
+    // None: Python's REPL prints nothing for it.
 
     // The seed leaves some values to the environment; unset, they are None, and using one
     // as a string says what to export instead of failing somewhere deep in the mail code.
