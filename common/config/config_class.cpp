@@ -107,6 +107,7 @@ std::optional<Value> parse_int(const std::string& text) {
     std::int64_t n = 0;
     const char* first = text.data() + (text.starts_with('+') ? 1 : 0);
     const char* last = text.data() + text.size();
+    if (first != text.data() && (first == last || *first == '-')) return std::nullopt;  // "+-5"
     const auto [end, error] = std::from_chars(first, last, n);
     if (first == last || error != std::errc{} || end != last) return std::nullopt;
     return Value{n};

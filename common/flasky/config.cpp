@@ -152,7 +152,7 @@ ConfigChoice choose_config(std::optional<std::string> argument) {
         const std::string from_env = Poco::Environment::get(variable, "");
         if (!from_env.empty()) return {from_env, std::string("from env ") + variable};
     }
-    return {"default", "the default: no argument and FLASKY_CONFIG unset"};
+    return {"default", "the default: no argument, FLASKY_CONFIG and FLASK_CONFIG unset"};
 }
 
 std::vector<std::string> environment_variables() {

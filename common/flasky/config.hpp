@@ -65,7 +65,7 @@ std::string sqlite_in_working_directory(std::string_view file);
 struct ConfigChoice {
     std::string name;  ///< e.g. "default"
     /// "from the command line", "from env FLASKY_CONFIG" or
-    /// "the default: no argument and FLASKY_CONFIG unset"
+    /// "the default: no argument, FLASKY_CONFIG and FLASK_CONFIG unset"
     std::string source;
 };
 

@@ -38,7 +38,8 @@ constexpr const char* usage =
     "                                                drop needs --yes)\n"
     "  test [NAME ...]                               run the test suite verbosely\n"
     "\n"
-    "The config is $FLASKY_CONFIG (development, testing, production; default: development).\n";
+    "The config is $FLASKY_CONFIG, else $FLASK_CONFIG (the book's name): development, testing\n"
+    "or production; default: development.\n";
 
 /// The test suite is a program of its own (Boost.Test), built beside this one.
 std::string test_program() {
@@ -265,11 +266,16 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
                 err << "flasky db: "
                     << (args.size() == 1 ? std::string("say what to do")
                                          : "unknown arguments '" + args[1] +
-                                               (args.size() > 2 ? " " + args[2] + "..." : "") + "'")
+                                               (args.size() > 2 ? " " + args[2] : "") +
+                                               (args.size() > 3 ? " ..." : "") + "'")
                     << ": use `flasky db create`, `flasky db drop` or `flasky db drop --yes`\n";
                 return 2;
             }
             db_command(out, choice.name, args[1], yes);
+            return 0;
+        }
+        if (command == "test" && help) {
+            out << usage;
             return 0;
         }
         if (command == "test") return test(out, {args.begin() + 1, args.end()});

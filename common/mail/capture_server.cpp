@@ -380,7 +380,8 @@ private:
             line += static_cast<char>(c);
             const bool ended = line.size() >= 2 && line.ends_with("\r\n");
             if (!ended) {
-                if (line.size() > o.max_size + 2) {  // no line this long can be kept
+                // No line this long can be kept (not max_size + 2: that overflows at SIZE_MAX).
+                if (line.size() > 2 && line.size() - 2 > o.max_size) {
                     too_big = true;
                     content = std::string();
                     line.erase(0, line.size() - 1);  // the last byte may be a CR

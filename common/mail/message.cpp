@@ -94,6 +94,11 @@ std::pair<std::string, std::string> header_bytes(const std::string& text,
     try {
         return {convert_text(text, *to, charset, "header"), charset};
     } catch (const BadHeaderError&) {
+        // Text that is not UTF-8 at all stays an error, as for the body: labelled utf-8, its
+        // bytes would show as replacement characters.
+        Poco::UTF8Encoding utf8;
+        for (Poco::TextIterator it(text, utf8), end(text); it != end; ++it)
+            if (*it < 0) throw;
         return {text, "utf-8"};
     }
 }
@@ -414,10 +419,17 @@ Address Address::parse(const std::string& text) {
             throw std::invalid_argument("address '" + text + "' has '<' but no closing '>'");
         a.email = Poco::trim(text.substr(open + 1, close - open - 1));
         a.name = Poco::trim(text.substr(0, open));
-        const bool quoted = a.name.size() >= 2 && a.name.front() == '"' && a.name.back() == '"';
-        // "Bob <b@x>, Carol <c@x>" is two addresses in one string: taken as one, Bob would
-        // silently get nothing.
-        if (!quoted && a.name.find_first_of("<>") != std::string::npos)
+        // One quoted string, "...": no unescaped quote inside ("Bob" <b@x>, "Carol" is not).
+        bool quoted = a.name.size() >= 2 && a.name.front() == '"' && a.name.back() == '"';
+        for (std::size_t i = 1; quoted && i + 1 < a.name.size(); ++i) {
+            if (a.name[i] == '\\')
+                ++i;
+            else if (a.name[i] == '"')
+                quoted = false;
+        }
+        // "Bob <b@x>, Carol <c@x>" or "b@x, Carol <c@x>" is two addresses in one string: taken
+        // as one, Bob would silently get nothing.
+        if (!quoted && a.name.find_first_of("<>@") != std::string::npos)
             throw std::invalid_argument("'" + text +
                                         "' holds more than one address (or a name with '<' or "
                                         "'>'); give each address as its own list item, and "
@@ -504,19 +516,23 @@ void Message::check_headers() const {
     for (const auto& [name, value] : extra_headers) check_header(name, value);
     for (const auto& a : attachments) {
         for (const auto& [name, value] : a.headers) check_header(name, value);
-        // RFC 2183: a token, "attachment" or "inline" (or an extension a reader may not know).
-        const bool word =
-            !a.disposition.empty() &&
-            std::all_of(a.disposition.begin(), a.disposition.end(), [](char c) {
-                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-            });
+        // RFC 2183: a token, "attachment" or "inline" (or an extension a reader may not know);
+        // empty means "attachment", as Flask-Mail's default.
+        const bool word = std::all_of(a.disposition.begin(), a.disposition.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        });
         if (!word)
             throw BadHeaderError("an attachment's disposition '" + printable(a.disposition) +
                                  "' is not a word; use \"attachment\" or \"inline\"");
         check("attachment filename", a.filename);
         check("attachment content_type", a.content_type);  // written as the part's Content-Type
-        const auto slash = a.content_type.find('/');
-        if (slash == 0 || slash == std::string::npos || slash + 1 == a.content_type.size())
+        const std::string_view type =
+            std::string_view(a.content_type)
+                .substr(
+                    0, a.content_type.find(';'));  // "text/plain; charset=x": the type/subtype part
+        const auto slash = type.find('/');
+        if (slash == 0 || slash == std::string::npos || slash + 1 == type.size() ||
+            type.find('/', slash + 1) != std::string_view::npos)
             throw BadHeaderError("an attachment's content type '" + printable(a.content_type) +
                                  "' is not type/subtype; write e.g. \"text/plain\" or "
                                  "\"application/octet-stream\"");
@@ -604,7 +620,8 @@ std::string Message::wire() const {
     for (const auto& a : attachments) {
         Written w{"attachment-" + std::to_string(written.size()) + "-" +
                       std::to_string(std::random_device{}()),
-                  a.disposition, a.filename.empty() ? "" : filename_parameter(a.filename)};
+                  a.disposition.empty() ? "attachment" : a.disposition,
+                  a.filename.empty() ? "" : filename_parameter(a.filename)};
         auto* source = new Poco::Net::StringPartSource(a.data, a.content_type, w.placeholder);
         for (const auto& [name, value] : a.headers)
             source->headers().set(name, fold_header(name, value, charset));

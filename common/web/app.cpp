@@ -174,9 +174,13 @@ std::string csrf_problem(Context& ctx, const Settings& s) {
     // under Referrer-Policy: no-referrer, from this site too; the token decides then.
     // A proxy's X-Forwarded-Host counts too: a page on another site cannot set that header.
     if (const std::string* origin = req.headers.find("Origin"); origin && *origin != "null") {
+        // Chained proxies list hosts ("a, b"): the first is the one the browser asked for.
         const std::string* forwarded = req.headers.find("X-Forwarded-Host");
+        const std::string_view first =
+            forwarded ? trim_ows(std::string_view(*forwarded).substr(0, forwarded->find(',')))
+                      : std::string_view{};
         const std::string_view from = origin_host(*origin);
-        if (!same_site(from, req.host()) && !(forwarded && same_site(from, *forwarded)))
+        if (!same_site(from, req.host()) && !same_site(from, first))
             return "The request came from another site (Origin " + *origin + ", this site is " +
                    req.host() + ").";
     }

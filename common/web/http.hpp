@@ -85,6 +85,9 @@ const std::string& once_a_second(Format format) {
 /// ASCII case-insensitive equality (header names, methods).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// `s` with ASCII letters in upper case (methods, Werkzeug's status phrases).
+std::string ascii_upper(std::string s);
+
 /// `s` without the spaces and tabs around it (RFC 9110's optional whitespace, OWS).
 std::string_view trim_ows(std::string_view s) noexcept;
 

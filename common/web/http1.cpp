@@ -105,10 +105,9 @@ void append_status_line(std::string& out, std::string_view version, int status) 
     char digits[12];
     out.append(digits, std::to_chars(digits, digits + sizeof digits, status).ptr);
     out += ' ';
-    // Werkzeug sends the phrase in capitals ("404 NOT FOUND"); its error pages keep the
-    // title case that reason_phrase() gives.
-    for (const char c : reason_phrase(status))
-        out += c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+    // Werkzeug's responses carry the phrase in capitals ("404 NOT FOUND"); its error pages,
+    // and the server's own errors (error_response), keep reason_phrase()'s title case.
+    out += ascii_upper(std::string(reason_phrase(status)));
     out += crlf;
 }
 
@@ -420,7 +419,7 @@ Framing parse_request(std::string_view buffer, const Limits& limits, FramedReque
     std::size_t body_end = body_start;
     const auto expects_continue = [&] {
         // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110
-        // §10.1.1).
+        // §10.1.1). Werkzeug and gunicorn send it anyway: here we follow the RFC.
         const std::string* expect = head.get("Expect");
         return expect && iequals(*expect, "100-continue") && head.version != "HTTP/1.0";
     };
@@ -527,7 +526,12 @@ std::string error_response(int status, std::string_view detail) {
     // What App adds to its own responses (its security headers), for a page the server writes.
     page.headers.add("X-Content-Type-Options", "nosniff");
     page.headers.add("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-    return serialize_response(page, "HTTP/1.1", false, true);
+    std::string bytes = serialize_response(page, "HTTP/1.1", false, true);
+    // The server's own errors keep RFC 9110's phrase, as gunicorn writes its own; only the
+    // app's responses carry Werkzeug's capitals.
+    bytes.replace(0, bytes.find("\r\n"),
+                  "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)));
+    return bytes;
 }
 
 }  // namespace common::web

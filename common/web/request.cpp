@@ -56,8 +56,7 @@ private:
 Request::Request(std::string method_, std::string_view target) : method(std::move(method_)) {
     // Werkzeug upper-cases the method (`get /` is a GET to Flask), so views and routes see one
     // spelling.
-    for (char& c : method)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    method = ascii_upper(std::move(method));
     // The absolute form, which clients send to proxies: the path starts after the authority
     // (Werkzeug's server takes it the same way; without this it was a 404 for "/http:...").
     if (!target.starts_with('/'))

@@ -26,12 +26,6 @@ bool all_digits(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::string upper(std::string s) {
-    for (auto& c : s)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    return s;
-}
-
 /// Werkzeug orders rules so that static parts win over variables: compare the segment kinds.
 bool more_specific(const Rule& a, const Rule& b) {
     const auto n = std::min(a.segments.size(), b.segments.size());
@@ -98,7 +92,7 @@ const Rule& Router::add(std::string rule, std::string endpoint, std::vector<std:
         r.segments.push_back(std::move(seg));
     }
 
-    for (auto& m : methods) m = upper(m);
+    for (auto& m : methods) m = ascii_upper(m);
     if (methods.empty()) methods = {"GET"};
     if (std::find(methods.begin(), methods.end(), "GET") != methods.end())
         methods.push_back("HEAD");

@@ -120,6 +120,7 @@ BOOST_AUTO_TEST_CASE(a_post_from_another_site_is_refused) {
     };
     BOOST_TEST(from("http://127.0.0.1:8080", "127.0.0.1") == 200);
     BOOST_TEST(from("http://127.0.0.1:8080", "127.0.0.1:5000", "127.0.0.1:8080") == 200);
+    BOOST_TEST(from("http://127.0.0.1:8080", "127.0.0.1:5000", "127.0.0.1:8080, lb:80") == 200);
     BOOST_TEST(from("http://127.0.0.1:8080", "127.0.0.1:5000") == 400);
     BOOST_TEST(from("http://evil.example:8080", "127.0.0.1") == 400);
     BOOST_TEST(from("http://evil.example", "127.0.0.1:5000", "127.0.0.1:5000") == 400);
