@@ -43,6 +43,12 @@ private:
     ObjectState* s_ = nullptr;
 };
 
+/// Whether T is a db::Ptr (Session::add tells a handle from a model object by it).
+template <class T>
+inline constexpr bool is_ptr_v = false;
+template <class T>
+inline constexpr bool is_ptr_v<Ptr<T>> = true;
+
 /// `print(obj)`: the model's own operator<<, or None.
 template <class T>
 std::ostream& operator<<(std::ostream& os, const Ptr<T>& p) {

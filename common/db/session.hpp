@@ -5,7 +5,10 @@
 
 #include "common/db/database.hpp"
 
+#include "common/db/ptr.hpp"
+
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace common::db {
@@ -20,12 +23,19 @@ public:
     /// `db.session.add(User(name='Hyman'))`: the session takes the object and returns its
     /// handle; it is INSERTed at the next flush.
     template <class T>
-    Ptr<T> add(T object) {
+    requires(!std::is_reference_v<T> && !is_ptr_v<T>) Ptr<T> add(T&& object) {
         auto& model = model_of<T>();
         auto* state = static_cast<detail::Store<T>&>(store(model)).emplace(std::move(object));
         enter(state, model);
         return Ptr<T>(state);
     }
+    /// `session.add(u)` of a variable would store a copy of it: a change made to `u` afterwards
+    /// would never reach the session, and adding `u` again would insert a second row (in
+    /// Python `u` is the session's object). So it does not compile: write
+    /// `auto u = session.add(User{...})` and change `u->name`, or `session.add(std::move(u))`.
+    template <class T>
+    requires(!is_ptr_v<std::remove_cv_t<T>>) Ptr<T> add(T& object)
+    = delete;
     /// Adding an object the session already holds: a discarded one becomes pending again; for
     /// a persistent one nothing is needed (`u->name = "x"` is found at the next flush), but
     /// Flask code writes the line anyway, so it is accepted.

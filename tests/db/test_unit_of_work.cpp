@@ -208,6 +208,23 @@ bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
 }
 
+// `session.add(u)` of a variable would store a copy of it: a later change to `u` was lost, and
+// adding `u` again inserted a second row (Python's `u` is the session's object). It does not
+// compile; a temporary, a moved object and a handle do.
+template <class M>
+constexpr bool adds_a_variable = requires(db::Session& s, M& u) {
+    s.add(u);
+};
+template <class M>
+constexpr bool adds_the_rest = requires(db::Session& s, M u, db::Ptr<M> p, const db::Ptr<M> c) {
+    s.add(std::move(u));
+    s.add(M{});
+    s.add(p);
+    s.add(c);
+};
+static_assert(!adds_a_variable<User> && !adds_a_variable<const User>);
+static_assert(adds_the_rest<User>);
+
 }  // namespace
 
 // ---- 5. handles outside a session -----------------------------------------------------------
