@@ -373,6 +373,9 @@ private:
         bool too_big = false;
         std::string line;
         bool continued = false;  // `line` is the tail of a line already too long to keep
+        // RFC 5321 §4.5.3.1.6: at most 1000 bytes a line, CRLF included. aiosmtpd refuses a
+        // longer one, so a client that forgets to fold or encode is caught here too.
+        bool too_long = false;
         for (;;) {
             const int c = io_.get();
             if (c < 0)  // DialogSocket::EOF_CHAR, which is private
@@ -390,6 +393,7 @@ private:
                 continue;
             }
             if (!continued && line == ".\r\n") break;
+            too_long = too_long || continued || line.size() > 1000;
             const std::size_t stuffed = !continued && line.front() == '.' ? 1 : 0;
             if (!too_big) content.append(line, stuffed);
             if (content.size() > o.max_size) {
@@ -401,6 +405,8 @@ private:
         }
         if (too_big) {
             reply("552 5.3.4 Message too big for system");
+        } else if (too_long) {
+            reply("500 5.5.2 Line too long (see RFC5321 4.5.3.1.6)");
         } else if (!state_->accept_data()) {
             reply("451 4.3.0 Temporary failure, please try again later");
         } else {

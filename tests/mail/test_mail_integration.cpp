@@ -420,6 +420,20 @@ BOOST_AUTO_TEST_CASE(the_capture_server_keeps_data_bytes_and_ends_data_at_crlf_d
     const std::vector<std::string> expected{"220", "503", "250", "250", "503", "250", "501", "221"};
     BOOST_TEST(codes == expected, boost::test_tools::per_element());
     BOOST_TEST(server.messages().size() == 1u);
+
+    // A line over 1000 bytes (CRLF included) is refused, as aiosmtpd refuses it; 1000 is fine.
+    for (const std::size_t length : {998u, 999u}) {
+        Poco::Net::StreamSocket one(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+        const std::string session = "EHLO t\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n" +
+                                    std::string(length, 'x') + "\r\n.\r\nQUIT\r\n";
+        one.sendBytes(session.data(), static_cast<int>(session.size()));
+        std::string said;
+        for (int n; (n = one.receiveBytes(buffer, sizeof buffer)) > 0;)
+            said.append(buffer, static_cast<std::size_t>(n));
+        const bool refused = said.find("\r\n500 5.5.2 Line too long") != std::string::npos;
+        BOOST_TEST(refused == (length == 999u), said);
+    }
+    BOOST_TEST(server.messages().size() == 2u);  // the 998-byte line
 }
 
 BOOST_AUTO_TEST_CASE(starttls_and_auth_login_and_plain) {
