@@ -70,8 +70,9 @@ void require_poco_agrees(std::string_view buffer, const FramedRequest& framed) {
         fuzz::require(false, "a head Poco's reader refuses was framed as complete");
     }
     const common::web::Request& ours = framed.request;
-    fuzz::require(poco.getMethod() == ours.method && poco.getURI() == framed.target &&
-                      poco.getVersion() == framed.version,
+    // Request upper-cases the method, as Werkzeug does ("get" is a GET).
+    fuzz::require(common::web::ascii_upper(poco.getMethod()) == ours.method &&
+                      poco.getURI() == framed.target && poco.getVersion() == framed.version,
                   "the request line differs from Poco's reading");
     fuzz::require(framed.request.body_too_large || rfc_keep_alive(poco) == framed.keep_alive,
                   "keep-alive differs from RFC 9112's reading of Poco's Connection field");
