@@ -6,7 +6,7 @@
 // epoll) and the page's making (flasky against this).
 //
 //   bench_web_fixed --response FILE [--port N] [--threads T]
-//       N = 0 picks a free port; T defaults to flasky's event loops (4 per core)
+//       N = 0 picks a free port; T defaults to flasky's event loops (2 per core)
 //
 // Logs each request to stderr as flasky runserver does. Stops on SIGTERM or SIGINT.
 #include "common/web/app.hpp"

@@ -29,7 +29,7 @@ constexpr const char* usage =
     "\n"
     "  runserver [--host 127.0.0.1] [--port 5000] [--threads N] [--workers W]\n"
     "                                                serve the app (Ctrl+C stops it); N event\n"
-    "                                                loops (default: four per core), up to W\n"
+    "                                                loops (default: two per core), up to W\n"
     "                                                threads for the views of writes (default\n"
     "                                                64; 0: every view on the loops)\n"
     "            [--reads-on-workers]                GET views on the workers too\n"

@@ -135,7 +135,7 @@ extern "C" void on_stop_signal(int signal) {
 }  // namespace
 
 int default_server_threads() {
-    return std::max(4, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+    return std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 struct Server::Impl {

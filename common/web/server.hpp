@@ -22,8 +22,9 @@ namespace common::web {
 
 class App;
 
-/// Four per core, at least 4: more loops than cores, so that a loop the OS preempts holds up
-/// fewer connections (measured in bench/README.md).
+/// Two per core, at least 4: more loops than cores, so that a loop the OS preempts holds up
+/// fewer connections, but few enough that each wake-up finds several requests ready (every
+/// wake-up is a context switch, which this server's CPU pays per page: bench/README.md).
 int default_server_threads();
 
 struct ServerOptions {
