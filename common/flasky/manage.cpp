@@ -104,14 +104,35 @@ void runserver(std::ostream& out, std::string_view config_name,
 }
 
 void print_url_map(std::ostream& out, const common::web::App& app, std::string_view indent) {
-    out << indent << std::left << std::setw(20) << "Endpoint" << std::setw(24) << "Methods"
-        << "Rule\n";
+    // Flask 2.2's layout: HEAD and OPTIONS left out (every GET answers HEAD, every route
+    // OPTIONS), each column as wide as its longest cell, a row of dashes under the heading.
+    struct Row {
+        std::string endpoint, methods, rule;
+    };
+    std::vector<Row> rows;
+    std::size_t widths[3] = {std::string_view("Endpoint").size(),
+                             std::string_view("Methods").size(), std::string_view("Rule").size()};
     for (const auto& route : app.url_map()) {
-        std::string methods;
-        for (const auto& m : route.methods) methods += (methods.empty() ? "" : ", ") + m;
-        out << indent << std::setw(20) << route.endpoint << std::setw(24) << methods << route.rule
-            << "\n";
+        std::vector<std::string> shown;
+        for (const auto& m : route.methods)
+            if (m != "HEAD" && m != "OPTIONS") shown.push_back(m);
+        std::sort(shown.begin(), shown.end());
+        Row row{route.endpoint, "", route.rule};
+        for (const auto& m : shown) row.methods += (row.methods.empty() ? "" : ", ") + m;
+        widths[0] = std::max(widths[0], row.endpoint.size());
+        widths[1] = std::max(widths[1], row.methods.size());
+        widths[2] = std::max(widths[2], row.rule.size());
+        rows.push_back(std::move(row));
     }
+    auto line = [&](std::string_view a, std::string_view b, std::string_view c) {
+        std::string text = std::string(a) + std::string(widths[0] - a.size() + 2, ' ') +
+                           std::string(b) + std::string(widths[1] - b.size() + 2, ' ') +
+                           std::string(c);
+        out << indent << text.substr(0, text.find_last_not_of(' ') + 1) << "\n";  // rstrip
+    };
+    line("Endpoint", "Methods", "Rule");
+    line(std::string(widths[0], '-'), std::string(widths[1], '-'), std::string(widths[2], '-'));
+    for (const auto& row : rows) line(row.endpoint, row.methods, row.rule);
 }
 
 void routes(std::ostream& out, std::string_view config_name) {
