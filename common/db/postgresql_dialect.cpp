@@ -24,6 +24,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <string_view>
 
@@ -172,7 +173,10 @@ protected:
     // Every parameter goes as text and the server infers its type from where it is used,
     // which is what the ORM's SQL (col = $1, VALUES ($1, $2)) needs.
     void do_bind_null(int i) override { slot(i).reset(); }
-    void do_bind(int i, std::int64_t v) override { slot(i) = std::to_string(v); }
+    void do_bind(int i, std::int64_t v) override {
+        slot(i) = std::to_string(v);
+        if (!fits(i, v)) widened_ = true;
+    }
     void do_bind(int i, double v) override {
         char buf[32];
         auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -185,9 +189,22 @@ protected:
         result_ = nullptr;
         row_ = -1;
         for (auto& p : params_) p.reset();
+        widened_ = false;
     }
 
 private:
+    // pg_type.h's OIDs, which only the server's headers name.
+    static constexpr Oid int2_oid = 21, int4_oid = 23, int8_oid = 20;
+
+    /// Whether v fits the type the server gave parameter i when it prepared the statement.
+    bool fits(int i, std::int64_t v) const {
+        const auto n = static_cast<std::size_t>(i) - 1;
+        const Oid type = n < types_.size() ? types_[n] : 0;
+        if (type == int4_oid) return v >= INT32_MIN && v <= INT32_MAX;
+        if (type == int2_oid) return v >= INT16_MIN && v <= INT16_MAX;
+        return true;
+    }
+
     std::optional<std::string>& slot(int i) {
         auto n = static_cast<std::size_t>(i);
         if (params_.size() < n) params_.resize(n);
@@ -198,6 +215,8 @@ private:
     PGconn* conn_;
     std::string name_;
     std::vector<std::optional<std::string>> params_;
+    std::vector<Oid> types_;  ///< as the server inferred them (`id = $1`: INTEGER)
+    bool widened_ = false;    ///< an integer bound that its inferred type cannot hold
     std::vector<const char*> values_;
     PGresult* result_ = nullptr;
     int row_ = -1;
@@ -345,8 +364,10 @@ PgStatement::PgStatement(PgConnection& owner, PGconn* conn, std::string name,
     if (PQresultStatus(r) != PGRES_COMMAND_OK) owner_.fail(r, sql);
     // A prepared statement's parameter count is known now, so a missing bind is sent as NULL.
     PGresult* d = PQdescribePrepared(conn, name_.c_str());
-    if (PQresultStatus(d) == PGRES_COMMAND_OK)
+    if (PQresultStatus(d) == PGRES_COMMAND_OK) {
         params_.resize(static_cast<std::size_t>(PQnparams(d)));
+        for (int i = 0; i < PQnparams(d); ++i) types_.push_back(PQparamtype(d, i));
+    }
     PQclear(d);
 }
 
@@ -366,8 +387,21 @@ bool PgStatement::do_step() {
         values_.resize(params_.size());
         for (std::size_t i = 0; i < params_.size(); ++i)
             values_[i] = params_[i] ? params_[i]->c_str() : nullptr;
-        result_ = PQexecPrepared(conn_, name_.c_str(), static_cast<int>(values_.size()),
-                                 values_.data(), nullptr, nullptr, 0);
+        if (!widened_) {
+            result_ = PQexecPrepared(conn_, name_.c_str(), static_cast<int>(values_.size()),
+                                     values_.data(), nullptr, nullptr, 0);
+        } else {
+            // `id = $1` was prepared with $1 an INTEGER, so 2^40 would fail as "out of range
+            // for type integer", where psycopg2's literal 1099511627776 is a BIGINT that simply
+            // matches no row. Run this once with such parameters sent as BIGINT: a comparison
+            // then finds nothing, and a store into an INTEGER column still fails (22003).
+            std::vector<Oid> types = types_;
+            for (std::size_t i = 0; i < types.size(); ++i)
+                if (params_[i] && (types[i] == int4_oid || types[i] == int2_oid))
+                    types[i] = int8_oid;
+            result_ = PQexecParams(conn_, sql().c_str(), static_cast<int>(values_.size()),
+                                   types.data(), values_.data(), nullptr, nullptr, 0);
+        }
         auto status = PQresultStatus(result_);
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
             std::string where = describe();

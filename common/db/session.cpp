@@ -73,6 +73,7 @@ Connection& Session::connection() {
 
 Connection& Session::write_connection() {
     connection();
+    check_transaction_alive();
     if (!in_tx_) {
         own_tx_ = !conn_->in_transaction();  // in memory, another session may have begun it
         if (own_tx_) {
@@ -92,6 +93,23 @@ Connection& Session::write_connection() {
         in_tx_ = true;
     }
     return *conn_;
+}
+
+// A transaction this session began can end without its COMMIT: the connection broke (a
+// server restart, a failover, pg_terminate_backend) or SQLite rolled it back itself after an
+// I/O error. What was flushed since BEGIN is gone. Writing on would run outside any
+// transaction, one statement at a time, and a quiet commit() would report the lost rows
+// stored; SQLAlchemy refuses the same way ("Can't reconnect until invalid transaction is
+// rolled back").
+void Session::check_transaction_alive() {
+    if (!conn_ || !in_tx_ || !own_tx_ || conn_->in_transaction()) return;
+    in_tx_ = false;
+    if (writing_.owns_lock()) writing_.unlock();
+    needs_rollback_ = true;
+    throw OperationalError(
+        "this session's transaction ended without a COMMIT (the connection to the database was "
+        "lost, or the database rolled it back after an error): nothing it flushed is stored; "
+        "call session.rollback(), then run the unit of work again");
 }
 
 void Session::check_usable() const {
@@ -329,7 +347,8 @@ void Session::flush() {
 
 void Session::commit() {
     flush();
-    if (conn_ && in_tx_ && own_tx_ && conn_->in_transaction()) {
+    check_transaction_alive();
+    if (conn_ && in_tx_ && own_tx_) {
         try {
             conn_->execute("COMMIT");
         } catch (...) {

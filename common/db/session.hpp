@@ -105,6 +105,9 @@ private:
     Connection& connection();
     /// The connection inside the session's transaction, begun here (Dialect::begin_write).
     Connection& write_connection();
+    /// Throws OperationalError (and then PendingRollbackError) when the transaction this
+    /// session began has ended behind its back.
+    void check_transaction_alive();
     detail::StoreBase& store(const ModelInfo& model);
     void autoflush_now();
 

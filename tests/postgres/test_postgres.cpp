@@ -367,6 +367,55 @@ BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
     }
 }
 
+// `id = $1` is prepared with $1 an INTEGER; psycopg2 sends 2^40 as a BIGINT literal that
+// matches nothing. A key beyond 32 bits (from a URL: /user/1099511627776) is "no such row",
+// not an error that would also abort the session's transaction.
+BOOST_AUTO_TEST_CASE(a_key_beyond_the_column_type_finds_no_row) {
+    const std::int64_t big = std::int64_t{1} << 40;
+    session->add(Author{.name = "Ann"});
+    session->flush();
+    BOOST_TEST(!session->get<Author>(big));
+    BOOST_TEST(session->query<Author>().filter_by("id", big).count() == 0);
+    BOOST_TEST(session->query<Author>().filter_by("id", -big).count() == 0);
+    BOOST_TEST(session->query<Author>().filter_by("id", std::int64_t{1}).count() == 1);
+    session->commit();  // the transaction was not aborted: Ann is stored
+    db::Session other(database);
+    BOOST_TEST(other.query<Author>().count() == 1);
+    // Storing such a value in an INTEGER column is still refused, as SQLAlchemy's is.
+    other.add(Author{.id = big, .name = "Bob"});
+    BOOST_CHECK_THROW(other.commit(), db::DataError);
+}
+
+// The connection dies after a flush; a read of the same session fails and the program carries
+// on (a fallback page, say); then commit(). The flushed row went with the connection, so the
+// commit must fail rather than report it stored: SQLAlchemy raises PendingRollbackError.
+BOOST_AUTO_TEST_CASE(a_transaction_lost_with_its_connection_is_not_reported_committed) {
+    db::Session s(database);
+    s.add(Author{.name = "Bob"});
+    s.flush();
+    {
+        auto killer = database.acquire();
+        killer->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND pid <> pg_backend_pid() AND state = "
+                        "'idle in transaction'");
+        wait_until_gone(*killer, "state = 'idle in transaction'");
+    }
+    BOOST_CHECK_THROW(s.query<Author>().count(), db::OperationalError);  // caught, carried on
+    try {
+        s.commit();
+        BOOST_FAIL("commit() returned normally after its transaction was lost");
+    } catch (const db::OperationalError& e) {
+        BOOST_TEST(std::string(e.what()).find("ended without a COMMIT") != std::string::npos,
+                   e.what());
+    }
+    BOOST_CHECK_THROW(s.commit(), db::PendingRollbackError);  // until rollback()
+    s.rollback();
+    BOOST_TEST(s.query<Author>().count() == 0);
+    s.add(Author{.name = "Bob"});  // the unit of work, run again, is stored
+    s.commit();
+    BOOST_TEST(session->query<Author>().count() == 1);
+}
+
 // A COMMIT the server refuses (here a deferred constraint, checked only at COMMIT): nothing is
 // stored, and as in SQLAlchemy the session refuses work until rollback(). (Before: the next
 // commit() was accepted, and its INSERTs ran outside any transaction, one by one.)
