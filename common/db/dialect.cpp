@@ -2,6 +2,8 @@
 
 #include "common/db/errors.hpp"
 
+#include <Poco/UTF8Encoding.h>
+
 #include <algorithm>
 #include <charconv>
 #include <ostream>
@@ -24,13 +26,54 @@ std::string Dialect::type_ddl(ColumnType t) const {
 
 namespace {
 
+/// A text value as Python's repr() shows it in SQLAlchemy's messages: quotes and backslashes
+/// escaped, control characters and bytes that are not UTF-8 as \xNN (a raw byte in an error
+/// message garbles the terminal or the log it lands in), and a long value cut in the middle,
+/// as SQLAlchemy cuts at 300 characters (a 1 MB name would otherwise be a 1 MB message).
 void write_text_literal(std::ostream& os, std::string_view s) {
-    os << '\'';
-    for (char c : s) {
-        if (c == '\'' || c == '\\') os << '\\';
-        os << c;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string rep = "'";
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\'' || c == '\\') {
+            rep += {'\\', static_cast<char>(c)};
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            rep += {'\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't'};
+        } else if (c >= 0x20 && c < 0x7f) {
+            rep += static_cast<char>(c);
+        } else if (c >= 0x80) {
+            const auto* bytes = reinterpret_cast<const unsigned char*>(s.data() + i);
+            const int left = static_cast<int>(std::min<std::size_t>(s.size() - i, 4));
+            const int n = Poco::UTF8Encoding().sequenceLength(bytes, left);
+            if (n > 1 && n <= left && Poco::UTF8Encoding::isLegal(bytes, n)) {
+                rep.append(s.data() + i, static_cast<std::size_t>(n));
+                i += static_cast<std::size_t>(n);
+                continue;
+            }
+            rep += {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        } else {
+            rep += {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        }
+        ++i;
     }
-    os << '\'';
+    rep += '\'';
+    constexpr std::size_t max_chars = 300, segment = max_chars / 2;
+    const auto is_continuation = [&](std::size_t at) {
+        return (static_cast<unsigned char>(rep[at]) & 0xC0) == 0x80;
+    };
+    if (rep.size() <= max_chars) {
+        os << rep;
+        return;
+    }
+    std::size_t head = segment, tail = rep.size() - segment;  // never inside a character
+    while (head > 0 && is_continuation(head)) --head;
+    while (tail < rep.size() && is_continuation(tail)) ++tail;
+    const auto cut = std::count_if(rep.begin() + static_cast<std::ptrdiff_t>(head),
+                                   rep.begin() + static_cast<std::ptrdiff_t>(tail), [](char ch) {
+                                       return (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+                                   });
+    os << std::string_view(rep).substr(0, head) << " ... (" << cut << " characters truncated) ... "
+       << std::string_view(rep).substr(tail);
 }
 
 void write_double(std::ostream& os, double d) {

@@ -473,6 +473,24 @@ BOOST_AUTO_TEST_CASE(foreign_key_violation_is_an_integrity_error) {
     BOOST_TEST(session->query<User>().count() == 0);
 }
 
+// The message shows the parameters as SQLAlchemy's does: a long one cut in the middle (a 1 MB
+// name is not a 1 MB message) and bytes that are not UTF-8 escaped, not copied raw.
+BOOST_AUTO_TEST_CASE(an_error_shows_long_or_binary_parameters_cut_and_escaped) {
+    const std::string name = "\xff\n" + std::string(100000, 'n') + "\xc3\xa9";
+    session->add(User{.username = name, .role_id = 42});
+    try {
+        session->commit();
+        BOOST_FAIL("expected an error");
+    } catch (const db::Error& e) {  // SQLite: the foreign key; PostgreSQL: the \xff
+        const std::string what = e.what();
+        BOOST_TEST(what.size() < 1000, what.size());
+        BOOST_TEST(what.find("('\\xff\\nnnn") != std::string::npos, what);
+        BOOST_TEST(what.find(" characters truncated) ... nnn") != std::string::npos, what);
+        BOOST_TEST(what.find("n\xc3\xa9', 42,") != std::string::npos, what);  // é kept whole
+    }
+    session->rollback();
+}
+
 // Two foreign keys to one table (Flasky's Follow has follower_id and followed_id): SQLAlchemy
 // refuses to guess (AmbiguousForeignKeysError) until foreign_keys= names one per relationship.
 // (Before: both relationships used the first column, so the recipient overwrote the sender.)
