@@ -109,6 +109,15 @@ void wait_until_gone(db::Connection& c, const std::string& condition) {
     BOOST_FAIL("the terminated backend is still there after 5 s");
 }
 
+/// What a server restart or failover does to a session that has flushed: its backend goes.
+void kill_sessions_in_a_transaction(db::Database& database) {
+    auto killer = database.acquire();
+    killer->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "datname = current_database() AND pid <> pg_backend_pid() AND state = "
+                    "'idle in transaction'");
+    wait_until_gone(*killer, "state = 'idle in transaction'");
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(Uris)
@@ -351,11 +360,7 @@ BOOST_AUTO_TEST_CASE(pool_replaces_a_connection_the_server_dropped) {
         db::Session s(database);
         s.add(Author{.name = "Bob"});
         s.flush();
-        auto killer = database.acquire();
-        killer->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                        "datname = current_database() AND pid <> pg_backend_pid() AND state = "
-                        "'idle in transaction'");
-        wait_until_gone(*killer, "state = 'idle in transaction'");
+        kill_sessions_in_a_transaction(database);
         s.add(Author{.name = "Cy"});
         BOOST_CHECK_THROW(s.commit(), db::Error);
         BOOST_CHECK_NO_THROW(s.rollback());
@@ -393,13 +398,7 @@ BOOST_AUTO_TEST_CASE(a_transaction_lost_with_its_connection_is_not_reported_comm
     db::Session s(database);
     s.add(Author{.name = "Bob"});
     s.flush();
-    {
-        auto killer = database.acquire();
-        killer->execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                        "datname = current_database() AND pid <> pg_backend_pid() AND state = "
-                        "'idle in transaction'");
-        wait_until_gone(*killer, "state = 'idle in transaction'");
-    }
+    kill_sessions_in_a_transaction(database);
     BOOST_CHECK_THROW(s.query<Author>().count(), db::OperationalError);  // caught, carried on
     try {
         s.commit();
