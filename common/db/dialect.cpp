@@ -32,28 +32,28 @@ namespace {
 /// as SQLAlchemy cuts at 300 characters (a 1 MB name would otherwise be a 1 MB message).
 void write_text_literal(std::ostream& os, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
+    const Poco::UTF8Encoding utf8;
     std::string rep = "'";
     for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c == '\'' || c == '\\') {
-            rep += {'\\', static_cast<char>(c)};
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            rep += {'\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't'};
-        } else if (c >= 0x20 && c < 0x7f) {
-            rep += static_cast<char>(c);
-        } else if (c >= 0x80) {
+        if (c >= 0x80) {  // a whole UTF-8 character is kept; a stray byte is escaped below
             const auto* bytes = reinterpret_cast<const unsigned char*>(s.data() + i);
             const int left = static_cast<int>(std::min<std::size_t>(s.size() - i, 4));
-            const int n = Poco::UTF8Encoding().sequenceLength(bytes, left);
+            const int n = utf8.sequenceLength(bytes, left);
             if (n > 1 && n <= left && Poco::UTF8Encoding::isLegal(bytes, n)) {
                 rep.append(s.data() + i, static_cast<std::size_t>(n));
                 i += static_cast<std::size_t>(n);
                 continue;
             }
-            rep += {'\\', 'x', hex[c >> 4], hex[c & 15]};
-        } else {
-            rep += {'\\', 'x', hex[c >> 4], hex[c & 15]};
         }
+        if (c == '\'' || c == '\\')
+            rep += {'\\', static_cast<char>(c)};
+        else if (c == '\n' || c == '\r' || c == '\t')
+            rep += {'\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't'};
+        else if (c >= 0x20 && c < 0x7f)
+            rep += static_cast<char>(c);
+        else
+            rep += {'\\', 'x', hex[c >> 4], hex[c & 15]};
         ++i;
     }
     rep += '\'';
