@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <iomanip>
 #include <iostream>
 #include <stdexcept>
 #include <vector>
